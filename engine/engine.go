@@ -1,0 +1,527 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+
+	"github.com/linxGnu/grocksdb"
+)
+
+// DefaultColumnFamily is the column family every RocksDB database has.
+const DefaultColumnFamily = "default"
+
+// Engine is one open RocksDB database. It is safe for concurrent use.
+type Engine struct {
+	path string
+	cfg  Config
+
+	// mu is held for reading by every operation and for writing by Close and
+	// by column-family changes, so Close waits for calls in flight and no C
+	// object is used after it is freed.
+	mu     sync.RWMutex
+	closed bool
+
+	db        *grocksdb.DB
+	opts      *grocksdb.Options
+	table     *grocksdb.BlockBasedTableOptions
+	cache     *grocksdb.Cache
+	limiter   *grocksdb.RateLimiter
+	readOpts  *grocksdb.ReadOptions
+	writeOpts *grocksdb.WriteOptions
+	syncOpts  *grocksdb.WriteOptions
+	defaultCF *grocksdb.ColumnFamilyHandle
+	cfs       map[string]*grocksdb.ColumnFamilyHandle
+
+	// open holds scanners and snapshots not yet closed, so that Close can
+	// release them before the database.
+	openMu sync.Mutex
+	open   map[closer]struct{}
+}
+
+// closer is a resource that Engine.Close must release before the DB.
+type closer interface{ release() }
+
+// ReadOptions select what a read sees.
+type ReadOptions struct {
+	// CF is the column family; "" means "default".
+	CF string
+	// Snapshot, when set, reads the state the snapshot captured.
+	Snapshot *Snapshot
+}
+
+// WriteOptions select how a write is acknowledged.
+type WriteOptions struct {
+	// CF is the column family; "" means "default". Batch entries name their own.
+	CF string
+	// Sync makes the write fsync the WAL before returning, so it survives a
+	// crash of the operating system, not only of the process.
+	Sync bool
+}
+
+// Open opens (creating if needed) the database in dir with cfg. A directory
+// held by another process or Engine fails at once with a KindIO error that
+// names the LOCK file.
+func Open(dir string, cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("engine: create data dir: %w", err)
+	}
+	e := &Engine{path: dir, cfg: cfg, open: make(map[closer]struct{})}
+	e.buildOptions()
+
+	names := []string{DefaultColumnFamily}
+	existing, err := grocksdb.ListColumnFamilies(e.opts, dir)
+	if err == nil {
+		names = append(names, existing...)
+	}
+	names = append(names, cfg.ColumnFamilies...)
+	names = dedupe(names)
+	cfOpts := make([]*grocksdb.Options, len(names))
+	for i := range cfOpts {
+		cfOpts[i] = e.opts
+	}
+	db, handles, err := grocksdb.OpenDbColumnFamilies(e.opts, dir, names, cfOpts)
+	if err != nil {
+		e.destroyOptions()
+		return nil, classify("open "+dir, err)
+	}
+	e.db = db
+	e.cfs = make(map[string]*grocksdb.ColumnFamilyHandle, len(names))
+	for i, name := range names {
+		e.cfs[name] = handles[i]
+	}
+	e.defaultCF = e.cfs[DefaultColumnFamily]
+	return e, nil
+}
+
+func (e *Engine) buildOptions() {
+	cfg := e.cfg
+	e.cache = grocksdb.NewLRUCache(cfg.BlockCacheSize)
+	e.table = grocksdb.NewDefaultBlockBasedTableOptions()
+	e.table.SetBlockCache(e.cache)
+	if cfg.BloomBitsPerKey > 0 {
+		e.table.SetFilterPolicy(grocksdb.NewBloomFilterFull(float64(cfg.BloomBitsPerKey)))
+	}
+	// Index and filter blocks live in the block cache so that the cache
+	// capacity bounds memory, as the seed's diagram promises.
+	e.table.SetCacheIndexAndFilterBlocks(true)
+	e.table.SetPinL0FilterAndIndexBlocksInCache(true)
+
+	o := grocksdb.NewDefaultOptions()
+	o.SetCreateIfMissing(true)
+	o.SetCreateIfMissingColumnFamilies(true)
+	o.SetBlockBasedTableFactory(e.table)
+	o.EnableStatistics()
+	o.SetCompression(compressionType(cfg.Compression))
+	o.SetBottommostCompression(compressionType(cfg.BottommostCompression))
+	o.SetWriteBufferSize(cfg.WriteBufferSize)
+	o.SetMaxWriteBufferNumber(cfg.MaxWriteBufferNumber)
+	o.SetMaxBackgroundJobs(cfg.MaxBackgroundJobs)
+	o.SetCompactionStyle(grocksdb.LevelCompactionStyle)
+	o.SetLevel0FileNumCompactionTrigger(cfg.Level0FileNumCompactionTrigger)
+	o.SetMaxBytesForLevelBase(cfg.MaxBytesForLevelBase)
+	o.SetMaxBytesForLevelMultiplier(cfg.MaxBytesForLevelMultiplier)
+	if cfg.RateLimitBytesPerSec > 0 {
+		e.limiter = grocksdb.NewRateLimiter(int64(cfg.RateLimitBytesPerSec), 100*1000, 10)
+		o.SetRateLimiter(e.limiter)
+	}
+	e.opts = o
+
+	e.readOpts = grocksdb.NewDefaultReadOptions()
+	e.writeOpts = grocksdb.NewDefaultWriteOptions()
+	e.syncOpts = grocksdb.NewDefaultWriteOptions()
+	e.syncOpts.SetSync(true)
+}
+
+func (e *Engine) destroyOptions() {
+	e.readOpts.Destroy()
+	e.writeOpts.Destroy()
+	e.syncOpts.Destroy()
+	e.opts.Destroy()
+	e.table.Destroy()
+	e.cache.Destroy()
+	if e.limiter != nil {
+		e.limiter.Destroy()
+	}
+}
+
+func compressionType(c Compression) grocksdb.CompressionType {
+	switch c {
+	case CompressionSnappy:
+		return grocksdb.SnappyCompression
+	case CompressionLZ4:
+		return grocksdb.LZ4Compression
+	case CompressionZstd:
+		return grocksdb.ZSTDCompression
+	}
+	return grocksdb.NoCompression
+}
+
+func dedupe(names []string) []string {
+	seen := make(map[string]bool, len(names))
+	out := names[:0]
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Path is the directory the database lives in.
+func (e *Engine) Path() string { return e.path }
+
+// Config is the configuration the engine was opened with.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Close releases open scanners and snapshots, closes RocksDB (removing its
+// LOCK) and frees every C object. It waits for calls in flight and is
+// idempotent.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	e.openMu.Lock()
+	for c := range e.open {
+		c.release()
+	}
+	e.open = nil
+	e.openMu.Unlock()
+	for _, h := range e.cfs {
+		h.Destroy()
+	}
+	e.cfs = nil
+	e.db.Close()
+	e.destroyOptions()
+	return nil
+}
+
+func (e *Engine) track(c closer) {
+	e.openMu.Lock()
+	e.open[c] = struct{}{}
+	e.openMu.Unlock()
+}
+
+func (e *Engine) untrack(c closer) {
+	e.openMu.Lock()
+	if e.open != nil {
+		delete(e.open, c)
+	}
+	e.openMu.Unlock()
+}
+
+// begin takes the read side of mu; the caller must call e.mu.RUnlock.
+func (e *Engine) begin() error {
+	e.mu.RLock()
+	if e.closed {
+		e.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// cf resolves a column family name; mu must be held.
+func (e *Engine) cf(name string) (*grocksdb.ColumnFamilyHandle, error) {
+	if name == "" || name == DefaultColumnFamily {
+		return e.defaultCF, nil
+	}
+	h, ok := e.cfs[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownColumnFamily, name)
+	}
+	return h, nil
+}
+
+func (e *Engine) readOptions(o ReadOptions) (*grocksdb.ReadOptions, error) {
+	if o.Snapshot == nil {
+		return e.readOpts, nil
+	}
+	return o.Snapshot.readOptions(e)
+}
+
+// Get returns a copy of the value stored under key, or ErrNotFound.
+func (e *Engine) Get(key []byte, o ReadOptions) ([]byte, error) {
+	var out []byte
+	err := e.GetFunc(key, o, func(v []byte) { out = append(make([]byte, 0, len(v)), v...) })
+	return out, err
+}
+
+// GetFunc looks key up and hands its value to fn without copying it. The
+// slice aliases RocksDB memory and is valid only while fn runs.
+func (e *Engine) GetFunc(key []byte, o ReadOptions, fn func(value []byte)) error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.mu.RUnlock()
+	h, err := e.cf(o.CF)
+	if err != nil {
+		return err
+	}
+	ro, err := e.readOptions(o)
+	if err != nil {
+		return err
+	}
+	v, err := e.db.GetPinnedCF(ro, h, key)
+	if err != nil {
+		return classify("get", err)
+	}
+	defer v.Destroy()
+	if !v.Exists() {
+		return ErrNotFound
+	}
+	fn(v.Data())
+	return nil
+}
+
+// MultiGet looks up every key; a missing key gives a nil entry, an empty
+// value a non-nil empty slice.
+func (e *Engine) MultiGet(keys [][]byte, o ReadOptions) ([][]byte, error) {
+	if err := e.begin(); err != nil {
+		return nil, err
+	}
+	defer e.mu.RUnlock()
+	h, err := e.cf(o.CF)
+	if err != nil {
+		return nil, err
+	}
+	ro, err := e.readOptions(o)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	slices, err := e.db.MultiGetCF(ro, h, keys...)
+	if err != nil {
+		return nil, classify("multi_get", err)
+	}
+	defer slices.Destroy()
+	for i, s := range slices {
+		if s.Exists() {
+			out[i] = append(make([]byte, 0, s.Size()), s.Data()...)
+		}
+	}
+	return out, nil
+}
+
+func (e *Engine) writeOptions(sync bool) *grocksdb.WriteOptions {
+	if sync {
+		return e.syncOpts
+	}
+	return e.writeOpts
+}
+
+// Put stores value under key.
+func (e *Engine) Put(key, value []byte, o WriteOptions) error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.mu.RUnlock()
+	h, err := e.cf(o.CF)
+	if err != nil {
+		return err
+	}
+	return classify("put", e.db.PutCF(e.writeOptions(o.Sync), h, key, value))
+}
+
+// Delete removes key; deleting a missing key is not an error.
+func (e *Engine) Delete(key []byte, o WriteOptions) error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.mu.RUnlock()
+	h, err := e.cf(o.CF)
+	if err != nil {
+		return err
+	}
+	return classify("delete", e.db.DeleteCF(e.writeOptions(o.Sync), h, key))
+}
+
+// DeleteRange removes every key in [start, end) of one column family.
+func (e *Engine) DeleteRange(start, end []byte, o WriteOptions) error {
+	return e.Write([]BatchOp{{Kind: OpDeleteRange, CF: o.CF, Key: start, Value: end}}, o.Sync)
+}
+
+// OpKind is the kind of one write-batch entry.
+type OpKind uint8
+
+// The kinds of write-batch entry.
+const (
+	OpPut OpKind = iota + 1
+	OpDelete
+	// OpDeleteRange deletes [Key, Value).
+	OpDeleteRange
+)
+
+// BatchOp is one entry of an atomic write batch.
+type BatchOp struct {
+	Kind  OpKind
+	CF    string // "" means "default"
+	Key   []byte
+	Value []byte // the value of a put; the exclusive end of a delete range
+}
+
+// Write applies ops atomically: all of them or none, across column families.
+func (e *Engine) Write(ops []BatchOp, sync bool) error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.mu.RUnlock()
+	wb := grocksdb.NewWriteBatch()
+	defer wb.Destroy()
+	for i, op := range ops {
+		h, err := e.cf(op.CF)
+		if err != nil {
+			return fmt.Errorf("batch entry %d: %w", i, err)
+		}
+		switch op.Kind {
+		case OpPut:
+			wb.PutCF(h, op.Key, op.Value)
+		case OpDelete:
+			wb.DeleteCF(h, op.Key)
+		case OpDeleteRange:
+			wb.DeleteRangeCF(h, op.Key, op.Value)
+		default:
+			return fmt.Errorf("%w: batch entry %d has unknown kind %d", ErrInvalidArgument, i, op.Kind)
+		}
+	}
+	return classify("write_batch", e.db.Write(e.writeOptions(sync), wb))
+}
+
+// Flush writes the memtables of a column family to SST files and waits.
+func (e *Engine) Flush(cf string) error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.mu.RUnlock()
+	h, err := e.cf(cf)
+	if err != nil {
+		return err
+	}
+	fo := grocksdb.NewDefaultFlushOptions()
+	defer fo.Destroy()
+	fo.SetWait(true)
+	return classify("flush", e.db.FlushCF(h, fo))
+}
+
+// CompactRange compacts [start, end] of a column family; nil bounds mean
+// the start or end of the keyspace. It returns when the compaction is done.
+func (e *Engine) CompactRange(cf string, start, end []byte) error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.mu.RUnlock()
+	h, err := e.cf(cf)
+	if err != nil {
+		return err
+	}
+	e.db.CompactRangeCF(h, grocksdb.Range{Start: start, Limit: end})
+	return nil
+}
+
+// Property returns a RocksDB property ("rocksdb.stats", ...) of a column
+// family; ok is false when RocksDB does not know the name.
+func (e *Engine) Property(name, cf string) (value string, ok bool, err error) {
+	if err := e.begin(); err != nil {
+		return "", false, err
+	}
+	defer e.mu.RUnlock()
+	h, err := e.cf(cf)
+	if err != nil {
+		return "", false, err
+	}
+	if v, ok := e.db.GetIntPropertyCF(name, h); ok {
+		return fmt.Sprint(v), true, nil
+	}
+	v := e.db.GetPropertyCF(name, h)
+	return v, v != "", nil
+}
+
+// ColumnFamilies lists the open column families, sorted.
+func (e *Engine) ColumnFamilies() ([]string, error) {
+	if err := e.begin(); err != nil {
+		return nil, err
+	}
+	defer e.mu.RUnlock()
+	names := make([]string, 0, len(e.cfs))
+	for n := range e.cfs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// CreateColumnFamily creates a column family with the engine's options.
+func (e *Engine) CreateColumnFamily(name string) error {
+	if err := validColumnFamilyName(name); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	if _, ok := e.cfs[name]; ok {
+		return fmt.Errorf("%w: %q", ErrColumnFamilyExists, name)
+	}
+	h, err := e.db.CreateColumnFamily(e.opts, name)
+	if err != nil {
+		return classify("create column family "+name, err)
+	}
+	e.cfs[name] = h
+	return nil
+}
+
+// DropColumnFamily drops a column family and its data. "default" cannot be
+// dropped.
+func (e *Engine) DropColumnFamily(name string) error {
+	if name == DefaultColumnFamily {
+		return fmt.Errorf("%w: the default column family cannot be dropped", ErrInvalidArgument)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	h, ok := e.cfs[name]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownColumnFamily, name)
+	}
+	if err := e.db.DropColumnFamily(h); err != nil {
+		return classify("drop column family "+name, err)
+	}
+	h.Destroy()
+	delete(e.cfs, name)
+	return nil
+}
+
+// Checkpoint writes an openable copy of the database into dir, which must
+// not exist yet. SST files are hard-linked where dir is on the same file
+// system. Writes may go on while it runs.
+func (e *Engine) Checkpoint(dir string) error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.mu.RUnlock()
+	if _, err := os.Lstat(dir); err == nil {
+		return fmt.Errorf("%w: checkpoint target %s exists", ErrInvalidArgument, dir)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("engine: checkpoint target: %w", err)
+	}
+	cp, err := e.db.NewCheckpoint()
+	if err != nil {
+		return classify("checkpoint", err)
+	}
+	defer cp.Destroy()
+	return classify("checkpoint "+dir, cp.CreateCheckpoint(dir, 0))
+}

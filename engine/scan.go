@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/linxGnu/grocksdb"
+)
+
+// DefaultBatchSize is the batch size of a scan when none is given.
+const DefaultBatchSize = 1000
+
+// MaxBatchSize bounds one batch so that a reply frame stays bounded.
+const MaxBatchSize = 100_000
+
+// ScanOptions shape a range scan.
+type ScanOptions struct {
+	CF       string
+	Snapshot *Snapshot
+	// BatchSize is the most rows one Next returns; 0 means DefaultBatchSize.
+	BatchSize int
+	// Limit caps the rows of the whole scan; 0 means no limit.
+	Limit int
+}
+
+// ScanStats describe one batch.
+type ScanStats struct {
+	Rows    int           // rows in the batch
+	Bytes   int           // key and value bytes in the batch
+	Elapsed time.Duration // time spent reading the batch from RocksDB
+}
+
+// KV is one key/value pair.
+type KV struct {
+	Key, Value []byte
+}
+
+// Scanner walks [start, end] of a column family in key order, one batch at
+// a time. It is safe for use by one goroutine at a time, and must be closed.
+type Scanner struct {
+	e      *Engine
+	mu     sync.Mutex
+	it     *grocksdb.Iterator
+	ro     *grocksdb.ReadOptions
+	end    []byte // inclusive; nil means no end
+	batch  int
+	left   int // rows still allowed by the limit; -1 means unlimited
+	done   bool
+	closed bool
+}
+
+// NewScanner starts a scan of [start, end]. end is inclusive; an empty end
+// scans to the end of the keyspace.
+func (e *Engine) NewScanner(start, end []byte, o ScanOptions) (*Scanner, error) {
+	if o.BatchSize < 0 || o.BatchSize > MaxBatchSize {
+		return nil, fmt.Errorf("%w: batch_size %d: want 1 .. %d", ErrInvalidArgument, o.BatchSize, MaxBatchSize)
+	}
+	if o.Limit < 0 {
+		return nil, fmt.Errorf("%w: limit %d: want 0 (no limit) or more", ErrInvalidArgument, o.Limit)
+	}
+	if err := e.begin(); err != nil {
+		return nil, err
+	}
+	defer e.mu.RUnlock()
+	h, err := e.cf(o.CF)
+	if err != nil {
+		return nil, err
+	}
+	ro := grocksdb.NewDefaultReadOptions()
+	if o.Snapshot != nil {
+		snap, err := o.Snapshot.handle(e)
+		if err != nil {
+			ro.Destroy()
+			return nil, err
+		}
+		ro.SetSnapshot(snap)
+	}
+	s := &Scanner{e: e, ro: ro, batch: o.BatchSize, left: -1}
+	if s.batch == 0 {
+		s.batch = DefaultBatchSize
+	}
+	if o.Limit > 0 {
+		s.left = o.Limit
+	}
+	if len(end) > 0 {
+		s.end = append([]byte(nil), end...)
+		// The smallest key after end: RocksDB then stops at the bound
+		// itself and skips tombstones past it.
+		ro.SetIterateUpperBound(append(append([]byte(nil), end...), 0))
+	}
+	if len(end) > 0 && bytes.Compare(start, end) > 0 {
+		s.done = true
+	}
+	s.it = e.db.NewIteratorCF(ro, h)
+	s.it.Seek(start)
+	e.track(s)
+	return s, nil
+}
+
+// NextFunc hands up to one batch of rows to visit, in key order. The slices
+// alias RocksDB memory and are valid only while visit runs. more is false
+// once the scan has nothing left; a batch may be empty only then.
+func (s *Scanner) NextFunc(visit func(key, value []byte)) (stats ScanStats, more bool, err error) {
+	if err := s.e.begin(); err != nil {
+		return stats, false, err
+	}
+	defer s.e.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return stats, false, fmt.Errorf("%w: scanner is closed", ErrInvalidArgument)
+	}
+	if s.done {
+		return stats, false, nil
+	}
+	began := time.Now()
+	it := s.it
+	for stats.Rows < s.batch && s.left != 0 && it.Valid() {
+		k, v := it.Key().Data(), it.Value().Data()
+		if s.end != nil && bytes.Compare(k, s.end) > 0 {
+			break
+		}
+		visit(k, v)
+		stats.Rows++
+		stats.Bytes += len(k) + len(v)
+		if s.left > 0 {
+			s.left--
+		}
+		it.Next()
+	}
+	stats.Elapsed = time.Since(began)
+	if err := it.Err(); err != nil {
+		s.done = true
+		return stats, false, classify("scan", err)
+	}
+	more = s.left != 0 && it.Valid()
+	if more && s.end != nil && bytes.Compare(it.Key().Data(), s.end) > 0 {
+		more = false
+	}
+	s.done = !more
+	return stats, more, nil
+}
+
+// Next returns up to one batch of rows, copied.
+func (s *Scanner) Next() (rows []KV, stats ScanStats, more bool, err error) {
+	stats, more, err = s.NextFunc(func(k, v []byte) {
+		buf := make([]byte, len(k)+len(v))
+		copy(buf, k)
+		copy(buf[len(k):], v)
+		rows = append(rows, KV{Key: buf[:len(k):len(k)], Value: buf[len(k):]})
+	})
+	return rows, stats, more, err
+}
+
+// Close releases the iterator. It is idempotent.
+func (s *Scanner) Close() {
+	s.e.untrack(s)
+	s.release()
+}
+
+func (s *Scanner) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.it.Close()
+	s.ro.Destroy()
+}
+
+// Scan reads [start, end] whole and returns it batch by batch.
+func (e *Engine) Scan(start, end []byte, o ScanOptions) ([][]KV, []ScanStats, error) {
+	s, err := e.NewScanner(start, end, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer s.Close()
+	var batches [][]KV
+	var stats []ScanStats
+	for {
+		rows, st, more, err := s.Next()
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(rows) > 0 {
+			batches = append(batches, rows)
+			stats = append(stats, st)
+		}
+		if !more {
+			return batches, stats, nil
+		}
+	}
+}
