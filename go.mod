@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/linxGnu/grocksdb v1.7.14
+	github.com/okeuday/erlang_go/v2 v2.0.7
 	github.com/stretchr/testify v1.12.1
 )
 
