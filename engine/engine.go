@@ -236,7 +236,7 @@ func (e *Engine) cf(name string) (*grocksdb.ColumnFamilyHandle, error) {
 	}
 	h, ok := e.cfs[name]
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownColumnFamily, name)
+		return nil, &UnknownColumnFamilyError{Name: name}
 	}
 	return h, nil
 }
@@ -495,7 +495,7 @@ func (e *Engine) DropColumnFamily(name string) error {
 	}
 	h, ok := e.cfs[name]
 	if !ok {
-		return fmt.Errorf("%w: %q", ErrUnknownColumnFamily, name)
+		return &UnknownColumnFamilyError{Name: name}
 	}
 	if err := e.db.DropColumnFamily(h); err != nil {
 		return classify("drop column family "+name, err)

@@ -22,6 +22,17 @@ var (
 	ErrInvalidArgument = errors.New("engine: invalid argument")
 )
 
+// UnknownColumnFamilyError names the column family an operation asked for.
+// errors.Is(err, ErrUnknownColumnFamily) holds for it.
+type UnknownColumnFamilyError struct{ Name string }
+
+func (e *UnknownColumnFamilyError) Error() string {
+	return fmt.Sprintf("%v: %q", ErrUnknownColumnFamily, e.Name)
+}
+
+// Is makes errors.Is(err, ErrUnknownColumnFamily) true.
+func (e *UnknownColumnFamilyError) Is(target error) bool { return target == ErrUnknownColumnFamily }
+
 // Kind classifies a RocksDB status so that callers (and the wire protocol)
 // can branch on the class of failure instead of matching strings.
 type Kind string

@@ -46,14 +46,18 @@ func malformed(format string, args ...any) error {
 // allocating: every length against the bytes left, the nesting depth, and
 // the tags the sidecar accepts. It also requires that b holds exactly one
 // term.
-func Check(b []byte) error {
+func Check(b []byte) error { return check(b, false) }
+
+// check validates b; anyMapKey lifts the restriction on map keys, for
+// replies read by DecodeReply rather than by erlang_go.
+func check(b []byte, anyMapKey bool) error {
 	if len(b) == 0 {
 		return malformed("empty term")
 	}
 	if b[0] != tagVersion {
 		return malformed("version byte is %d, want 131", b[0])
 	}
-	c := checker{b: b, pos: 1}
+	c := checker{b: b, pos: 1, anyMapKey: anyMapKey}
 	if err := c.term(0, false); err != nil {
 		return err
 	}
@@ -64,8 +68,9 @@ func Check(b []byte) error {
 }
 
 type checker struct {
-	b   []byte
-	pos int
+	b         []byte
+	pos       int
+	anyMapKey bool
 }
 
 func (c *checker) need(n uint64, what string) error {
@@ -117,7 +122,7 @@ func (c *checker) term(depth int, mapKey bool) error {
 	if err != nil {
 		return err
 	}
-	if mapKey {
+	if mapKey && !c.anyMapKey {
 		switch tag {
 		case tagAtom, tagSmallAtom, tagAtomUTF8, tagSmallAtomUTF8, tagSmallInteger, tagInteger:
 		default:

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/port"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitOpen  = 1
+	exitUsage = 2
+)
+
+// run is the whole program; main only wires it to the process.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(string) (string, bool), sigs <-chan os.Signal) int {
+	logger := log.New(stderr, "spire-port: ", log.LstdFlags|log.Lmsgprefix)
+	fs := flag.NewFlagSet("spire-port", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("path", "", "data root; RocksDB lives in <path>/data, checkpoints in <path>/checkpoints (default $SPIRE_DATA_DIR)")
+	maxFrame := fs.Int("max-frame", port.DefaultMaxFrame, "largest accepted packet in bytes")
+	codecName := fs.String("codec", "etf", "wire codec: etf or msgpack")
+	workers := fs.Int("workers", 4, "goroutines serving slow requests (scans, syncs, flush, compaction)")
+	maxIters := fs.Int("max-iterators", 1024, "most cursors open at once")
+	idle := fs.Duration("idle-timeout", 5*time.Minute, "close cursors and snapshots unused for this long")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	overrides := map[string]string{}
+	for _, s := range engine.Settings {
+		s := s
+		fs.Func(s.Flag, fmt.Sprintf("%s (overrides %s; default %s; %s)", s.Help, s.Env, s.Default, s.Range), func(v string) error {
+			overrides[s.Env] = v
+			return nil
+		})
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: spire-port --path DIR [flags]\n\nspire-port serves a RocksDB database as an Erlang port ({packet, 4} frames on stdin/stdout).\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "spire-port %s\n", version) // not serving: stdout is free
+		return exitOK
+	}
+	if fs.NArg() > 0 {
+		logger.Printf("unexpected arguments: %v", fs.Args())
+		return exitUsage
+	}
+	if *path == "" {
+		*path, _ = lookup("SPIRE_DATA_DIR")
+	}
+	if *path == "" {
+		logger.Printf("no data directory: pass --path or set SPIRE_DATA_DIR")
+		return exitUsage
+	}
+	codec, err := port.CodecByName(*codecName)
+	if err != nil {
+		logger.Print(err)
+		return exitUsage
+	}
+	if *maxFrame < 64 || *maxFrame > 1<<30 {
+		logger.Printf("--max-frame %d: want 64 .. 1073741824", *maxFrame)
+		return exitUsage
+	}
+
+	srvOpts := port.Options{
+		Codec: codec, MaxFrame: *maxFrame, Workers: *workers, MaxIterators: *maxIters,
+		IdleTimeout: *idle, CheckpointRoot: filepath.Join(*path, "checkpoints"), Log: logger,
+	}
+	cfg, err := engine.LoadConfig(lookup, overrides)
+	if err != nil {
+		return failOpen(stdout, srvOpts, logger, "bad_config", err)
+	}
+	dataDir := filepath.Join(*path, "data")
+	eng, err := engine.Open(dataDir, cfg)
+	if err != nil {
+		return failOpen(stdout, srvOpts, logger, "open_failed", err)
+	}
+	srv := port.NewServer(eng, stdout, srvOpts)
+	logger.Printf("serving %s (codec %s, profile %q, pid %d)", dataDir, codec.Name(), cfg.Profile, os.Getpid())
+	srv.SendEvent(port.ReadyEvent(version, dataDir))
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(stdin) }()
+	select {
+	case err := <-served:
+		if errors.Is(err, port.ErrCloseRequested) {
+			logger.Printf("closed on request")
+		} else {
+			logger.Printf("stdin closed; database closed")
+		}
+	case sig := <-sigs:
+		logger.Printf("%v: finishing requests in flight and closing", sig)
+		srv.Stop()
+	}
+	return exitOK
+}
+
+// failOpen tells the port's owner why the database did not open, both as a
+// frame with id 0 ({error, {Kind, Message}}) and as a line on stderr.
+func failOpen(stdout io.Writer, opts port.Options, logger *log.Logger, kind string, err error) int {
+	logger.Printf("cannot open the database: %v", err)
+	port.WriteEvent(stdout, opts.Codec, port.ErrorEvent(kind, err.Error()))
+	return exitOpen
+}

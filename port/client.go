@@ -1,0 +1,663 @@
+package port
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/etf"
+)
+
+// Client errors.
+var (
+	// ErrEngineDown means the sidecar exited or its pipes closed.
+	ErrEngineDown = errors.New("port: engine down")
+	// ErrNotFound is the not_found reply.
+	ErrNotFound = errors.New("port: not found")
+)
+
+// ReplyError is an {error, Reason} reply other than not_found.
+type ReplyError struct {
+	Reason any // e.g. etf.Tuple{etf.Atom("badarg"), []byte("...")}
+}
+
+func (e *ReplyError) Error() string {
+	return fmt.Sprintf("port: error reply: %s", formatTerm(e.Reason))
+}
+
+// Kind is the reason's tag: "badarg", "rocksdb", "closed", ...
+func (e *ReplyError) Kind() string {
+	switch r := e.Reason.(type) {
+	case etf.Atom:
+		return string(r)
+	case etf.Tuple:
+		if a, ok := r[0].(etf.Atom); ok {
+			return string(a)
+		}
+	}
+	return ""
+}
+
+func formatTerm(t any) string {
+	switch v := t.(type) {
+	case []byte:
+		return fmt.Sprintf("%q", v)
+	case etf.Tuple:
+		var b bytes.Buffer
+		b.WriteByte('{')
+		for i, e := range v {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(formatTerm(e))
+		}
+		b.WriteByte('}')
+		return b.String()
+	}
+	return fmt.Sprint(t)
+}
+
+// StartOptions say how to start a sidecar.
+type StartOptions struct {
+	Binary string   // path of spire-port
+	Path   string   // --path
+	Codec  string   // "etf" (default) or "msgpack"
+	Args   []string // more flags
+	Env    []string // added to the environment (SPIRE_ROCKSDB_*=...)
+	Stderr io.Writer
+	// ReadyTimeout bounds the wait for the ready frame (default 30 s).
+	ReadyTimeout time.Duration
+}
+
+// Client talks to one sidecar. It is safe for concurrent use: requests
+// from many goroutines are pipelined over the one pipe.
+type Client struct {
+	cmd    *exec.Cmd
+	codec  Codec
+	stdin  io.WriteCloser
+	wmu    sync.Mutex
+	nextID atomic.Uint64
+
+	pmu        sync.Mutex
+	pending    map[uint64]*waiter
+	readerGone bool          // set under pmu when the reader stops
+	down       chan struct{} // closed when the reader stops
+	waited     chan struct{} // closed when the process has been reaped
+	exitErr    error
+
+	// Ready is the {ready, Info} map the sidecar sent.
+	Ready etf.Map
+}
+
+// waiter receives the replies of one request; gone is closed when the
+// caller stops listening, so the reader never blocks on an abandoned call.
+type waiter struct {
+	ch   chan []byte
+	gone chan struct{}
+}
+
+func (c *Client) register(id uint64) (*waiter, func()) {
+	w := &waiter{ch: make(chan []byte, 64), gone: make(chan struct{})}
+	c.pmu.Lock()
+	if c.readerGone {
+		close(w.ch) // the reader already left: Await sees ErrEngineDown
+	} else {
+		c.pending[id] = w
+	}
+	c.pmu.Unlock()
+	var once sync.Once
+	return w, func() {
+		once.Do(func() {
+			c.pmu.Lock()
+			delete(c.pending, id)
+			c.pmu.Unlock()
+			close(w.gone)
+		})
+	}
+}
+
+// Start launches the sidecar and waits for its ready frame. When the
+// database cannot be opened the error carries the sidecar's own message.
+func Start(opt StartOptions) (*Client, error) {
+	codec, err := CodecByName(opt.Codec)
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"--path", opt.Path, "--codec", codec.Name()}, opt.Args...)
+	cmd := exec.Command(opt.Binary, args...)
+	cmd.Env = append(os.Environ(), opt.Env...)
+	cmd.Stderr = opt.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("port: start %s: %w", opt.Binary, err)
+	}
+	c := &Client{cmd: cmd, codec: codec, stdin: stdin, pending: map[uint64]*waiter{},
+		down: make(chan struct{}), waited: make(chan struct{})}
+	readyW, readyDone := c.register(0)
+	defer readyDone()
+	ready := readyW.ch
+	go c.readLoop(bufio.NewReaderSize(stdout, 64<<10))
+	go func() { c.exitErr = cmd.Wait(); close(c.waited) }()
+
+	timeout := opt.ReadyTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	select {
+	case body, ok := <-ready:
+		if !ok {
+			<-c.waited
+			return nil, fmt.Errorf("port: sidecar exited before it was ready: %v", c.exitErr)
+		}
+		term, err := codec.DecodeReply(body)
+		if err != nil {
+			c.Kill()
+			return nil, err
+		}
+		t, _ := term.(etf.Tuple)
+		if len(t) == 2 && t[0] == etf.Atom("ready") {
+			c.Ready, _ = t[1].(etf.Map)
+			return c, nil
+		}
+		<-c.waited
+		return nil, &ReplyError{Reason: t[1]}
+	case <-time.After(timeout):
+		c.Kill()
+		return nil, fmt.Errorf("port: no ready frame within %v", timeout)
+	}
+}
+
+// Pid is the sidecar's process id.
+func (c *Client) Pid() int { return c.cmd.Process.Pid }
+
+func (c *Client) readLoop(r *bufio.Reader) {
+	defer func() {
+		c.pmu.Lock()
+		c.readerGone = true
+		for id, w := range c.pending {
+			close(w.ch)
+			delete(c.pending, id)
+		}
+		c.pmu.Unlock()
+		close(c.down)
+	}()
+	var hdr [headerSize]byte
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return
+		}
+		packet := make([]byte, binary.BigEndian.Uint32(hdr[:]))
+		if _, err := io.ReadFull(r, packet); err != nil || len(packet) < idSize {
+			return
+		}
+		id := binary.BigEndian.Uint64(packet)
+		c.pmu.Lock()
+		w := c.pending[id]
+		c.pmu.Unlock()
+		if w != nil {
+			select {
+			case w.ch <- packet[idSize:]:
+			case <-w.gone:
+			}
+		}
+	}
+}
+
+// Raw sends one request term (built by build) and returns a channel of the
+// reply bodies; it is closed if the sidecar goes away. Call done when no
+// more replies are wanted.
+func (c *Client) Raw(build func(c Codec, b []byte) []byte) (replies <-chan []byte, done func(), err error) {
+	id := c.nextID.Add(1)
+	w, done := c.register(id)
+	b, start := beginFrame(nil, id)
+	b = build(c.codec, c.codec.begin(b))
+	if err := c.WriteFrame(endFrame(b, start)); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return w.ch, done, nil
+}
+
+// WriteFrame writes raw bytes to the sidecar's stdin (tests use it to send
+// malformed frames).
+func (c *Client) WriteFrame(frame []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if _, err := c.stdin.Write(frame); err != nil {
+		return fmt.Errorf("%w: %v", ErrEngineDown, err)
+	}
+	return nil
+}
+
+// Await returns the next reply for a request sent with Raw or WriteFrame.
+func (c *Client) Await(ctx context.Context, replies <-chan []byte) (any, error) {
+	select {
+	case body, ok := <-replies:
+		if !ok {
+			return nil, ErrEngineDown
+		}
+		return c.codec.DecodeReply(body)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Register reserves id for replies to frames written with WriteFrame.
+func (c *Client) Register(id uint64) (<-chan []byte, func()) {
+	w, done := c.register(id)
+	return w.ch, done
+}
+
+// Call sends one request and returns the value of its single reply:
+// nil for ok, V for {ok, V}; {error, not_found} is ErrNotFound and any
+// other {error, R} a *ReplyError.
+func (c *Client) Call(build func(c Codec, b []byte) []byte) (any, error) {
+	replies, done, err := c.Raw(build)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	term, err := c.Await(context.Background(), replies)
+	if err != nil {
+		return nil, err
+	}
+	return unwrap(term)
+}
+
+func unwrap(term any) (any, error) {
+	switch t := term.(type) {
+	case etf.Atom:
+		if t == "ok" {
+			return nil, nil
+		}
+	case etf.Tuple:
+		if len(t) == 2 && t[0] == etf.Atom("ok") {
+			return t[1], nil
+		}
+		if len(t) == 2 && t[0] == etf.Atom("error") {
+			if t[1] == etf.Atom("not_found") {
+				return nil, ErrNotFound
+			}
+			return nil, &ReplyError{Reason: t[1]}
+		}
+	}
+	return term, nil
+}
+
+// Opts are per-call options; zero fields are left out of the request.
+type Opts struct {
+	CF        string
+	Sync      bool
+	Snapshot  uint64
+	BatchSize int
+	Limit     int
+}
+
+func appendOpts(c Codec, b []byte, o Opts) []byte {
+	n := 0
+	for _, set := range []bool{o.CF != "", o.Sync, o.Snapshot != 0, o.BatchSize != 0, o.Limit != 0} {
+		if set {
+			n++
+		}
+	}
+	b = c.list(b, n)
+	if o.CF != "" {
+		b = c.str(c.atom(c.tuple(b, 2), "cf"), o.CF)
+	}
+	if o.Sync {
+		b = c.atom(c.atom(c.tuple(b, 2), "sync"), "true")
+	}
+	if o.Snapshot != 0 {
+		b = c.uint(c.atom(c.tuple(b, 2), "snapshot"), o.Snapshot)
+	}
+	if o.BatchSize != 0 {
+		b = c.int(c.atom(c.tuple(b, 2), "batch_size"), int64(o.BatchSize))
+	}
+	if o.Limit != 0 {
+		b = c.int(c.atom(c.tuple(b, 2), "limit"), int64(o.Limit))
+	}
+	return c.listEnd(b, n)
+}
+
+func first(opts []Opts) Opts {
+	if len(opts) > 0 {
+		return opts[0]
+	}
+	return Opts{}
+}
+
+// Ping crosses the whole path but RocksDB.
+func (c *Client) Ping() error {
+	_, err := c.Call(func(c Codec, b []byte) []byte { return c.atom(c.tuple(b, 1), "ping") })
+	return err
+}
+
+// Get returns the value under key or ErrNotFound.
+func (c *Client) Get(key []byte, opts ...Opts) ([]byte, error) {
+	v, err := c.Call(func(c Codec, b []byte) []byte {
+		return appendOpts(c, c.binary(c.atom(c.tuple(b, 3), "get"), key), first(opts))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]byte), nil
+}
+
+// MultiGet returns one entry per key; a missing key gives nil.
+func (c *Client) MultiGet(keys [][]byte, opts ...Opts) ([][]byte, error) {
+	v, err := c.Call(func(c Codec, b []byte) []byte {
+		b = c.list(c.atom(c.tuple(b, 3), "multi_get"), len(keys))
+		for _, k := range keys {
+			b = c.binary(b, k)
+		}
+		return appendOpts(c, c.listEnd(b, len(keys)), first(opts))
+	})
+	if err != nil {
+		return nil, err
+	}
+	elems := asSeq(v)
+	out := make([][]byte, len(elems))
+	for i, e := range elems {
+		out[i], _ = e.([]byte)
+	}
+	return out, nil
+}
+
+func asSeq(v any) []any {
+	switch s := v.(type) {
+	case []any:
+		return s
+	case etf.Tuple:
+		return s
+	}
+	return nil
+}
+
+// Put stores value under key.
+func (c *Client) Put(key, value []byte, opts ...Opts) error {
+	_, err := c.Call(func(c Codec, b []byte) []byte {
+		return appendOpts(c, c.binary(c.binary(c.atom(c.tuple(b, 4), "put"), key), value), first(opts))
+	})
+	return err
+}
+
+// Delete removes key.
+func (c *Client) Delete(key []byte, opts ...Opts) error {
+	_, err := c.Call(func(c Codec, b []byte) []byte {
+		return appendOpts(c, c.binary(c.atom(c.tuple(b, 3), "delete"), key), first(opts))
+	})
+	return err
+}
+
+// DeleteRange removes [start, end).
+func (c *Client) DeleteRange(start, end []byte, opts ...Opts) error {
+	_, err := c.Call(func(c Codec, b []byte) []byte {
+		return appendOpts(c, c.binary(c.binary(c.atom(c.tuple(b, 4), "delete_range"), start), end), first(opts))
+	})
+	return err
+}
+
+// WriteBatch applies ops atomically.
+func (c *Client) WriteBatch(ops []engine.BatchOp, opts ...Opts) error {
+	_, err := c.Call(func(c Codec, b []byte) []byte {
+		b = c.list(c.atom(c.tuple(b, 3), "write_batch"), len(ops))
+		for _, op := range ops {
+			n, name := 3, "put"
+			switch op.Kind {
+			case engine.OpDelete:
+				n, name = 2, "delete"
+			case engine.OpDeleteRange:
+				name = "delete_range"
+			}
+			if op.CF != "" {
+				n++
+			}
+			b = c.atom(c.tuple(b, n), name)
+			if op.CF != "" {
+				b = c.str(b, op.CF)
+			}
+			b = c.binary(b, op.Key)
+			if op.Kind != engine.OpDelete {
+				b = c.binary(b, op.Value)
+			}
+		}
+		return appendOpts(c, c.listEnd(b, len(ops)), first(opts))
+	})
+	return err
+}
+
+// Batch is one batch of a scan.
+type Batch struct {
+	Rows  []engine.KV
+	Stats etf.Map // rows_returned, bytes_read, scan_time_ms
+	Done  bool
+}
+
+// Scan reads [start, end] (end inclusive, empty = to the end) in batches.
+func (c *Client) Scan(start, end []byte, opts ...Opts) ([]Batch, error) {
+	replies, done, err := c.Raw(func(c Codec, b []byte) []byte {
+		return appendOpts(c, c.binary(c.binary(c.atom(c.tuple(b, 4), "scan"), start), end), first(opts))
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	var out []Batch
+	for {
+		term, err := c.Await(context.Background(), replies)
+		if err != nil {
+			return out, err
+		}
+		batch, err := toBatch(term)
+		if err != nil {
+			return out, err
+		}
+		if len(batch.Rows) > 0 {
+			out = append(out, batch)
+		}
+		if batch.Done {
+			return out, nil
+		}
+	}
+}
+
+func toBatch(term any) (Batch, error) {
+	t, ok := term.(etf.Tuple)
+	if ok && len(t) == 3 && (t[0] == etf.Atom("rows") || t[0] == etf.Atom("done")) {
+		b := Batch{Done: t[0] == etf.Atom("done")}
+		b.Stats, _ = t[2].(etf.Map)
+		for _, r := range asSeq(t[1]) {
+			kv := asSeq(r)
+			k, _ := kv[0].([]byte)
+			v, _ := kv[1].([]byte)
+			b.Rows = append(b.Rows, engine.KV{Key: k, Value: v})
+		}
+		return b, nil
+	}
+	if _, err := unwrap(term); err != nil {
+		return Batch{}, err
+	}
+	return Batch{}, fmt.Errorf("port: unexpected scan reply %s", formatTerm(term))
+}
+
+// IterOpen opens a cursor over [start, end].
+func (c *Client) IterOpen(start, end []byte, opts ...Opts) (uint64, error) {
+	v, err := c.Call(func(c Codec, b []byte) []byte {
+		return appendOpts(c, c.binary(c.binary(c.atom(c.tuple(b, 4), "iter_open"), start), end), first(opts))
+	})
+	if err != nil {
+		return 0, err
+	}
+	return toUint(v), nil
+}
+
+// IterNext returns the cursor's next batch; Done marks the last one, after
+// which the cursor is closed.
+func (c *Client) IterNext(cursor uint64) (Batch, error) {
+	replies, done, err := c.Raw(func(c Codec, b []byte) []byte {
+		return c.uint(c.atom(c.tuple(b, 2), "iter_next"), cursor)
+	})
+	if err != nil {
+		return Batch{}, err
+	}
+	defer done()
+	term, err := c.Await(context.Background(), replies)
+	if err != nil {
+		return Batch{}, err
+	}
+	return toBatch(term)
+}
+
+// IterClose closes a cursor.
+func (c *Client) IterClose(cursor uint64) error {
+	_, err := c.Call(func(c Codec, b []byte) []byte { return c.uint(c.atom(c.tuple(b, 2), "iter_close"), cursor) })
+	return err
+}
+
+// SnapshotOpen opens a snapshot and returns its id for Opts.Snapshot.
+func (c *Client) SnapshotOpen() (uint64, error) {
+	v, err := c.Call(func(c Codec, b []byte) []byte { return c.atom(c.tuple(b, 1), "snapshot_open") })
+	return toUint(v), err
+}
+
+// SnapshotClose releases a snapshot.
+func (c *Client) SnapshotClose(id uint64) error {
+	_, err := c.Call(func(c Codec, b []byte) []byte { return c.uint(c.atom(c.tuple(b, 2), "snapshot_close"), id) })
+	return err
+}
+
+// Text reads a text field of a reply: a binary in ETF, a string (decoded
+// as an Atom) in msgpack.
+func Text(v any) string {
+	switch t := v.(type) {
+	case []byte:
+		return string(t)
+	case etf.Atom:
+		return string(t)
+	}
+	return ""
+}
+
+func toUint(v any) uint64 {
+	switch n := v.(type) {
+	case int64:
+		return uint64(n)
+	case uint64:
+		return n
+	}
+	return 0
+}
+
+// simple sends {Op} or {Op, Arg} and returns the reply value.
+func (c *Client) simple(op string, arg ...string) (any, error) {
+	return c.Call(func(c Codec, b []byte) []byte {
+		b = c.atom(c.tuple(b, 1+len(arg)), op)
+		for _, a := range arg {
+			b = c.str(b, a)
+		}
+		return b
+	})
+}
+
+// Stats returns the stats map: tickers, histograms, properties,
+// column_families and sidecar.
+func (c *Client) Stats() (etf.Map, error) {
+	v, err := c.simple("stats")
+	m, _ := v.(etf.Map)
+	return m, err
+}
+
+// CacheInfo returns capacity, usage, pinned_usage and strict_capacity.
+func (c *Client) CacheInfo() (etf.Map, error) {
+	v, err := c.simple("cache_info")
+	m, _ := v.(etf.Map)
+	return m, err
+}
+
+// Property returns a RocksDB property of the default column family.
+func (c *Client) Property(name string) (string, error) {
+	v, err := c.simple("property", name)
+	return Text(v), err
+}
+
+// Flush flushes the default column family's memtables.
+func (c *Client) Flush() error { _, err := c.simple("flush"); return err }
+
+// CompactRange compacts the whole default column family.
+func (c *Client) CompactRange() error {
+	_, err := c.Call(func(c Codec, b []byte) []byte {
+		return c.atom(c.atom(c.atom(c.tuple(b, 3), "compact_range"), "nil"), "nil")
+	})
+	return err
+}
+
+// Checkpoint writes a checkpoint under the sidecar's checkpoint root.
+func (c *Client) Checkpoint(dir string) error { _, err := c.simple("checkpoint", dir); return err }
+
+// CreateColumnFamily creates a column family.
+func (c *Client) CreateColumnFamily(name string) error {
+	_, err := c.simple("cf_create", name)
+	return err
+}
+
+// DropColumnFamily drops a column family.
+func (c *Client) DropColumnFamily(name string) error { _, err := c.simple("cf_drop", name); return err }
+
+// ColumnFamilies lists the column families.
+func (c *Client) ColumnFamilies() ([]string, error) {
+	v, err := c.simple("cf_list")
+	var names []string
+	for _, n := range asSeq(v) {
+		names = append(names, Text(n))
+	}
+	return names, err
+}
+
+// Close asks the sidecar to close the database and exit, and waits for it.
+func (c *Client) Close() error {
+	_, err := c.simple("close")
+	c.stdin.Close()
+	select {
+	case <-c.waited:
+	case <-time.After(30 * time.Second):
+		c.Kill()
+		return errors.New("port: sidecar did not exit within 30s of close")
+	}
+	if err != nil && !errors.Is(err, ErrEngineDown) {
+		return err
+	}
+	return c.exitErr
+}
+
+// CloseStdin closes the sidecar's stdin (EOF) and waits for it to exit.
+func (c *Client) CloseStdin() error {
+	c.stdin.Close()
+	<-c.waited
+	return c.exitErr
+}
+
+// Kill sends SIGKILL and waits for the process to be reaped.
+func (c *Client) Kill() {
+	_ = c.cmd.Process.Kill()
+	<-c.waited
+}
+
+// Down is closed once the sidecar's stdout has closed.
+func (c *Client) Down() <-chan struct{} { return c.down }

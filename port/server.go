@@ -1,0 +1,645 @@
+package port
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spiredb/spire-port/engine"
+)
+
+// Options configure a Server. Zero fields take the defaults noted.
+type Options struct {
+	Codec        Codec         // ETF
+	MaxFrame     int           // DefaultMaxFrame
+	Workers      int           // 4: goroutines serving slow operations
+	QueueDepth   int           // 64: slow requests waiting for a worker
+	MaxIterators int           // 1024 open cursors
+	MaxSnapshots int           // 1024 open snapshots
+	IdleTimeout  time.Duration // 5 minutes before an unused cursor or snapshot is closed
+	// InlineMax is the most keys or batch entries a multi_get or
+	// write_batch may have and still run on the reading goroutine (64).
+	InlineMax int
+	// CheckpointRoot is the only directory checkpoints may be written
+	// under; relative checkpoint paths resolve against it. Empty refuses
+	// every checkpoint.
+	CheckpointRoot string
+	Log            *log.Logger // stderr
+}
+
+func (o *Options) setDefaults() {
+	if o.Codec == nil {
+		o.Codec = ETF
+	}
+	if o.MaxFrame <= 0 {
+		o.MaxFrame = DefaultMaxFrame
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.QueueDepth <= 0 {
+		o.QueueDepth = 64
+	}
+	if o.MaxIterators <= 0 {
+		o.MaxIterators = 1024
+	}
+	if o.MaxSnapshots <= 0 {
+		o.MaxSnapshots = 1024
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 5 * time.Minute
+	}
+	if o.InlineMax <= 0 {
+		o.InlineMax = 64
+	}
+	if o.Log == nil {
+		o.Log = log.New(os.Stderr, "spire-port: ", log.LstdFlags)
+	}
+}
+
+// Server serves one engine over one byte stream. It owns the engine from
+// Serve on and closes it when serving ends.
+type Server struct {
+	eng   *engine.Engine
+	opt   Options
+	codec Codec
+	out   *output
+
+	jobs    chan job
+	workers sync.WaitGroup
+
+	cursors   *handles[*engine.Scanner]
+	snapshots *handles[*engine.Snapshot]
+
+	// serving is held while a frame is dispatched; stop takes it so that the
+	// request in hand finishes and no new one starts.
+	serving  sync.Mutex
+	stopped  bool
+	stopOnce sync.Once
+	done     chan struct{}
+
+	requests  atomic.Uint64
+	badFrames atomic.Uint64
+}
+
+type job struct {
+	id  uint64
+	req request
+}
+
+// NewServer prepares a server for eng writing replies to w.
+func NewServer(eng *engine.Engine, w io.Writer, opt Options) *Server {
+	opt.setDefaults()
+	s := &Server{
+		eng:   eng,
+		opt:   opt,
+		codec: opt.Codec,
+		out:   newOutput(w),
+		jobs:  make(chan job, opt.QueueDepth),
+		done:  make(chan struct{}),
+	}
+	s.cursors = newHandles(opt.MaxIterators, func(sc *engine.Scanner) { sc.Close() })
+	s.snapshots = newHandles(opt.MaxSnapshots, func(sn *engine.Snapshot) { sn.Close() })
+	for i := 0; i < opt.Workers; i++ {
+		s.workers.Add(1)
+		go s.worker()
+	}
+	go s.reaper()
+	return s
+}
+
+// SendEvent writes an unsolicited frame (id 0), such as ReadyEvent.
+func (s *Server) SendEvent(build EventBuilder) {
+	b, start := beginFrame(nil, 0)
+	b = build(s.codec, s.codec.begin(b))
+	s.out.send(endFrame(b, start))
+	s.out.flush()
+}
+
+// ErrCloseRequested is returned by Serve when a client sent {close}.
+var ErrCloseRequested = errors.New("port: close requested")
+
+// Serve reads requests from r until EOF, a {close} request or Stop, then
+// finishes the requests in flight, closes the engine and returns. It
+// returns nil at EOF and ErrCloseRequested after {close}.
+func (s *Server) Serve(r io.Reader) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var buf []byte
+	scratch := make([]byte, 0, 4096)
+	for {
+		if br.Buffered() == 0 {
+			// About to block: whatever is queued goes out now.
+			s.out.readerIdle.Store(true)
+			s.out.flush()
+			_, err := br.Peek(1)
+			s.out.readerIdle.Store(false)
+			if err != nil {
+				s.Stop()
+				return nil
+			}
+		}
+		id, body, nb, err := readFrame(br, buf, s.opt.MaxFrame)
+		buf = nb
+		switch {
+		case errors.Is(err, ErrFrameTooLarge):
+			s.badFrames.Add(1)
+			s.opt.Log.Printf("frame %d: %v", id, err)
+			scratch = s.replyError(scratch, id, &badArg{msg: err.Error()})
+			continue
+		case errors.Is(err, ErrShortPacket):
+			s.badFrames.Add(1)
+			s.opt.Log.Printf("skipped a frame: %v", err)
+			continue
+		case err != nil:
+			if err == io.ErrUnexpectedEOF {
+				s.opt.Log.Printf("input ended in the middle of a frame; shutting down")
+			}
+			s.Stop()
+			return nil
+		}
+		s.serving.Lock()
+		if s.stopped {
+			s.serving.Unlock()
+			return nil
+		}
+		closing := false
+		scratch, closing = s.dispatch(scratch, id, body)
+		s.serving.Unlock()
+		if closing {
+			return ErrCloseRequested
+		}
+	}
+}
+
+// dispatch decodes one request and runs it here or hands it to a worker.
+func (s *Server) dispatch(scratch []byte, id uint64, body []byte) ([]byte, bool) {
+	s.requests.Add(1)
+	term, err := s.codec.Decode(body)
+	if err != nil {
+		s.badFrames.Add(1)
+		return s.replyError(scratch, id, err), false
+	}
+	req, err := parseRequest(term)
+	if err != nil {
+		return s.replyError(scratch, id, err), false
+	}
+	if req.op == opClose {
+		s.stopLocked()
+		return s.reply(scratch, id, func(c Codec, b []byte) []byte { return c.atom(b, "ok") }), true
+	}
+	if s.inline(&req) {
+		return s.exec(scratch, id, &req), false
+	}
+	s.jobs <- job{id: id, req: req} // blocks when full: backpressure
+	return scratch, false
+}
+
+// inline says whether a request is cheap enough to run on the reader.
+func (s *Server) inline(r *request) bool {
+	switch r.op {
+	case opPing, opGet, opCacheInfo:
+		return true
+	case opPut, opDelete:
+		return !r.sync
+	case opMultiGet:
+		return len(r.keys) <= s.opt.InlineMax
+	case opWriteBatch:
+		return !r.sync && len(r.batch) <= s.opt.InlineMax
+	}
+	return false
+}
+
+func (s *Server) worker() {
+	defer s.workers.Done()
+	scratch := make([]byte, 0, 64<<10)
+	for j := range s.jobs {
+		scratch = s.exec(scratch, j.id, &j.req)
+	}
+}
+
+func (s *Server) reaper() {
+	tick := time.NewTicker(max(s.opt.IdleTimeout/4, 50*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case now := <-tick.C:
+			cutoff := now.Add(-s.opt.IdleTimeout)
+			if n := s.cursors.reap(cutoff) + s.snapshots.reap(cutoff); n > 0 {
+				s.opt.Log.Printf("closed %d idle cursors and snapshots", n)
+			}
+		}
+	}
+}
+
+// Stop stops serving: the request in hand finishes, queued slow requests
+// finish, cursors and snapshots are released, replies are flushed and the
+// engine is closed (releasing RocksDB's LOCK). It is safe to call from a
+// signal handler's goroutine and more than once.
+func (s *Server) Stop() {
+	s.serving.Lock()
+	s.stopLocked()
+	s.serving.Unlock()
+}
+
+func (s *Server) stopLocked() {
+	s.stopOnce.Do(func() {
+		s.stopped = true
+		close(s.jobs)
+		s.workers.Wait()
+		close(s.done)
+		s.cursors.closeAll()
+		s.snapshots.closeAll()
+		if err := s.eng.Close(); err != nil {
+			s.opt.Log.Printf("closing the engine: %v", err)
+		}
+		s.out.flush()
+	})
+}
+
+// reply builds one frame with build and queues it.
+func (s *Server) reply(scratch []byte, id uint64, build func(c Codec, b []byte) []byte) []byte {
+	b, start := beginFrame(scratch[:0], id)
+	b = build(s.codec, s.codec.begin(b))
+	s.out.send(endFrame(b, start))
+	return b
+}
+
+func (s *Server) replyOK(scratch []byte, id uint64) []byte {
+	return s.reply(scratch, id, func(c Codec, b []byte) []byte { return c.atom(b, "ok") })
+}
+
+// replyError encodes err as {error, Reason}.
+func (s *Server) replyError(scratch []byte, id uint64, err error) []byte {
+	return s.reply(scratch, id, func(c Codec, b []byte) []byte {
+		return appendErrorTerm(c, b, err)
+	})
+}
+
+// appendErrorTerm maps an error onto its wire reason:
+//
+//	not_found | closed | too_many_iterators | too_many_snapshots
+//	{badarg, Msg} | {unknown_column_family, Name} | {unknown_cursor, Id}
+//	{unknown_snapshot, Id} | {rocksdb, Msg} | {internal, Msg}
+func appendErrorTerm(c Codec, b []byte, err error) []byte {
+	b = c.atom(c.tuple(b, 2), "error")
+	var cfErr *engine.UnknownColumnFamilyError
+	var rdb *engine.RocksDBError
+	var idErr *unknownIDError
+	switch {
+	case errors.Is(err, engine.ErrNotFound):
+		return c.atom(b, "not_found")
+	case errors.Is(err, engine.ErrClosed):
+		return c.atom(b, "closed")
+	case errors.Is(err, errTooManyIterators):
+		return c.atom(b, "too_many_iterators")
+	case errors.Is(err, errTooManySnapshots):
+		return c.atom(b, "too_many_snapshots")
+	case errors.As(err, &cfErr):
+		return c.str(c.atom(c.tuple(b, 2), "unknown_column_family"), cfErr.Name)
+	case errors.As(err, &idErr):
+		return c.uint(c.atom(c.tuple(b, 2), idErr.kind), idErr.id)
+	case errors.As(err, &rdb):
+		return c.str(c.atom(c.tuple(b, 2), "rocksdb"), rdb.Msg)
+	case isBadArg(err):
+		return c.str(c.atom(c.tuple(b, 2), "badarg"), err.Error())
+	}
+	return c.str(c.atom(c.tuple(b, 2), "internal"), err.Error())
+}
+
+var (
+	errTooManyIterators = errors.New("port: too many open iterators")
+	errTooManySnapshots = errors.New("port: too many open snapshots")
+)
+
+type unknownIDError struct {
+	kind string // unknown_cursor | unknown_snapshot
+	id   uint64
+}
+
+func (e *unknownIDError) Error() string { return fmt.Sprintf("port: %s %d", e.kind, e.id) }
+
+// exec runs one request and queues its reply (or replies). A panic is
+// turned into an {error, {internal, ...}} reply: no request may kill the
+// sidecar.
+func (s *Server) exec(scratch []byte, id uint64, r *request) (out []byte) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.opt.Log.Printf("request %d (%s) panicked: %v\n%s", id, specs[r.op].name, p, debug.Stack())
+			out = s.replyError(scratch, id, fmt.Errorf("panic: %v", p))
+		}
+	}()
+	ro, err := s.readOptions(r)
+	if err != nil {
+		return s.replyError(scratch, id, err)
+	}
+	wo := engine.WriteOptions{CF: r.cf, Sync: r.sync}
+	switch r.op {
+	case opPing:
+		return s.replyOK(scratch, id)
+	case opGet:
+		b, start := beginFrame(scratch[:0], id)
+		b = s.codec.begin(b)
+		err := s.eng.GetFunc(r.key, ro, func(v []byte) {
+			b = s.codec.binary(s.codec.atom(s.codec.tuple(b, 2), "ok"), v)
+		})
+		if err != nil {
+			return s.replyError(b, id, err)
+		}
+		s.out.send(endFrame(b, start))
+		return b
+	case opMultiGet:
+		vals, err := s.eng.MultiGet(r.keys, ro)
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		return s.reply(scratch, id, func(c Codec, b []byte) []byte {
+			b = c.list(c.atom(c.tuple(b, 2), "ok"), len(vals))
+			for _, v := range vals {
+				if v == nil {
+					b = c.atom(b, "not_found")
+				} else {
+					b = c.binary(b, v)
+				}
+			}
+			return c.listEnd(b, len(vals))
+		})
+	case opPut:
+		return s.replyResult(scratch, id, s.eng.Put(r.key, r.value, wo))
+	case opDelete:
+		return s.replyResult(scratch, id, s.eng.Delete(r.key, wo))
+	case opDeleteRange:
+		if len(r.end) == 0 {
+			return s.replyError(scratch, id, badf("delete_range: the end key must not be empty"))
+		}
+		return s.replyResult(scratch, id, s.eng.DeleteRange(r.key, r.end, wo))
+	case opWriteBatch:
+		return s.replyResult(scratch, id, s.eng.Write(r.batch, r.sync))
+	case opScan:
+		return s.scan(scratch, id, r, ro)
+	case opIterOpen:
+		sc, err := s.eng.NewScanner(r.key, r.end, s.scanOptions(r, ro))
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		cid, ok := s.cursors.add(sc)
+		if !ok {
+			sc.Close()
+			return s.replyError(scratch, id, errTooManyIterators)
+		}
+		return s.replyID(scratch, id, cid)
+	case opIterNext:
+		sc, ok := s.cursors.get(r.id)
+		if !ok {
+			return s.replyError(scratch, id, &unknownIDError{"unknown_cursor", r.id})
+		}
+		b, more, err := s.batch(scratch, id, sc)
+		if err != nil || !more {
+			s.cursors.remove(r.id)
+		}
+		return b
+	case opIterClose:
+		s.cursors.remove(r.id)
+		return s.replyOK(scratch, id)
+	case opSnapshotOpen:
+		sn, err := s.eng.NewSnapshot()
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		sid, ok := s.snapshots.add(sn)
+		if !ok {
+			sn.Close()
+			return s.replyError(scratch, id, errTooManySnapshots)
+		}
+		return s.replyID(scratch, id, sid)
+	case opSnapshotClose:
+		s.snapshots.remove(r.id)
+		return s.replyOK(scratch, id)
+	case opStats:
+		return s.stats(scratch, id)
+	case opCacheInfo:
+		info, err := s.eng.CacheInfo()
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		return s.reply(scratch, id, func(c Codec, b []byte) []byte {
+			b = c.mapHeader(c.atom(c.tuple(b, 2), "ok"), 4)
+			b = c.uint(c.atom(b, "capacity"), info.Capacity)
+			b = c.uint(c.atom(b, "usage"), info.Usage)
+			b = c.uint(c.atom(b, "pinned_usage"), info.PinnedUsage)
+			return c.atom(c.atom(b, "strict_capacity"), fmt.Sprint(info.StrictCapacity))
+		})
+	case opProperty:
+		v, ok, err := s.eng.Property(r.name, r.cf)
+		if err == nil && !ok {
+			err = engine.ErrNotFound
+		}
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		return s.reply(scratch, id, func(c Codec, b []byte) []byte {
+			return c.str(c.atom(c.tuple(b, 2), "ok"), v)
+		})
+	case opFlush:
+		return s.replyResult(scratch, id, s.eng.Flush(r.cf))
+	case opCompactRange:
+		var start, end []byte
+		if r.hasStart {
+			start = r.key
+		}
+		if r.hasEnd {
+			end = r.end
+		}
+		return s.replyResult(scratch, id, s.eng.CompactRange(r.cf, start, end))
+	case opCheckpoint:
+		dir, err := s.checkpointDir(r.name)
+		if err == nil {
+			err = s.eng.Checkpoint(dir)
+		}
+		return s.replyResult(scratch, id, err)
+	case opCFList:
+		names, err := s.eng.ColumnFamilies()
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		return s.reply(scratch, id, func(c Codec, b []byte) []byte {
+			b = c.list(c.atom(c.tuple(b, 2), "ok"), len(names))
+			for _, n := range names {
+				b = c.str(b, n)
+			}
+			return c.listEnd(b, len(names))
+		})
+	case opCFCreate:
+		return s.replyResult(scratch, id, s.eng.CreateColumnFamily(r.name))
+	case opCFDrop:
+		return s.replyResult(scratch, id, s.eng.DropColumnFamily(r.name))
+	}
+	return s.replyError(scratch, id, badf("op %s cannot be run here", specs[r.op].name))
+}
+
+func (s *Server) replyResult(scratch []byte, id uint64, err error) []byte {
+	if err != nil {
+		return s.replyError(scratch, id, err)
+	}
+	return s.replyOK(scratch, id)
+}
+
+func (s *Server) replyID(scratch []byte, id, v uint64) []byte {
+	return s.reply(scratch, id, func(c Codec, b []byte) []byte {
+		return c.uint(c.atom(c.tuple(b, 2), "ok"), v)
+	})
+}
+
+func (s *Server) readOptions(r *request) (engine.ReadOptions, error) {
+	ro := engine.ReadOptions{CF: r.cf}
+	if r.snapshot != 0 {
+		sn, ok := s.snapshots.get(r.snapshot)
+		if !ok {
+			return ro, &unknownIDError{"unknown_snapshot", r.snapshot}
+		}
+		ro.Snapshot = sn
+	}
+	return ro, nil
+}
+
+func (s *Server) scanOptions(r *request, ro engine.ReadOptions) engine.ScanOptions {
+	return engine.ScanOptions{CF: ro.CF, Snapshot: ro.Snapshot, BatchSize: r.batchSize, Limit: r.limit}
+}
+
+// scan answers one request with {rows, Rows, Stats} frames and a last
+// {done, Rows, Stats} frame.
+func (s *Server) scan(scratch []byte, id uint64, r *request, ro engine.ReadOptions) []byte {
+	sc, err := s.eng.NewScanner(r.key, r.end, s.scanOptions(r, ro))
+	if err != nil {
+		return s.replyError(scratch, id, err)
+	}
+	defer sc.Close()
+	for {
+		var more bool
+		scratch, more, err = s.batch(scratch, id, sc)
+		if err != nil || !more {
+			return scratch
+		}
+	}
+}
+
+// batch encodes one batch of sc as {rows | done, [{K, V}], Stats} straight
+// from RocksDB's memory into the frame.
+func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner) ([]byte, bool, error) {
+	c := s.codec
+	b, start := beginFrame(scratch[:0], id)
+	b = c.tuple(c.begin(b), 3)
+	b = c.atom(b, "rows")
+	tagEnd := len(b) // "rows" and "done" are both 4 bytes: patched below
+	b, mark := c.beginList(b)
+	st, more, err := sc.NextFunc(func(k, v []byte) {
+		b = c.binary(c.binary(c.tuple(b, 2), k), v)
+	})
+	if err != nil {
+		return s.replyError(b, id, err), false, err
+	}
+	if !more {
+		copy(b[tagEnd-4:tagEnd], "done")
+	}
+	b = c.endList(b, mark, st.Rows)
+	b = c.mapHeader(b, 3)
+	b = c.int(c.atom(b, "rows_returned"), int64(st.Rows))
+	b = c.int(c.atom(b, "bytes_read"), int64(st.Bytes))
+	b = c.float(c.atom(b, "scan_time_ms"), float64(st.Elapsed.Nanoseconds())/1e6)
+	s.out.send(endFrame(b, start))
+	return b, more, nil
+}
+
+func (s *Server) stats(scratch []byte, id uint64) []byte {
+	st, err := s.eng.Stats()
+	if err != nil {
+		return s.replyError(scratch, id, err)
+	}
+	return s.reply(scratch, id, func(c Codec, b []byte) []byte {
+		b = c.mapHeader(c.atom(c.tuple(b, 2), "ok"), 5)
+		b = c.mapHeader(c.atom(b, "tickers"), len(st.Tickers))
+		for name, n := range st.Tickers {
+			b = c.uint(c.str(b, name), n)
+		}
+		b = c.mapHeader(c.atom(b, "histograms"), len(st.Histograms))
+		for name, h := range st.Histograms {
+			b = c.mapHeader(c.str(b, name), 6)
+			b = c.float(c.atom(b, "p50"), h.P50)
+			b = c.float(c.atom(b, "p95"), h.P95)
+			b = c.float(c.atom(b, "p99"), h.P99)
+			b = c.float(c.atom(b, "max"), h.Max)
+			b = c.uint(c.atom(b, "count"), h.Count)
+			b = c.uint(c.atom(b, "sum"), h.Sum)
+		}
+		b = appendPropertyMap(c, c.atom(b, "properties"), st.Properties)
+		b = c.mapHeader(c.atom(b, "column_families"), len(st.ColumnFamilies))
+		for name, props := range st.ColumnFamilies {
+			b = appendPropertyMap(c, c.str(b, name), props)
+		}
+		b = c.mapHeader(c.atom(b, "sidecar"), 5)
+		b = c.int(c.atom(b, "open_iterators"), int64(s.cursors.len()))
+		b = c.int(c.atom(b, "open_snapshots"), int64(s.snapshots.len()))
+		b = c.uint(c.atom(b, "requests"), s.requests.Load())
+		b = c.uint(c.atom(b, "bad_frames"), s.badFrames.Load())
+		return c.uint(c.atom(b, "replies"), s.out.frames.Load())
+	})
+}
+
+func appendPropertyMap(c Codec, b []byte, props map[string]uint64) []byte {
+	b = c.mapHeader(b, len(props))
+	for name, v := range props {
+		b = c.uint(c.str(b, name), v)
+	}
+	return b
+}
+
+// checkpointDir resolves a requested checkpoint path and refuses any that
+// would land outside the checkpoint root.
+func (s *Server) checkpointDir(name string) (string, error) {
+	root := s.opt.CheckpointRoot
+	if root == "" {
+		return "", badf("checkpoint: checkpoints are disabled (no checkpoint root)")
+	}
+	if strings.ContainsRune(name, 0) {
+		return "", badf("checkpoint: the path contains a NUL byte")
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return "", fmt.Errorf("checkpoint: %w", err)
+	}
+	dir := name
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(root, dir)
+	}
+	dir = filepath.Clean(dir)
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", badf("checkpoint: %q is not inside the checkpoint root %s", name, root)
+	}
+	// A symlinked parent could still lead outside: resolve it.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
+		return "", fmt.Errorf("checkpoint: %w", err)
+	}
+	parent, err := filepath.EvalSymlinks(filepath.Dir(dir))
+	if err != nil {
+		return "", fmt.Errorf("checkpoint: %w", err)
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", fmt.Errorf("checkpoint: %w", err)
+	}
+	if rel, err := filepath.Rel(realRoot, parent); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", badf("checkpoint: %q leads outside the checkpoint root through a symlink", name)
+	}
+	return dir, nil
+}

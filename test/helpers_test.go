@@ -1,0 +1,81 @@
+package test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/spiredb/spire-port/port"
+	"github.com/stretchr/testify/require"
+)
+
+// binary is the spire-port built for this test run.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "spire-port-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "spire-port")
+	out, err := exec.Command("go", "build", "-o", binary, "../cmd/spire-port").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building spire-port: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// syncBuffer collects a sidecar's stderr for failure reports.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// small keeps RocksDB light in tests.
+var small = []string{"SPIRE_ROCKSDB_BLOCK_CACHE_SIZE=16777216", "SPIRE_ROCKSDB_WRITE_BUFFER_SIZE=4194304"}
+
+type sidecar struct {
+	*port.Client
+	Path   string
+	Stderr *syncBuffer
+}
+
+// start launches a sidecar on path (a new temp dir when ""); it is killed at
+// cleanup if still running, and its stderr is printed if the test failed.
+func start(t *testing.T, path, codec string, args ...string) *sidecar {
+	t.Helper()
+	if path == "" {
+		path = t.TempDir()
+	}
+	stderr := &syncBuffer{}
+	c, err := port.Start(port.StartOptions{Binary: binary, Path: path, Codec: codec, Args: args, Env: small, Stderr: stderr})
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	t.Cleanup(func() {
+		c.Kill()
+		if t.Failed() {
+			t.Logf("sidecar stderr:\n%s", stderr.String())
+		}
+	})
+	return &sidecar{Client: c, Path: path, Stderr: stderr}
+}
+
+var codecs = []string{"etf", "msgpack"}

@@ -1,0 +1,171 @@
+package test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/etf"
+	"github.com/spiredb/spire-port/port"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEveryOpInBothCodecs(t *testing.T) {
+	for _, codec := range codecs {
+		t.Run(codec, func(t *testing.T) {
+			s := start(t, "", codec)
+			assert.Equal(t, filepath.Join(s.Path, "data"), port.Text(must(s.Ready.Get("path"))))
+
+			require.NoError(t, s.Ping())
+			require.NoError(t, s.Put([]byte("user:1"), []byte("alice")))
+			require.NoError(t, s.Put([]byte("empty"), []byte{}, port.Opts{Sync: true}))
+			v, err := s.Get([]byte("user:1"))
+			require.NoError(t, err)
+			assert.Equal(t, "alice", string(v))
+			v, err = s.Get([]byte("empty"))
+			require.NoError(t, err)
+			assert.Empty(t, v)
+			_, err = s.Get([]byte("nobody"))
+			assert.ErrorIs(t, err, port.ErrNotFound)
+
+			vals, err := s.MultiGet([][]byte{[]byte("user:1"), []byte("nobody")})
+			require.NoError(t, err)
+			assert.Equal(t, [][]byte{[]byte("alice"), nil}, vals)
+
+			require.NoError(t, s.Delete([]byte("user:1")))
+			_, err = s.Get([]byte("user:1"))
+			assert.ErrorIs(t, err, port.ErrNotFound)
+
+			var ops []engine.BatchOp
+			for i := 0; i < 250; i++ {
+				ops = append(ops, engine.BatchOp{Kind: engine.OpPut, Key: []byte(fmt.Sprintf("user:%04d", i)), Value: []byte(fmt.Sprint(i))})
+			}
+			ops = append(ops, engine.BatchOp{Kind: engine.OpDelete, Key: []byte("empty")})
+			require.NoError(t, s.WriteBatch(ops))
+			_, err = s.Get([]byte("empty"))
+			assert.ErrorIs(t, err, port.ErrNotFound, "the batch's delete applied")
+
+			batches, err := s.Scan([]byte("user:"), []byte("user:~"), port.Opts{BatchSize: 100})
+			require.NoError(t, err)
+			require.Len(t, batches, 3)
+			assert.Len(t, batches[0].Rows, 100)
+			assert.Len(t, batches[2].Rows, 50)
+			assert.True(t, batches[2].Done)
+			assert.Equal(t, int64(100), must(batches[0].Stats.Get("rows_returned")))
+			assert.NotNil(t, must(batches[0].Stats.Get("bytes_read")))
+			assert.IsType(t, float64(0), must(batches[0].Stats.Get("scan_time_ms")))
+
+			batches, err = s.Scan([]byte("user:0010"), []byte("user:0020"), port.Opts{Limit: 5})
+			require.NoError(t, err)
+			require.Len(t, batches, 1)
+			assert.Len(t, batches[0].Rows, 5, "limit")
+			batches, err = s.Scan([]byte("user:0240"), []byte("user:0249"))
+			require.NoError(t, err)
+			assert.Len(t, batches[0].Rows, 10, "end is inclusive")
+			assert.Equal(t, "user:0249", string(batches[0].Rows[9].Key))
+			batches, err = s.Scan([]byte("zzz"), nil)
+			require.NoError(t, err)
+			assert.Empty(t, batches, "empty range")
+
+			cur, err := s.IterOpen([]byte("user:"), nil, port.Opts{BatchSize: 200})
+			require.NoError(t, err)
+			b1, err := s.IterNext(cur)
+			require.NoError(t, err)
+			assert.Len(t, b1.Rows, 200)
+			assert.False(t, b1.Done)
+			b2, err := s.IterNext(cur)
+			require.NoError(t, err)
+			assert.Len(t, b2.Rows, 50)
+			assert.True(t, b2.Done)
+			_, err = s.IterNext(cur)
+			assert.Equal(t, "unknown_cursor", kind(err), "a finished cursor is closed")
+			cur, err = s.IterOpen(nil, nil)
+			require.NoError(t, err)
+			require.NoError(t, s.IterClose(cur))
+			require.NoError(t, s.IterClose(cur), "closing twice is fine")
+
+			snap, err := s.SnapshotOpen()
+			require.NoError(t, err)
+			require.NoError(t, s.Put([]byte("user:0000"), []byte("changed")))
+			v, err = s.Get([]byte("user:0000"), port.Opts{Snapshot: snap})
+			require.NoError(t, err)
+			assert.Equal(t, "0", string(v), "the snapshot does not see the later put")
+			require.NoError(t, s.SnapshotClose(snap))
+			_, err = s.Get([]byte("user:0000"), port.Opts{Snapshot: snap})
+			assert.Equal(t, "unknown_snapshot", kind(err))
+
+			require.NoError(t, s.DeleteRange([]byte("user:0100"), []byte("user:0200")))
+			batches, err = s.Scan([]byte("user:"), []byte("user:~"))
+			require.NoError(t, err)
+			assert.Len(t, batches[0].Rows, 150)
+
+			require.NoError(t, s.Flush())
+			require.NoError(t, s.CompactRange())
+			files, err := s.Property("rocksdb.num-files-at-level0")
+			require.NoError(t, err)
+			assert.Equal(t, "0", files)
+			_, err = s.Property("rocksdb.nonsense")
+			assert.ErrorIs(t, err, port.ErrNotFound)
+
+			stats, err := s.Stats()
+			require.NoError(t, err)
+			tickers := must(stats.Get("tickers")).(etf.Map)
+			assert.NotNil(t, must(tickers.Get("rocksdb.bytes.written")))
+			hists := must(stats.Get("histograms")).(etf.Map)
+			get := must(hists.Get("rocksdb.db.get.micros")).(etf.Map)
+			assert.Greater(t, must(get.Get("count")), int64(0))
+			props := must(stats.Get("properties")).(etf.Map)
+			assert.NotNil(t, must(props.Get("rocksdb.estimate-num-keys")))
+			side := must(stats.Get("sidecar")).(etf.Map)
+			assert.Equal(t, int64(0), must(side.Get("open_iterators")))
+
+			info, err := s.CacheInfo()
+			require.NoError(t, err)
+			assert.Equal(t, int64(16777216), must(info.Get("capacity")))
+			assert.Equal(t, etf.Atom("false"), must(info.Get("strict_capacity")))
+
+			require.NoError(t, s.CreateColumnFamily("rows"))
+			require.NoError(t, s.Put([]byte("k"), []byte("in-rows"), port.Opts{CF: "rows"}))
+			v, err = s.Get([]byte("k"), port.Opts{CF: "rows"})
+			require.NoError(t, err)
+			assert.Equal(t, "in-rows", string(v))
+			require.NoError(t, s.WriteBatch([]engine.BatchOp{
+				{Kind: engine.OpPut, CF: "rows", Key: []byte("a"), Value: []byte("1")},
+				{Kind: engine.OpPut, Key: []byte("a"), Value: []byte("2")},
+			}))
+			names, err := s.ColumnFamilies()
+			require.NoError(t, err)
+			assert.Equal(t, []string{"default", "rows"}, names)
+			_, err = s.Get([]byte("k"), port.Opts{CF: "nope"})
+			assert.Equal(t, "unknown_column_family", kind(err))
+			require.NoError(t, s.DropColumnFamily("rows"))
+
+			require.NoError(t, s.Checkpoint("cp1"))
+			_, err = os.Stat(filepath.Join(s.Path, "checkpoints", "cp1", "CURRENT"))
+			require.NoError(t, err, "a checkpoint is an openable copy")
+			assert.Equal(t, "badarg", kind(s.Checkpoint("cp1")), "an existing target is refused")
+			assert.Equal(t, "badarg", kind(s.Checkpoint("../escape")))
+			assert.Equal(t, "badarg", kind(s.Checkpoint("/tmp/elsewhere")))
+
+			require.NoError(t, s.Close())
+		})
+	}
+}
+
+func must(v any, ok bool) any {
+	if !ok {
+		return fmt.Errorf("missing")
+	}
+	return v
+}
+
+// kind is the tag of an error reply, "" for any other error.
+func kind(err error) string {
+	if re, ok := err.(*port.ReplyError); ok {
+		return re.Kind()
+	}
+	return ""
+}
