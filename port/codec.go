@@ -60,20 +60,22 @@ var (
 
 type etfCodec struct{}
 
-func (etfCodec) Name() string                            { return "etf" }
-func (etfCodec) Decode(b []byte) (any, error)            { return etf.Decode(b) }
-func (etfCodec) DecodeReply(b []byte) (any, error)       { return etf.DecodeReply(b) }
-func (etfCodec) begin(dst []byte) []byte                 { return etf.AppendVersion(dst) }
-func (etfCodec) atom(dst []byte, name string) []byte     { return etf.AppendAtom(dst, name) }
-func (etfCodec) binary(dst, b []byte) []byte             { return etf.AppendBinary(dst, b) }
-func (etfCodec) str(dst []byte, s string) []byte         { return etf.AppendString(dst, s) }
-func (etfCodec) int(dst []byte, n int64) []byte          { return etf.AppendInt(dst, n) }
-func (etfCodec) uint(dst []byte, n uint64) []byte        { return etf.AppendUint(dst, n) }
-func (etfCodec) float(dst []byte, f float64) []byte      { return etf.AppendFloat(dst, f) }
-func (etfCodec) tuple(dst []byte, n int) []byte          { return etf.AppendTupleHeader(dst, n) }
-func (etfCodec) mapHeader(dst []byte, n int) []byte      { return etf.AppendMapHeader(dst, n) }
-func (etfCodec) beginList(dst []byte) ([]byte, int)      { d, m := etf.BeginList(dst); return d, int(m) }
-func (etfCodec) endList(dst []byte, mark, n int) []byte  { return etf.EndList(dst, etf.ListMark(mark), n) }
+func (etfCodec) Name() string                        { return "etf" }
+func (etfCodec) Decode(b []byte) (any, error)        { return etf.Decode(b) }
+func (etfCodec) DecodeReply(b []byte) (any, error)   { return etf.DecodeReply(b) }
+func (etfCodec) begin(dst []byte) []byte             { return etf.AppendVersion(dst) }
+func (etfCodec) atom(dst []byte, name string) []byte { return etf.AppendAtom(dst, name) }
+func (etfCodec) binary(dst, b []byte) []byte         { return etf.AppendBinary(dst, b) }
+func (etfCodec) str(dst []byte, s string) []byte     { return etf.AppendString(dst, s) }
+func (etfCodec) int(dst []byte, n int64) []byte      { return etf.AppendInt(dst, n) }
+func (etfCodec) uint(dst []byte, n uint64) []byte    { return etf.AppendUint(dst, n) }
+func (etfCodec) float(dst []byte, f float64) []byte  { return etf.AppendFloat(dst, f) }
+func (etfCodec) tuple(dst []byte, n int) []byte      { return etf.AppendTupleHeader(dst, n) }
+func (etfCodec) mapHeader(dst []byte, n int) []byte  { return etf.AppendMapHeader(dst, n) }
+func (etfCodec) beginList(dst []byte) ([]byte, int)  { d, m := etf.BeginList(dst); return d, int(m) }
+func (etfCodec) endList(dst []byte, mark, n int) []byte {
+	return etf.EndList(dst, etf.ListMark(mark), n)
+}
 func (etfCodec) list(dst []byte, n int) []byte {
 	if n == 0 {
 		return dst
@@ -256,10 +258,12 @@ func msgpackArray(dst []byte, n int) []byte {
 	return append(dst, 0xdd, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
-func (msgpackCodec) tuple(dst []byte, n int) []byte       { return msgpackArray(dst, n) }
-func (msgpackCodec) list(dst []byte, n int) []byte        { return msgpackArray(dst, n) }
-func (msgpackCodec) listEnd(dst []byte, n int) []byte     { return dst }
-func (msgpackCodec) beginList(dst []byte) ([]byte, int)   { return append(dst, 0xdd, 0, 0, 0, 0), len(dst) }
+func (msgpackCodec) tuple(dst []byte, n int) []byte   { return msgpackArray(dst, n) }
+func (msgpackCodec) list(dst []byte, n int) []byte    { return msgpackArray(dst, n) }
+func (msgpackCodec) listEnd(dst []byte, n int) []byte { return dst }
+func (msgpackCodec) beginList(dst []byte) ([]byte, int) {
+	return append(dst, 0xdd, 0, 0, 0, 0), len(dst)
+}
 func (msgpackCodec) endList(dst []byte, mark, n int) []byte {
 	dst[mark+1], dst[mark+2], dst[mark+3], dst[mark+4] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 	return dst
