@@ -13,16 +13,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// binary is the spire-port built for this test run.
-var binary string
+// sidecarBinary is the spire-port built for this test run.
+var sidecarBinary string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "spire-port-test")
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "spire-port")
-	out, err := exec.Command("go", "build", "-o", binary, "../cmd/spire-port").CombinedOutput()
+	sidecarBinary = filepath.Join(dir, "spire-port")
+	out, err := exec.Command("go", "build", "-o", sidecarBinary, "../cmd/spire-port").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "building spire-port: %v\n%s", err, out)
 		os.Exit(1)
@@ -67,7 +67,7 @@ func start(t *testing.T, path, codec string, args ...string) *sidecar {
 		path = t.TempDir()
 	}
 	stderr := &syncBuffer{}
-	c, err := port.Start(port.StartOptions{Binary: binary, Path: path, Codec: codec, Args: args, Env: small, Stderr: stderr})
+	c, err := port.Start(port.StartOptions{Binary: sidecarBinary, Path: path, Codec: codec, Args: args, Env: small, Stderr: stderr})
 	require.NoError(t, err, "stderr: %s", stderr.String())
 	t.Cleanup(func() {
 		c.Kill()
