@@ -166,13 +166,17 @@ func TestHostileInputGetsAnErrorAndTheSidecarKeepsServing(t *testing.T) {
 			b = bin(etf.AppendAtom(etf.AppendTupleHeader(b, 3), "get"), "k")
 			return etf.AppendInt(bin(etf.AppendMapHeader(b, 1), "cf"), 1)
 		}), "badarg", "map key"},
-		{"unknown cursor", term(func(b []byte) []byte { return etf.AppendInt(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "iter_next"), 999) }), "unknown_cursor", ""},
+		{"unknown cursor", term(func(b []byte) []byte {
+			return etf.AppendInt(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "iter_next"), 999)
+		}), "unknown_cursor", ""},
 		{"unknown snapshot", term(func(b []byte) []byte {
 			b = bin(etf.AppendAtom(etf.AppendTupleHeader(b, 3), "get"), "k")
 			return etf.AppendNil(etf.AppendInt(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendListHeader(b, 1), 2), "snapshot"), 77))
 		}), "unknown_snapshot", ""},
 		{"key of 64 MiB (frame over --max-frame)", hugeKey, "badarg", "exceeds the limit"},
-		{"checkpoint escaping its root", term(func(b []byte) []byte { return bin(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "checkpoint"), "../../etc") }), "badarg", "not inside"},
+		{"checkpoint escaping its root", term(func(b []byte) []byte {
+			return bin(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "checkpoint"), "../../etc")
+		}), "badarg", "not inside"},
 	}
 	require.GreaterOrEqual(t, len(cases)+3, 30)
 	for i, c := range cases {
