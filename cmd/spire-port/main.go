@@ -19,6 +19,9 @@ import (
 )
 
 func main() {
+	// A write to a stdout whose reader is gone must fail with EPIPE rather
+	// than kill the process before RocksDB is closed.
+	signal.Ignore(syscall.SIGPIPE)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv, sigs))

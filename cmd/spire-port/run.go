@@ -26,7 +26,8 @@ const (
 
 // run is the whole program; main only wires it to the process.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(string) (string, bool), sigs <-chan os.Signal) int {
-	logger := log.New(stderr, "spire-port: ", log.LstdFlags|log.Lmsgprefix)
+	logs := port.NewLogWriter(stderr)
+	logger := log.New(logs, "spire-port: ", log.LstdFlags|log.Lmsgprefix)
 	fs := flag.NewFlagSet("spire-port", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("path", "", "data root; RocksDB lives in <path>/data, checkpoints in <path>/checkpoints (default $SPIRE_DATA_DIR)")
@@ -36,6 +37,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	maxIters := fs.Int("max-iterators", 1024, "most cursors open at once")
 	idle := fs.Duration("idle-timeout", 5*time.Minute, "close cursors and snapshots unused for this long")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	logFrames := fs.Bool("log-frames", false, "send log lines to the port's owner as {log, Line} frames (id 0) instead of stderr")
+	var families []string
+	fs.Func("column-family", "open or create this column family besides default (repeatable)", func(v string) error {
+		families = append(families, v)
+		return nil
+	})
 	overrides := map[string]string{}
 	for _, s := range engine.Settings {
 		s := s
@@ -87,12 +94,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	if err != nil {
 		return failOpen(stdout, srvOpts, logger, "bad_config", err)
 	}
+	cfg.ColumnFamilies = families
+	if err := cfg.Validate(); err != nil {
+		return failOpen(stdout, srvOpts, logger, "bad_config", err)
+	}
 	dataDir := filepath.Join(*path, "data")
 	eng, err := engine.Open(dataDir, cfg)
 	if err != nil {
 		return failOpen(stdout, srvOpts, logger, "open_failed", err)
 	}
 	srv := port.NewServer(eng, stdout, srvOpts)
+	if *logFrames {
+		logger.SetFlags(0)
+		logs.SetServer(srv)
+	}
 	logger.Printf("serving %s (codec %s, profile %q, pid %d)", dataDir, codec.Name(), cfg.Profile, os.Getpid())
 	srv.SendEvent(port.ReadyEvent(version, dataDir))
 

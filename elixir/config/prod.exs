@@ -1,0 +1,3 @@
+import Config
+
+config :spire_port, :engine, path: System.get_env("SPIRE_DATA_DIR", "/var/lib/spiredb")

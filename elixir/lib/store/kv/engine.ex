@@ -1,0 +1,779 @@
+defmodule Store.KV.Engine do
+  @moduledoc """
+  SpireDB's storage engine: RocksDB served by the `spire-port` sidecar.
+
+  `Store.KV.Engine` starts `spire-port` as an Erlang port and keeps the
+  engine's documented API, so callers use it as if RocksDB were in-process,
+  while a RocksDB crash can never take the BEAM down: the sidecar is an OS
+  process of its own, the engine process stops when it exits, its supervisor
+  starts a new one, and RocksDB's WAL recovers every acknowledged write.
+
+      {:ok, _pid} = Store.KV.Engine.start_link(path: "/var/lib/spiredb")
+      :ok = Store.KV.Engine.put(Store.KV.Engine, "user:1", "alice")
+      {:ok, "alice"} = Store.KV.Engine.get(Store.KV.Engine, "user:1")
+      {:ok, [{rows, stats}]} =
+        Store.KV.Engine.scan_range(Store.KV.Engine, "user:", "user:~", batch_size: 1000)
+
+  ## How a call travels
+
+  The calling process encodes its request, registers its id and sends the
+  frame to the port itself; the engine process only routes each reply, by
+  the 8-byte id in front of it, to the caller, who decodes it. Many callers
+  thus pipeline through one port without queueing behind one process.
+
+  ## Options
+
+    * `:path` (required) - the data root: RocksDB lives in `<path>/data`,
+      checkpoints in `<path>/checkpoints`.
+    * `:name` - the registered name, default `Store.KV.Engine`; `nil` for none.
+    * `:binary` - the `spire-port` executable. By default the one the
+      project builds into `bin/` (see `Store.KV.Engine.Options`), or
+      `$SPIRE_PORT_BINARY`.
+    * `:timeout` - default timeout of each call in ms (5000). A scan's
+      timeout applies to each batch, so it never times out while rows flow.
+    * `:column_families` - families to open or create besides `"default"`;
+      those already on disk are always opened.
+    * `:idle_timeout` - ms before the sidecar closes an unused cursor or
+      snapshot (300000).
+    * `:max_frame` - the largest request in bytes (64 MiB).
+    * RocksDB: `:profile` (`:"write-heavy"`, `:"read-heavy"`, `:mixed`),
+      `:block_cache_size`, `:bloom_bits_per_key`, `:compression` (`:none`,
+      `:snappy`, `:lz4`, `:zstd`), `:write_buffer_size`,
+      `:max_write_buffer_number`, `:rate_limit_bytes_per_sec`,
+      `:max_background_jobs`. Each overrides its `SPIRE_ROCKSDB_*` variable.
+
+  ## Errors
+
+  Calls return values, never raise on engine trouble: `{:error, :not_found}`,
+  `{:error, :engine_down}` when the sidecar is gone, `{:error, :timeout}`,
+  `{:error, {:badarg, message}}` for a bad argument, `{:error, {:rocksdb,
+  message}}` for a RocksDB failure, `{:error, {:unknown_column_family, name}}`.
+  """
+
+  use GenServer
+  require Logger
+
+  alias Store.KV.Engine.Options
+
+  @typedoc "A running engine: its registered name or pid."
+  @type engine :: GenServer.server()
+  @type key :: binary()
+  @type value :: binary()
+  @type reason ::
+          :not_found
+          | :engine_down
+          | :timeout
+          | :closed
+          | {:badarg, String.t()}
+          | {:rocksdb, String.t()}
+          | {:unknown_column_family, String.t()}
+          | term()
+  @type batch_op ::
+          {:put, key(), value()}
+          | {:put, String.t(), key(), value()}
+          | {:delete, key()}
+          | {:delete, String.t(), key()}
+          | {:delete_range, key(), key()}
+          | {:delete_range, String.t(), key(), key()}
+  @type scan_stats :: %{
+          rows_returned: non_neg_integer(),
+          bytes_read: non_neg_integer(),
+          scan_time_ms: float()
+        }
+  @typedoc "A snapshot handle from `with_snapshot/2` or `snapshot/1`."
+  @type snapshot :: {:snapshot, pos_integer()}
+  @type read_opt :: {:cf, String.t()} | {:snapshot, snapshot()} | {:timeout, timeout()}
+  @type write_opt :: {:cf, String.t()} | {:sync, boolean()} | {:timeout, timeout()}
+  @type scan_opt ::
+          read_opt() | {:batch_size, pos_integer()} | {:limit, non_neg_integer()}
+
+  # Atoms the sidecar may send; naming them here guarantees they exist, so
+  # replies decode with binary_to_term(bin, [:safe]).
+  @reply_atoms ~w(ok error ready rows done not_found closed badarg rocksdb internal
+                  unknown_column_family unknown_cursor unknown_snapshot too_many_iterators
+                  too_many_snapshots open_failed bad_config rows_returned bytes_read
+                  scan_time_ms tickers histograms properties column_families sidecar p50 p95
+                  p99 max count sum capacity usage pinned_usage strict_capacity version path
+                  open_iterators open_snapshots requests bad_frames replies true false log)a
+  @doc false
+  def __reply_atoms__, do: @reply_atoms
+
+  @telemetry? Code.ensure_loaded?(:telemetry)
+
+  ## Starting
+
+  @doc """
+  Starts the sidecar and waits until RocksDB is open. Returns
+  `{:error, reason}` with the sidecar's own message when the database
+  cannot be opened (`{:open_failed, msg}` for a held LOCK or an unwritable
+  dir, `{:bad_config, msg}` for a bad option), rather than crash-looping.
+  Raises ArgumentError for invalid options. See the moduledoc for options.
+  """
+  @spec start_link(keyword()) :: GenServer.on_start()
+  def start_link(opts) do
+    opts = Options.validate!(opts)
+
+    case opts[:name] do
+      nil -> GenServer.start_link(__MODULE__, opts)
+      name -> GenServer.start_link(__MODULE__, opts, name: name)
+    end
+  end
+
+  @doc "A child spec with a 30 s shutdown, time for RocksDB to close."
+  @spec child_spec(keyword()) :: Supervisor.child_spec()
+  def child_spec(opts) do
+    %{
+      id: Keyword.get(opts, :name, __MODULE__) || __MODULE__,
+      start: {__MODULE__, :start_link, [opts]},
+      shutdown: 30_000
+    }
+  end
+
+  ## Point operations
+
+  @doc """
+  Reads the value under `key`. Options: `:cf`, `:snapshot`, `:timeout`.
+
+      {:ok, "alice"} = Store.KV.Engine.get(engine, "user:1")
+      {:error, :not_found} = Store.KV.Engine.get(engine, "user:404")
+  """
+  @spec get(engine(), key(), [read_opt()]) :: {:ok, value()} | {:error, reason()}
+  def get(engine, key, opts \\ [])
+
+  def get(engine, key, opts) when is_binary(key) do
+    with {:ok, wire, timeout} <- wire_opts(opts, [:cf, :snapshot]) do
+      call(engine, {:get, key, wire}, timeout)
+    end
+  end
+
+  def get(_engine, key, _opts), do: badarg("key must be a binary, got: #{inspect(key)}")
+
+  @doc """
+  Reads many keys at once; each result is the value or `:not_found`, in
+  the order of `keys`. Options as for `get/3`.
+  """
+  @spec multi_get(engine(), [key()], [read_opt()]) ::
+          {:ok, [value() | :not_found]} | {:error, reason()}
+  def multi_get(engine, keys, opts \\ []) do
+    if is_list(keys) and Enum.all?(keys, &is_binary/1) do
+      with {:ok, wire, timeout} <- wire_opts(opts, [:cf, :snapshot]) do
+        call(engine, {:multi_get, keys, wire}, timeout)
+      end
+    else
+      badarg("keys must be a list of binaries, got: #{inspect(keys, limit: 5)}")
+    end
+  end
+
+  @doc """
+  Stores `value` under `key`. `:ok` means the write is in RocksDB's WAL and
+  survives a crash of the sidecar or of the BEAM; with `sync: true` the WAL
+  is fsynced first, so it also survives a crash of the OS. Options: `:cf`,
+  `:sync`, `:timeout`.
+  """
+  @spec put(engine(), key(), value(), [write_opt()]) :: :ok | {:error, reason()}
+  def put(engine, key, value, opts \\ [])
+
+  def put(engine, key, value, opts) when is_binary(key) and is_binary(value) do
+    with {:ok, wire, timeout} <- wire_opts(opts, [:cf, :sync]) do
+      call(engine, {:put, key, value, wire}, timeout)
+    end
+  end
+
+  def put(_engine, key, value, _opts),
+    do:
+      badarg("key and value must be binaries, got: #{inspect(key)}, #{inspect(value, limit: 5)}")
+
+  @doc "Deletes `key`; deleting a missing key is `:ok`. Options as for `put/4`."
+  @spec delete(engine(), key(), [write_opt()]) :: :ok | {:error, reason()}
+  def delete(engine, key, opts \\ [])
+
+  def delete(engine, key, opts) when is_binary(key) do
+    with {:ok, wire, timeout} <- wire_opts(opts, [:cf, :sync]) do
+      call(engine, {:delete, key, wire}, timeout)
+    end
+  end
+
+  def delete(_engine, key, _opts), do: badarg("key must be a binary, got: #{inspect(key)}")
+
+  @doc """
+  Deletes every key in `[start_key, end_key)` of one column family.
+  Options as for `put/4`.
+  """
+  @spec delete_range(engine(), key(), key(), [write_opt()]) :: :ok | {:error, reason()}
+  def delete_range(engine, start_key, end_key, opts \\ [])
+
+  def delete_range(engine, start_key, end_key, opts)
+      when is_binary(start_key) and is_binary(end_key) and end_key != "" do
+    with {:ok, wire, timeout} <- wire_opts(opts, [:cf, :sync]) do
+      call(engine, {:delete_range, start_key, end_key, wire}, timeout)
+    end
+  end
+
+  def delete_range(_engine, s, e, _opts),
+    do: badarg("start and end must be binaries, end non-empty, got: #{inspect(s)}, #{inspect(e)}")
+
+  @doc """
+  Applies puts and deletes atomically: all of them or none, also across
+  column families (`{:put, cf, k, v}`, `{:delete, cf, k}`). Options: `:sync`,
+  `:timeout`.
+
+      :ok = Store.KV.Engine.write_batch(engine, [{:put, "a", "1"}, {:delete, "b"}])
+  """
+  @spec write_batch(engine(), [batch_op()], [{:sync, boolean()} | {:timeout, timeout()}]) ::
+          :ok | {:error, reason()}
+  def write_batch(engine, ops, opts \\ []) do
+    case check_batch(ops, 1) do
+      :ok ->
+        with {:ok, wire, timeout} <- wire_opts(opts, [:sync]) do
+          call(engine, {:write_batch, ops, wire}, timeout)
+        end
+
+      error ->
+        error
+    end
+  end
+
+  defp check_batch([], _), do: :ok
+
+  defp check_batch([op | rest], i) do
+    if valid_op?(op),
+      do: check_batch(rest, i + 1),
+      else: badarg("batch entry #{i} is invalid: #{inspect(op, limit: 5)}")
+  end
+
+  defp check_batch(other, _), do: badarg("a batch is a list, got: #{inspect(other, limit: 5)}")
+
+  defp valid_op?({:put, k, v}), do: is_binary(k) and is_binary(v)
+  defp valid_op?({:put, cf, k, v}), do: cf?(cf) and is_binary(k) and is_binary(v)
+  defp valid_op?({:delete, k}), do: is_binary(k)
+  defp valid_op?({:delete, cf, k}), do: cf?(cf) and is_binary(k)
+  defp valid_op?({:delete_range, s, e}), do: is_binary(s) and is_binary(e)
+  defp valid_op?({:delete_range, cf, s, e}), do: cf?(cf) and is_binary(s) and is_binary(e)
+  defp valid_op?(_), do: false
+
+  defp cf?(cf), do: is_binary(cf) and cf != ""
+
+  ## Range reads
+
+  @doc """
+  Reads `[start_key, end_key]` in key order. `end_key` is inclusive and
+  `""` means "to the end of the keyspace". Returns the rows in batches of
+  at most `:batch_size` (1000), each with its stats:
+
+      {:ok, [{rows, %{rows_returned: n, bytes_read: b, scan_time_ms: ms}} | _]} =
+        Engine.scan_range(engine, "user:", "user:~", batch_size: 1000)
+
+  An empty range gives `{:ok, []}`. Options: `:batch_size`, `:limit`
+  (total rows, 0 = no limit), `:cf`, `:snapshot`, `:timeout` (per batch).
+  """
+  @spec scan_range(engine(), key(), key(), [scan_opt()]) ::
+          {:ok, [{[{key(), value()}], scan_stats()}]} | {:error, reason()}
+  def scan_range(engine, start_key, end_key, opts \\ [])
+
+  def scan_range(engine, start_key, end_key, opts)
+      when is_binary(start_key) and is_binary(end_key) do
+    with {:ok, wire, timeout} <- wire_opts(opts, [:cf, :snapshot, :batch_size, :limit]) do
+      stream_call(engine, {:scan, start_key, end_key, wire}, timeout)
+    end
+  end
+
+  def scan_range(_engine, s, e, _opts),
+    do: badarg("start and end keys must be binaries, got: #{inspect(s)}, #{inspect(e)}")
+
+  @doc """
+  A lazy `Stream` of `{key, value}` over `[start_key, end_key]` (inclusive,
+  `""` = to the end), read batch by batch through a cursor in the sidecar.
+  The next batch is fetched while the current one is consumed. The cursor
+  is closed when the stream is done or halted, and by the engine if the
+  consuming process dies. Options as for `scan_range/4`. Enumerating raises
+  `Store.KV.Engine.Error` if the engine fails mid-stream.
+  """
+  @spec scan_stream(engine(), key(), key(), [scan_opt()]) :: Enumerable.t()
+  def scan_stream(engine, start_key, end_key, opts \\ [])
+      when is_binary(start_key) and is_binary(end_key) do
+    Store.KV.Engine.Stream.new(engine, start_key, end_key, opts)
+  end
+
+  ## Snapshots
+
+  @doc """
+  Runs `fun` with a snapshot: a consistent view for `get/3`, `multi_get/3`,
+  `scan_range/4` and `scan_stream/4` (pass it as `snapshot:`). Writes made
+  after it was taken are invisible through it. It is released when `fun`
+  returns or raises, and by the engine if the process dies.
+
+      Engine.with_snapshot(engine, fn snap -> Engine.get(engine, "k", snapshot: snap) end)
+  """
+  @spec with_snapshot(engine(), (snapshot() -> result)) :: result | {:error, reason()}
+        when result: term()
+  def with_snapshot(engine, fun) when is_function(fun, 1) do
+    case snapshot(engine) do
+      {:ok, snap} ->
+        try do
+          fun.(snap)
+        after
+          release_snapshot(engine, snap)
+        end
+
+      error ->
+        error
+    end
+  end
+
+  @doc "Takes a snapshot; release it with `release_snapshot/2`. Prefer `with_snapshot/2`."
+  @spec snapshot(engine()) :: {:ok, snapshot()} | {:error, reason()}
+  def snapshot(engine) do
+    with {:ok, id} <- call(engine, {:snapshot_open}, nil) do
+      watch(engine, :snapshot, id)
+      {:ok, {:snapshot, id}}
+    end
+  end
+
+  @doc "Releases a snapshot."
+  @spec release_snapshot(engine(), snapshot()) :: :ok | {:error, reason()}
+  def release_snapshot(engine, {:snapshot, id}) do
+    unwatch(engine, :snapshot, id)
+    call(engine, {:snapshot_close, id}, nil)
+  end
+
+  ## Monitoring
+
+  @doc """
+  RocksDB's statistics under RocksDB's own names:
+
+      {:ok, %{tickers: %{"rocksdb.block.cache.hit" => n, ...},
+              histograms: %{"rocksdb.db.get.micros" => %{p50: _, p95: _, p99: _, max: _, count: _, sum: _}},
+              properties: %{"rocksdb.estimate-num-keys" => n, ...},
+              column_families: %{"default" => %{...}},
+              sidecar: %{open_iterators: n, open_snapshots: n, requests: n, ...}}}
+  """
+  @spec get_stats(engine()) :: {:ok, map()} | {:error, reason()}
+  def get_stats(engine), do: call(engine, {:stats}, nil)
+
+  @doc "The block cache: `{:ok, %{capacity:, usage:, pinned_usage:, strict_capacity:}}`."
+  @spec get_cache_info(engine()) :: {:ok, map()} | {:error, reason()}
+  def get_cache_info(engine), do: call(engine, {:cache_info}, nil)
+
+  @doc """
+  Any RocksDB property, e.g. `"rocksdb.stats"` or
+  `"rocksdb.num-files-at-level0"`, as a string. Options: `:cf`.
+  """
+  @spec get_property(engine(), String.t(), [{:cf, String.t()}]) ::
+          {:ok, String.t()} | {:error, reason()}
+  def get_property(engine, name, opts \\ []) when is_binary(name) do
+    with {:ok, wire, timeout} <- wire_opts(opts, [:cf]) do
+      call(engine, {:property, name, wire}, timeout)
+    end
+  end
+
+  @doc "Sends a request through the whole path but RocksDB: the floor of every latency."
+  @spec ping(engine()) :: :ok | {:error, reason()}
+  def ping(engine), do: call(engine, {:ping}, nil)
+
+  ## Operations
+
+  @doc "Flushes a column family's memtables to SST files and waits. Options: `:cf`, `:timeout`."
+  @spec flush(engine(), [{:cf, String.t()} | {:timeout, timeout()}]) :: :ok | {:error, reason()}
+  def flush(engine, opts \\ []) do
+    with {:ok, wire, timeout} <- wire_opts(opts, [:cf]) do
+      call(engine, {:flush, wire}, timeout || 60_000)
+    end
+  end
+
+  @doc """
+  Compacts `[start_key, end_key]` (`nil` = open end) and waits.
+  Options: `:cf`, `:timeout` (default 10 minutes).
+  """
+  @spec compact_range(engine(), key() | nil, key() | nil, [
+          {:cf, String.t()} | {:timeout, timeout()}
+        ]) ::
+          :ok | {:error, reason()}
+  def compact_range(engine, start_key \\ nil, end_key \\ nil, opts \\ []) do
+    with {:ok, wire, timeout} <- wire_opts(opts, [:cf]) do
+      call(engine, {:compact_range, start_key, end_key, wire}, timeout || 600_000)
+    end
+  end
+
+  @doc """
+  Writes an openable copy of the database (hard links where possible) while
+  writes go on. `dir` is relative to `<path>/checkpoints` or an absolute
+  path inside it; a target that exists is refused. Restore by starting an
+  engine whose `<path>/data` is the checkpoint.
+  """
+  @spec checkpoint(engine(), String.t()) :: :ok | {:error, reason()}
+  def checkpoint(engine, dir) when is_binary(dir), do: call(engine, {:checkpoint, dir}, 600_000)
+
+  ## Column families
+
+  @doc "Lists the column families."
+  @spec list_column_families(engine()) :: {:ok, [String.t()]} | {:error, reason()}
+  def list_column_families(engine), do: call(engine, {:cf_list}, nil)
+
+  @doc "Creates a column family."
+  @spec create_column_family(engine(), String.t()) :: :ok | {:error, reason()}
+  def create_column_family(engine, name) when is_binary(name),
+    do: call(engine, {:cf_create, name}, nil)
+
+  @doc "Drops a column family and its data."
+  @spec drop_column_family(engine(), String.t()) :: :ok | {:error, reason()}
+  def drop_column_family(engine, name) when is_binary(name),
+    do: call(engine, {:cf_drop, name}, nil)
+
+  @doc "The OS pid of the sidecar (for operators and tests)."
+  @spec os_pid(engine()) :: {:ok, non_neg_integer()} | {:error, :engine_down}
+  def os_pid(engine) do
+    with {:ok, ctx} <- lookup(engine) do
+      case Port.info(ctx.port, :os_pid) do
+        {:os_pid, pid} -> {:ok, pid}
+        nil -> {:error, :engine_down}
+      end
+    end
+  end
+
+  ## The calling side
+
+  defp badarg(msg), do: {:error, {:badarg, msg}}
+
+  # Splits opts into the sidecar's options and the call timeout.
+  @doc false
+  def wire_opts(opts, allowed) when is_list(opts) do
+    Enum.reduce_while(opts, {:ok, [], nil}, fn
+      {:timeout, t}, {:ok, wire, _} when (is_integer(t) and t > 0) or t == :infinity ->
+        {:cont, {:ok, wire, t}}
+
+      {key, value} = opt, {:ok, wire, t} ->
+        if key in allowed and valid_opt?(key, value) do
+          {:cont, {:ok, [wire_opt(opt) | wire], t}}
+        else
+          {:halt,
+           badarg("invalid option #{inspect(opt)}; accepted: #{inspect([:timeout | allowed])}")}
+        end
+
+      other, _ ->
+        {:halt, badarg("invalid option #{inspect(other)}")}
+    end)
+  end
+
+  def wire_opts(opts, _allowed),
+    do: badarg("options must be a keyword list, got: #{inspect(opts)}")
+
+  defp valid_opt?(:cf, v), do: cf?(v)
+  defp valid_opt?(:sync, v), do: is_boolean(v)
+  defp valid_opt?(:snapshot, {:snapshot, id}), do: is_integer(id) and id > 0
+  defp valid_opt?(:batch_size, v), do: is_integer(v) and v > 0 and v <= 100_000
+  defp valid_opt?(:limit, v), do: is_integer(v) and v >= 0 and v < 0x8000000000000000
+  defp valid_opt?(_, _), do: false
+
+  defp wire_opt({:snapshot, {:snapshot, id}}), do: {:snapshot, id}
+  defp wire_opt(opt), do: opt
+
+  @doc false
+  def lookup(engine) do
+    case GenServer.whereis(engine) do
+      pid when is_pid(pid) ->
+        case :persistent_term.get({__MODULE__, pid}, nil) do
+          nil -> {:error, :engine_down}
+          ctx -> {:ok, ctx}
+        end
+
+      _ ->
+        {:error, :engine_down}
+    end
+  end
+
+  # Sends a request from the calling process and waits for its one reply.
+  @doc false
+  def call(engine, request, timeout) do
+    with {:ok, ctx} <- lookup(engine),
+         {:ok, ref, id} <- send_request(ctx, request) do
+      receive do
+        {^ref, body} ->
+          finish(ctx, id, ref)
+          decode(body)
+
+        {:DOWN, ^ref, _, _, _} ->
+          forget(ctx, id)
+          {:error, :engine_down}
+      after
+        timeout || ctx.timeout ->
+          finish(ctx, id, ref)
+          {:error, :timeout}
+      end
+    end
+  end
+
+  # A request answered by several frames ({:rows, ...} then {:done, ...}).
+  defp stream_call(engine, request, timeout) do
+    with {:ok, ctx} <- lookup(engine),
+         {:ok, ref, id} <- send_request(ctx, request) do
+      result = collect(ref, timeout || ctx.timeout, [])
+      finish(ctx, id, ref)
+      result
+    end
+  end
+
+  defp collect(ref, timeout, acc) do
+    receive do
+      {^ref, body} ->
+        case decode(body) do
+          {:rows, rows, stats} -> collect(ref, timeout, [{rows, stats} | acc])
+          {:done, [], _stats} -> {:ok, Enum.reverse(acc)}
+          {:done, rows, stats} -> {:ok, Enum.reverse([{rows, stats} | acc])}
+          other -> other
+        end
+
+      {:DOWN, ^ref, _, _, _} ->
+        {:error, :engine_down}
+    after
+      timeout -> {:error, :timeout}
+    end
+  end
+
+  @doc false
+  def send_request(ctx, request) do
+    id = :erlang.unique_integer([:positive])
+    ref = :erlang.monitor(:process, ctx.owner, [{:alias, :demonitor}])
+
+    try do
+      # Both raise ArgumentError once the owner (and its table) or the
+      # port is gone.
+      :ets.insert(ctx.table, {id, ref})
+      Port.command(ctx.port, [<<id::64>> | :erlang.term_to_binary(request)])
+      {:ok, ref, id}
+    rescue
+      ArgumentError ->
+        finish(ctx, id, ref)
+        {:error, :engine_down}
+    end
+  end
+
+  # Forgets a request: later replies are dropped by the owner (no entry) or
+  # by the runtime (inactive alias); one already delivered is flushed.
+  @doc false
+  def finish(ctx, id, ref) do
+    forget(ctx, id)
+    Process.demonitor(ref, [:flush])
+    flush_replies(ref)
+  end
+
+  # The table dies with its owner; then there is nothing to forget.
+  defp forget(ctx, id) do
+    :ets.delete(ctx.table, id)
+  rescue
+    ArgumentError -> true
+  end
+
+  defp flush_replies(ref) do
+    receive do
+      {^ref, _} -> flush_replies(ref)
+    after
+      0 -> :ok
+    end
+  end
+
+  @doc false
+  def decode(body) do
+    case :erlang.binary_to_term(body, [:safe]) do
+      :ok -> :ok
+      {:ok, _} = ok -> ok
+      {:error, _} = error -> error
+      other -> other
+    end
+  end
+
+  @doc false
+  def watch(engine, kind, id) do
+    with {:ok, ctx} <- lookup(engine), do: GenServer.cast(ctx.owner, {:watch, self(), kind, id})
+  end
+
+  @doc false
+  def unwatch(engine, kind, id) do
+    with {:ok, ctx} <- lookup(engine), do: GenServer.cast(ctx.owner, {:unwatch, kind, id})
+  end
+
+  ## The owning process
+
+  @impl true
+  def init(opts) do
+    # terminate/2 must run on the supervisor's shutdown to close RocksDB.
+    Process.flag(:trap_exit, true)
+    binary = Options.binary(opts)
+
+    if File.regular?(binary) do
+      open(binary, opts)
+    else
+      fail({:binary_not_found, binary})
+    end
+  end
+
+  defp open(binary, opts) do
+    port =
+      Port.open({:spawn_executable, binary}, [
+        :binary,
+        {:packet, 4},
+        :exit_status,
+        :use_stdio,
+        args: Options.args(opts),
+        env: Options.env(opts)
+      ])
+
+    await_ready(port, opts)
+  end
+
+  defp await_ready(port, opts) do
+    receive do
+      {^port, {:data, <<0::64, body::binary>>}} ->
+        case decode(body) do
+          {:log, line} ->
+            Logger.info(line)
+            await_ready(port, opts)
+
+          {:ready, info} ->
+            table =
+              :ets.new(__MODULE__, [
+                :set,
+                :public,
+                read_concurrency: true,
+                write_concurrency: true
+              ])
+
+            ctx = %{port: port, table: table, owner: self(), timeout: opts[:timeout]}
+            :persistent_term.put({__MODULE__, self()}, ctx)
+            {:os_pid, os_pid} = Port.info(port, :os_pid)
+            emit([:start], %{}, %{path: opts[:path], os_pid: os_pid, version: info[:version]})
+            {:ok, Map.merge(ctx, %{opts: opts, os_pid: os_pid, watches: %{}, by_id: %{}})}
+
+          {:error, reason} ->
+            await_exit(port, 5_000)
+            fail(reason)
+        end
+
+      {^port, {:exit_status, status}} ->
+        fail({:exit_status, status})
+    after
+      30_000 ->
+        Port.close(port)
+        fail(:ready_timeout)
+    end
+  end
+
+  # Returning {:stop, reason} from init would send an exit signal with that
+  # reason to the process that called start_link, killing it unless it
+  # traps exits. OTP 25 has no init return that fails quietly, so ack the
+  # error to start_link and exit normally, which links ignore.
+  defp fail(reason) do
+    :proc_lib.init_ack({:error, reason})
+    exit(:normal)
+  end
+
+  @impl true
+  def handle_info({port, {:data, <<0::64, body::binary>>}}, %{port: port} = state) do
+    case decode(body) do
+      {:log, line} -> Logger.info(line, spire_port: state.os_pid)
+      other -> Logger.warning("spire-port sent an unexpected event: #{inspect(other)}")
+    end
+
+    {:noreply, state}
+  end
+
+  def handle_info({port, {:data, <<id::64, body::binary>>}}, %{port: port, table: table} = state) do
+    case :ets.lookup(table, id) do
+      [{_, ref}] -> send(ref, {ref, body})
+      [] -> :ok
+    end
+
+    {:noreply, state}
+  end
+
+  def handle_info({port, {:exit_status, status}}, %{port: port} = state) do
+    Logger.error("spire-port (os pid #{state.os_pid}) exited with status #{status}")
+    emit([:down], %{}, %{path: state.opts[:path], status: status})
+    {:stop, {:engine_exit, status}, %{state | port: nil}}
+  end
+
+  def handle_info({:DOWN, mref, :process, _pid, _}, state) do
+    case Map.pop(state.watches, mref) do
+      {nil, _} ->
+        {:noreply, state}
+
+      {{kind, id}, watches} ->
+        fire_and_forget(
+          state,
+          if(kind == :cursor, do: {:iter_close, id}, else: {:snapshot_close, id})
+        )
+
+        {:noreply, %{state | watches: watches, by_id: Map.delete(state.by_id, {kind, id})}}
+    end
+  end
+
+  def handle_info({:EXIT, _, _}, state), do: {:noreply, state}
+  def handle_info(_msg, state), do: {:noreply, state}
+
+  @impl true
+  def handle_cast({:watch, pid, kind, id}, state) do
+    mref = Process.monitor(pid)
+
+    {:noreply,
+     %{
+       state
+       | watches: Map.put(state.watches, mref, {kind, id}),
+         by_id: Map.put(state.by_id, {kind, id}, mref)
+     }}
+  end
+
+  def handle_cast({:unwatch, kind, id}, state) do
+    case Map.pop(state.by_id, {kind, id}) do
+      {nil, _} ->
+        {:noreply, state}
+
+      {mref, by_id} ->
+        Process.demonitor(mref, [:flush])
+        {:noreply, %{state | by_id: by_id, watches: Map.delete(state.watches, mref)}}
+    end
+  end
+
+  defp fire_and_forget(%{port: port}, request) when port != nil do
+    # Id 0 is never registered, so the reply is dropped.
+    Port.command(port, [<<0::64>> | :erlang.term_to_binary(request)])
+  rescue
+    ArgumentError -> :ok
+  end
+
+  defp fire_and_forget(_, _), do: :ok
+
+  @impl true
+  def terminate(_reason, state) do
+    :persistent_term.erase({__MODULE__, self()})
+
+    if state.port do
+      # {:close} makes the sidecar finish what is in flight, close RocksDB
+      # (releasing its LOCK) and exit; waiting for the exit status means a
+      # restarted engine never meets a stale LOCK.
+      fire_and_forget(state, {:close})
+
+      unless await_exit(state.port, 25_000) do
+        Logger.error("spire-port (os pid #{state.os_pid}) did not exit in 25 s; killing it")
+        System.cmd("kill", ["-KILL", Integer.to_string(state.os_pid)])
+      end
+    end
+
+    :ok
+  end
+
+  defp await_exit(port, timeout) do
+    receive do
+      {^port, {:exit_status, _}} -> true
+    after
+      timeout -> false
+    end
+  end
+
+  defp emit(event, measurements, metadata) do
+    if @telemetry? do
+      # credo:disable-for-next-line
+      apply(:telemetry, :execute, [[:store, :kv, :engine | event], measurements, metadata])
+    end
+
+    :ok
+  end
+end

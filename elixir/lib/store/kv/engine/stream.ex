@@ -1,0 +1,78 @@
+defmodule Store.KV.Engine.Stream do
+  @moduledoc false
+  # scan_stream/4: a Stream.resource over a sidecar cursor. While the
+  # consumer works on one batch, the request for the next is already in
+  # flight, so the sidecar and the consumer overlap.
+
+  alias Store.KV.Engine
+
+  def new(engine, start_key, end_key, opts) do
+    Stream.resource(
+      fn -> open(engine, start_key, end_key, opts) end,
+      &next/1,
+      &close/1
+    )
+  end
+
+  defp open(engine, start_key, end_key, opts) do
+    with {:ok, wire, timeout} <- Engine.wire_opts(opts, [:cf, :snapshot, :batch_size, :limit]),
+         {:ok, ctx} <- Engine.lookup(engine),
+         {:ok, cursor} <- Engine.call(engine, {:iter_open, start_key, end_key, wire}, timeout) do
+      Engine.watch(engine, :cursor, cursor)
+
+      %{
+        engine: engine,
+        ctx: ctx,
+        cursor: cursor,
+        timeout: timeout || ctx.timeout,
+        pending: request(ctx, cursor),
+        done: false
+      }
+    else
+      {:error, reason} -> raise Store.KV.Engine.Error, reason: reason
+    end
+  end
+
+  defp request(ctx, cursor) do
+    case Engine.send_request(ctx, {:iter_next, cursor}) do
+      {:ok, ref, id} -> {ref, id}
+      {:error, reason} -> raise Store.KV.Engine.Error, reason: reason
+    end
+  end
+
+  defp next(%{done: true} = state), do: {:halt, state}
+
+  defp next(%{pending: {ref, id}} = state) do
+    reply =
+      receive do
+        {^ref, body} -> Engine.decode(body)
+        {:DOWN, ^ref, _, _, _} -> {:error, :engine_down}
+      after
+        state.timeout -> {:error, :timeout}
+      end
+
+    Engine.finish(state.ctx, id, ref)
+
+    case reply do
+      {:rows, rows, _stats} ->
+        {rows, %{state | pending: request(state.ctx, state.cursor)}}
+
+      {:done, rows, _stats} ->
+        # The sidecar closed the cursor with its last batch.
+        Engine.unwatch(state.engine, :cursor, state.cursor)
+        {rows, %{state | pending: nil, done: true}}
+
+      {:error, reason} ->
+        raise Store.KV.Engine.Error, reason: reason
+    end
+  end
+
+  defp close(%{done: true}), do: :ok
+
+  defp close(state) do
+    with {ref, id} <- state.pending, do: Engine.finish(state.ctx, id, ref)
+    Engine.unwatch(state.engine, :cursor, state.cursor)
+    Engine.call(state.engine, {:iter_close, state.cursor}, state.timeout)
+    :ok
+  end
+end

@@ -1,0 +1,77 @@
+defmodule SpirePort.MixProject do
+  use Mix.Project
+
+  @repo_root Path.expand("..", __DIR__)
+
+  def project do
+    [
+      app: :spire_port,
+      version: "0.1.0",
+      elixir: "~> 1.14",
+      start_permanent: Mix.env() == :prod,
+      deps: [],
+      aliases: aliases(),
+      elixirc_options: [warnings_as_errors: true],
+      elixirc_paths: elixirc_paths(Mix.env()),
+      docs: [main: "Store.KV.Engine"]
+    ]
+  end
+
+  defp elixirc_paths(:test), do: ["lib", "test/support"]
+  defp elixirc_paths(_), do: ["lib"]
+
+  def application do
+    [extra_applications: [:logger], mod: {Store.KV.Application, []}]
+  end
+
+  # The sidecar is built before the Elixir code so that dev and test find
+  # it with no configuration. Go's build cache makes this cheap when
+  # nothing changed.
+  defp aliases do
+    [compile: [&build_sidecar/1, "compile"]]
+  end
+
+  defp build_sidecar(_args) do
+    binary = Path.join(@repo_root, "bin/spire-port")
+
+    cond do
+      System.get_env("SPIRE_PORT_BINARY") ->
+        :ok
+
+      System.find_executable("go") == nil ->
+        unless File.exists?(binary) do
+          Mix.raise(
+            "spire-port is not built and `go` is not on PATH; run `make build` at #{@repo_root}"
+          )
+        end
+
+      stale?(binary) ->
+        Mix.shell().info("Building #{binary}")
+
+        {out, status} =
+          System.cmd("go", ["build", "-o", binary, "./cmd/spire-port"],
+            cd: @repo_root,
+            stderr_to_stdout: true
+          )
+
+        if status != 0, do: Mix.raise("go build failed:\n" <> out)
+
+      true ->
+        :ok
+    end
+  end
+
+  defp stale?(binary) do
+    case File.stat(binary, time: :posix) do
+      {:ok, %{mtime: built}} ->
+        [@repo_root, "{cmd,port,etf,engine}/**/*.go"]
+        |> Path.join()
+        |> Path.wildcard()
+        |> Enum.concat([Path.join(@repo_root, "go.mod")])
+        |> Enum.any?(fn src -> File.stat!(src, time: :posix).mtime > built end)
+
+      {:error, _} ->
+        true
+    end
+  end
+end

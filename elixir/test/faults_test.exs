@@ -1,0 +1,187 @@
+defmodule Store.KV.FaultsTest do
+  use Store.KV.EngineCase, async: true
+  @moduletag :tmp_dir
+
+  test "start_link validates its options before starting anything" do
+    assert_raise ArgumentError, ~r/needs a :path/, fn -> Engine.start_link([]) end
+
+    assert_raise ArgumentError, ~r/:compression: :gzip/, fn ->
+      Engine.start_link(path: "/tmp/x", compression: :gzip)
+    end
+
+    assert_raise ArgumentError, ~r/:block_cache_size: -1/, fn ->
+      Engine.start_link(path: "/tmp/x", block_cache_size: -1)
+    end
+
+    assert_raise ArgumentError, ~r/unknown keys \[:bogus\]/, fn ->
+      Engine.start_link(path: "/tmp/x", bogus: 1)
+    end
+  end
+
+  test "a held path gives the sidecar's own message, not a crash loop", %{tmp_dir: dir} do
+    start_engine(dir)
+    Process.flag(:trap_exit, false)
+
+    assert {:error, {:open_failed, msg}} =
+             Engine.start_link([path: dir, name: nil] ++ small_opts())
+
+    assert msg =~ "LOCK"
+
+    assert {:error, {:binary_not_found, _}} =
+             Engine.start_link(path: dir, name: nil, binary: "/nonexistent")
+  end
+
+  test "two engines on two paths side by side", %{tmp_dir: dir} do
+    a = start_engine(Path.join(dir, "a"))
+    b = start_engine(Path.join(dir, "b"))
+    :ok = Engine.put(a, "k", "in a")
+    :ok = Engine.put(b, "k", "in b")
+    assert {:ok, "in a"} = Engine.get(a, "k")
+    assert {:ok, "in b"} = Engine.get(b, "k")
+  end
+
+  test "stopping an engine releases the LOCK for the next one at once", %{tmp_dir: dir} do
+    opts = [path: dir, name: nil] ++ small_opts()
+
+    for i <- 1..3 do
+      {:ok, pid} = Engine.start_link(opts)
+      {:ok, os_pid} = Engine.os_pid(pid)
+      previous = "v#{i - 1}"
+      if i > 1, do: assert({:ok, ^previous} = Engine.get(pid, "k"))
+      :ok = Engine.put(pid, "k", "v#{i}")
+      :ok = GenServer.stop(pid)
+      refute File.exists?("/proc/#{os_pid}"), "the sidecar exited before stop returned"
+    end
+  end
+
+  test "a call times out, and its late reply is dropped", %{tmp_dir: dir} do
+    e = start_engine(dir)
+    :ok = Engine.put(e, "k", "v")
+    {:ok, os_pid} = Engine.os_pid(e)
+    System.cmd("kill", ["-STOP", "#{os_pid}"])
+    assert {:error, :timeout} = Engine.get(e, "k", timeout: 100)
+    System.cmd("kill", ["-CONT", "#{os_pid}"])
+    assert {:ok, "v"} = Engine.get(e, "k")
+    refute_received {_, _}
+  end
+
+  test "calls on a dead engine return :engine_down, never hang or raise", %{tmp_dir: dir} do
+    {:ok, pid} = Engine.start_link([path: dir, name: nil] ++ small_opts())
+    Process.unlink(pid)
+    {:ok, os_pid} = Engine.os_pid(pid)
+    ref = Process.monitor(pid)
+    System.cmd("kill", ["-KILL", "#{os_pid}"])
+    assert_receive {:DOWN, ^ref, :process, ^pid, {:engine_exit, _}}, 5_000
+    assert {:error, :engine_down} = Engine.get(pid, "k")
+    assert {:error, :engine_down} = Engine.scan_range(pid, "", "")
+    assert {:error, :engine_down} = Engine.get(:no_such_engine, "k")
+  end
+
+  test "50 concurrent tasks x 1000 mixed operations, every result checked", %{tmp_dir: dir} do
+    e = start_engine(dir)
+
+    1..50
+    |> Task.async_stream(
+      fn t ->
+        prefix = "t#{t}:"
+
+        Enum.reduce(1..1000, %{}, fn i, written ->
+          key = prefix <> Integer.to_string(rem(i * 7, 97))
+
+          case rem(i, 5) do
+            r when r in [0, 1] ->
+              :ok = Engine.put(e, key, "#{t}-#{i}")
+              Map.put(written, key, "#{t}-#{i}")
+
+            2 ->
+              expected = Map.fetch(written, key)
+
+              case Engine.get(e, key) do
+                {:ok, v} -> {:ok, ^v} = expected
+                {:error, :not_found} -> :error = expected
+              end
+
+              written
+
+            3 ->
+              :ok = Engine.write_batch(e, [{:put, key, "b#{i}"}, {:delete, key <> "x"}])
+              Map.put(written, key, "b#{i}")
+
+            4 ->
+              {:ok, batches} = Engine.scan_range(e, prefix, prefix <> "~", batch_size: 10)
+              rows = Enum.flat_map(batches, &elem(&1, 0))
+              assert Map.new(rows) == written
+              written
+          end
+        end)
+      end,
+      max_concurrency: 50,
+      timeout: 60_000
+    )
+    |> Enum.each(fn {:ok, written} -> assert map_size(written) > 0 end)
+  end
+
+  @tag :slow
+  test "kill -9 under a supervisor: callers get :engine_down, the engine returns, no acknowledged write is lost",
+       %{tmp_dir: dir} do
+    name = :"engine_#{System.unique_integer([:positive])}"
+    opts = [path: dir, name: name] ++ small_opts()
+    {:ok, sup} = Supervisor.start_link([{Engine, opts}], strategy: :one_for_one, max_restarts: 10)
+    acked = :ets.new(:acked, [:public, :bag])
+
+    writers =
+      for w <- 1..16 do
+        Task.async(fn ->
+          Enum.reduce_while(1..1_000_000, 0, fn i, downs ->
+            key = "w#{w}:#{i}"
+
+            result =
+              if rem(i, 4) == 0,
+                do: Engine.write_batch(name, [{:put, key, "b"}, {:put, key <> ":twin", "b"}]),
+                else: Engine.put(name, key, "p")
+
+            case result do
+              :ok ->
+                :ets.insert(acked, {key, rem(i, 4) == 0})
+                {:cont, downs}
+
+              {:error, :engine_down} ->
+                Process.sleep(5)
+                if downs > 200, do: {:halt, downs}, else: {:cont, downs + 1}
+            end
+          end)
+        end)
+      end
+
+    for _ <- 1..5 do
+      Process.sleep(150)
+      {:ok, os_pid} = wait_for_engine(name)
+      System.cmd("kill", ["-KILL", "#{os_pid}"])
+    end
+
+    Process.sleep(100)
+    {:ok, _} = wait_for_engine(name)
+    for w <- writers, do: Task.shutdown(w, :brutal_kill)
+
+    keys = :ets.tab2list(acked)
+    assert length(keys) > 1000
+
+    for {key, batch?} <- keys do
+      assert {:ok, _} = Engine.get(name, key), "acknowledged write #{key} lost"
+      if batch?, do: assert({:ok, "b"} = Engine.get(name, key <> ":twin"))
+    end
+
+    Supervisor.stop(sup)
+  end
+
+  defp wait_for_engine(name, tries \\ 200) do
+    case Engine.os_pid(name) do
+      {:ok, pid} ->
+        {:ok, pid}
+
+      {:error, :engine_down} when tries > 0 ->
+        Process.sleep(20)
+        wait_for_engine(name, tries - 1)
+    end
+  end
+end

@@ -1,0 +1,29 @@
+defmodule Store.KV.EngineCase do
+  @moduledoc false
+  use ExUnit.CaseTemplate
+
+  alias Store.KV.Engine
+
+  using do
+    quote do
+      import Store.KV.EngineCase
+      alias Store.KV.Engine
+    end
+  end
+
+  @small [block_cache_size: 16 * 1024 * 1024, write_buffer_size: 4 * 1024 * 1024]
+
+  @doc "Starts an unnamed engine on dir under the test supervisor."
+  def start_engine(dir, opts \\ []) do
+    opts = Keyword.merge([path: dir, name: nil] ++ @small, opts)
+    start_supervised!(Supervisor.child_spec({Engine, opts}, id: make_ref()))
+  end
+
+  @doc "The sidecar's own counters from get_stats/1."
+  def sidecar_stats(engine) do
+    {:ok, %{sidecar: sidecar}} = Engine.get_stats(engine)
+    sidecar
+  end
+
+  def small_opts, do: @small
+end
