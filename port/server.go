@@ -403,10 +403,9 @@ func (s *Server) exec(scratch []byte, id uint64, r *request) (out []byte) {
 		if !ok {
 			return s.replyError(scratch, id, &unknownIDError{"unknown_cursor", r.id})
 		}
-		b, more, err := s.batch(scratch, id, sc)
-		if err != nil || !more {
-			s.cursors.remove(r.id)
-		}
+		// A finished cursor leaves the table before its last frame is sent,
+		// so whoever reads that frame never sees the cursor still open.
+		b, _, _ := s.batch(scratch, id, sc, func() { s.cursors.remove(r.id) })
 		return b
 	case opIterClose:
 		s.cursors.remove(r.id)
@@ -526,7 +525,7 @@ func (s *Server) scan(scratch []byte, id uint64, r *request, ro engine.ReadOptio
 	defer sc.Close()
 	for {
 		var more bool
-		scratch, more, err = s.batch(scratch, id, sc)
+		scratch, more, err = s.batch(scratch, id, sc, nil)
 		if err != nil || !more {
 			return scratch
 		}
@@ -534,8 +533,9 @@ func (s *Server) scan(scratch []byte, id uint64, r *request, ro engine.ReadOptio
 }
 
 // batch encodes one batch of sc as {rows | done, [{K, V}], Stats} straight
-// from RocksDB's memory into the frame.
-func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner) ([]byte, bool, error) {
+// from RocksDB's memory into the frame. last, when set, runs before the
+// final frame (or an error) is sent.
+func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner, last func()) ([]byte, bool, error) {
 	c := s.codec
 	b, start := beginFrame(scratch[:0], id)
 	b = c.tuple(c.begin(b), 3)
@@ -545,6 +545,11 @@ func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner) ([]byte, b
 	st, more, err := sc.NextFunc(func(k, v []byte) {
 		b = c.binary(c.binary(c.tuple(b, 2), k), v)
 	})
+	if err != nil || !more {
+		if last != nil {
+			last()
+		}
+	}
 	if err != nil {
 		return s.replyError(b, id, err), false, err
 	}

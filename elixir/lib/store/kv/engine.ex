@@ -706,6 +706,14 @@ defmodule Store.KV.Engine do
     end
   end
 
+  # A write to a sidecar that just died can close the port (epipe) before
+  # its exit status arrives; either way the engine is down.
+  def handle_info({:EXIT, port, reason}, %{port: port} = state) do
+    Logger.error("spire-port (os pid #{state.os_pid}) port closed: #{inspect(reason)}")
+    emit([:down], %{}, %{path: state.opts[:path], status: reason})
+    {:stop, {:engine_exit, reason}, %{state | port: nil}}
+  end
+
   def handle_info({:EXIT, _, _}, state), do: {:noreply, state}
   def handle_info(_msg, state), do: {:noreply, state}
 
