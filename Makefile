@@ -1,0 +1,57 @@
+# spire-port: `make demo` runs the main job, `make test` every test.
+# Both install what they need first (Debian packages) and build.
+
+SHELL       := /bin/bash
+GO          ?= go
+BIN         := bin/spire-port
+DEB_PKGS    := librocksdb-dev elixir erlang-dev
+FUZZTIME    ?= 10s
+export CGO_ENABLED := 1
+
+.PHONY: all setup build test demo bench fmt lint fuzz clean
+
+all: build
+
+# Installs the Debian packages that are missing: as root directly, else
+# through sudo, else prints the exact command and fails.
+setup:
+	@missing=""; \
+	for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	echo "setup: installing$$missing"; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	else echo "setup: run as root: apt-get update && apt-get install -y$$missing" >&2; exit 1; fi; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq$$missing >/dev/null
+
+build: setup
+	$(GO) build -o $(BIN) ./cmd/spire-port
+	cd elixir && mix compile
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change: $$out" >&2; exit 1; fi
+	cd elixir && mix format --check-formatted
+
+lint: fmt
+	$(GO) vet ./...
+
+# A short run of each fuzz target; `make fuzz FUZZTIME=10m` for a long one.
+fuzz:
+	$(GO) test ./etf -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./port -run '^$$' -fuzz FuzzRequest -fuzztime $(FUZZTIME)
+
+test: build lint
+	$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory fuzz
+	cd elixir && mix test --include slow
+
+demo: build
+	cd elixir && mix run --no-start scripts/demo.exs
+
+bench: build
+	$(GO) test ./engine ./port -run '^$$' -bench . -benchtime 2s | tee var/bench-go.txt
+	cd elixir && MIX_ENV=prod mix run --no-start bench/bench.exs
+
+clean:
+	rm -rf bin var elixir/_build elixir/tmp elixir/data

@@ -1,0 +1,5 @@
+package port
+
+import "runtime"
+
+func runtimeGosched() { runtime.Gosched() }
