@@ -160,27 +160,36 @@ func Start(opt StartOptions) (*Client, error) {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	select {
-	case body, ok := <-ready:
-		if !ok {
-			<-c.waited
-			return nil, fmt.Errorf("port: sidecar exited before it was ready: %v", c.exitErr)
-		}
-		term, err := codec.DecodeReply(body)
-		if err != nil {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case body, ok := <-ready:
+			if !ok {
+				<-c.waited
+				return nil, fmt.Errorf("port: sidecar exited before it was ready: %v", c.exitErr)
+			}
+			term, err := codec.DecodeReply(body)
+			if err != nil {
+				c.Kill()
+				return nil, err
+			}
+			t, _ := term.(etf.Tuple)
+			switch {
+			case len(t) == 2 && t[0] == etf.Atom("log"):
+				continue // --log-frames: a log line before ready
+			case len(t) == 2 && t[0] == etf.Atom("ready"):
+				c.Ready, _ = t[1].(etf.Map)
+				return c, nil
+			case len(t) == 2 && t[0] == etf.Atom("error"):
+				<-c.waited
+				return nil, &ReplyError{Reason: t[1]}
+			}
 			c.Kill()
-			return nil, err
+			return nil, fmt.Errorf("port: unexpected first frame %s", formatTerm(term))
+		case <-deadline:
+			c.Kill()
+			return nil, fmt.Errorf("port: no ready frame within %v", timeout)
 		}
-		t, _ := term.(etf.Tuple)
-		if len(t) == 2 && t[0] == etf.Atom("ready") {
-			c.Ready, _ = t[1].(etf.Map)
-			return c, nil
-		}
-		<-c.waited
-		return nil, &ReplyError{Reason: t[1]}
-	case <-time.After(timeout):
-		c.Kill()
-		return nil, fmt.Errorf("port: no ready frame within %v", timeout)
 	}
 }
 

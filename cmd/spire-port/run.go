@@ -8,6 +8,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spiredb/spire-port/engine"
@@ -16,6 +17,10 @@ import (
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
+
+// defaultSpin is how long the reader polls stdin before parking; see
+// port.SpinReader and the README's performance section for the trade.
+var defaultSpin = 50 * time.Microsecond
 
 // Exit statuses.
 const (
@@ -37,6 +42,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	maxIters := fs.Int("max-iterators", 1024, "most cursors open at once")
 	idle := fs.Duration("idle-timeout", 5*time.Minute, "close cursors and snapshots unused for this long")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	spin := fs.Duration("spin", defaultSpin, "keep polling stdin this long before parking (0 parks at once); trades idle CPU for latency")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile to this file until exit (for `go tool pprof`)")
 	logFrames := fs.Bool("log-frames", false, "send log lines to the port's owner as {log, Line} frames (id 0) instead of stderr")
 	var families []string
 	fs.Func("column-family", "open or create this column family besides default (repeatable)", func(v string) error {
@@ -86,6 +93,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 		return exitUsage
 	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			logger.Printf("--cpuprofile: %v", err)
+			return exitUsage
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			logger.Printf("--cpuprofile: %v", err)
+			return exitUsage
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	srvOpts := port.Options{
 		Codec: codec, MaxFrame: *maxFrame, Workers: *workers, MaxIterators: *maxIters,
 		IdleTimeout: *idle, CheckpointRoot: filepath.Join(*path, "checkpoints"), Log: logger,
@@ -111,6 +130,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	logger.Printf("serving %s (codec %s, profile %q, pid %d)", dataDir, codec.Name(), cfg.Profile, os.Getpid())
 	srv.SendEvent(port.ReadyEvent(version, dataDir))
 
+	for _, f := range []any{stdin, stdout} {
+		if pipe, ok := f.(*os.File); ok {
+			_, _ = port.GrowPipe(pipe, 1<<20) // best effort: not a pipe, or over the system's limit
+		}
+	}
+	if f, ok := stdin.(*os.File); ok && *spin > 0 {
+		if sr, err := port.NewSpinReader(f, *spin); err == nil {
+			stdin = sr
+		} else {
+			logger.Printf("stdin cannot be made non-blocking (%v); reading it plainly", err)
+		}
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(stdin) }()
 	select {
