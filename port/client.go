@@ -217,14 +217,29 @@ func (c *Client) readLoop(r *bufio.Reader) {
 			return
 		}
 		id := binary.BigEndian.Uint64(packet)
-		c.pmu.Lock()
-		w := c.pending[id]
-		c.pmu.Unlock()
-		if w != nil {
-			select {
-			case w.ch <- packet[idSize:]:
-			case <-w.gone:
+		if id != BatchID {
+			c.route(id, packet[idSize:])
+			continue
+		}
+		for rest := packet[idSize:]; len(rest) >= headerSize+idSize; {
+			n := int(binary.BigEndian.Uint32(rest))
+			if n < idSize || n > len(rest)-headerSize {
+				return // a malformed batch: the stream cannot be trusted
 			}
+			c.route(binary.BigEndian.Uint64(rest[headerSize:]), rest[headerSize+idSize:headerSize+n])
+			rest = rest[headerSize+n:]
+		}
+	}
+}
+
+func (c *Client) route(id uint64, body []byte) {
+	c.pmu.Lock()
+	w := c.pending[id]
+	c.pmu.Unlock()
+	if w != nil {
+		select {
+		case w.ch <- body:
+		case <-w.gone:
 		}
 	}
 }

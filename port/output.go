@@ -1,6 +1,7 @@
 package port
 
 import (
+	"encoding/binary"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -10,27 +11,39 @@ import (
 // rather than wait for the reader to run dry.
 const flushThreshold = 256 << 10
 
+// BatchID is the id of a frame that carries several reply frames, one
+// after the other, each with its own length and id. The sidecar sends one
+// when several replies are ready at once, so the port's owner handles one
+// message instead of many.
+const BatchID = ^uint64(0)
+
 // output collects reply frames and writes them. The reader flushes before it
 // blocks for input; a worker flushes itself when the reader is idle, so a
 // reply never waits for a request that is not coming.
 type output struct {
-	mu  sync.Mutex
-	w   io.Writer
-	buf []byte
-	err error // the first write error; later frames are dropped
+	mu sync.Mutex
+	w  io.Writer
+	// buf holds a 12-byte slot for a batch header, then the queued frames:
+	// one frame is written from buf[12:], several behind a batch header.
+	buf     []byte
+	pending int
+	err     error // the first write error; later frames are dropped
 
 	readerIdle atomic.Bool
 	frames     atomic.Uint64
 }
 
+const batchHeader = headerSize + idSize
+
 func newOutput(w io.Writer) *output {
-	return &output{w: w, buf: make([]byte, 0, 64<<10)}
+	return &output{w: w, buf: make([]byte, batchHeader, 64<<10)}
 }
 
 // send queues one complete frame (the bytes are copied).
 func (o *output) send(frame []byte) {
 	o.mu.Lock()
 	o.buf = append(o.buf, frame...)
+	o.pending++
 	o.frames.Add(1)
 	if len(o.buf) >= flushThreshold {
 		o.flushLocked()
@@ -50,15 +63,22 @@ func (o *output) flush() {
 }
 
 func (o *output) flushLocked() {
-	if len(o.buf) == 0 {
+	if o.pending == 0 {
 		return
 	}
-	if o.err == nil {
-		_, o.err = o.w.Write(o.buf)
+	out := o.buf[batchHeader:]
+	if o.pending > 1 {
+		binary.BigEndian.PutUint32(o.buf, uint32(len(o.buf)-headerSize))
+		binary.BigEndian.PutUint64(o.buf[headerSize:], BatchID)
+		out = o.buf
 	}
+	if o.err == nil {
+		_, o.err = o.w.Write(out)
+	}
+	o.pending = 0
 	if cap(o.buf) > 4<<20 {
-		o.buf = make([]byte, 0, 64<<10) // let a huge scan reply's buffer go
+		o.buf = make([]byte, batchHeader, 64<<10) // let a huge scan reply's buffer go
 	} else {
-		o.buf = o.buf[:0]
+		o.buf = o.buf[:batchHeader]
 	}
 }

@@ -204,17 +204,28 @@ func TestServerAnswersEveryFrameOfAPipelinedStream(t *testing.T) {
 	s.out.w = &out
 	require.NoError(t, s.Serve(&in))
 	ids := map[uint64]bool{}
-	for r := bytes.NewReader(out.Bytes()); r.Len() > 0; {
-		var hdr [12]byte
-		_, err := io.ReadFull(r, hdr[:])
-		require.NoError(t, err)
-		body := make([]byte, binary.BigEndian.Uint32(hdr[:])-8)
-		_, err = io.ReadFull(r, body)
-		require.NoError(t, err)
-		term, err := etf.DecodeReply(body)
-		require.NoError(t, err)
-		assert.Equal(t, etf.Atom("ok"), term)
-		ids[binary.BigEndian.Uint64(hdr[4:])] = true
+	batches := 0
+	var read func(r *bytes.Reader)
+	read = func(r *bytes.Reader) {
+		for r.Len() > 0 {
+			var hdr [12]byte
+			_, err := io.ReadFull(r, hdr[:])
+			require.NoError(t, err)
+			body := make([]byte, binary.BigEndian.Uint32(hdr[:])-8)
+			_, err = io.ReadFull(r, body)
+			require.NoError(t, err)
+			if id := binary.BigEndian.Uint64(hdr[4:]); id == BatchID {
+				batches++
+				read(bytes.NewReader(body))
+				continue
+			}
+			term, err := etf.DecodeReply(body)
+			require.NoError(t, err)
+			assert.Equal(t, etf.Atom("ok"), term)
+			ids[binary.BigEndian.Uint64(hdr[4:])] = true
+		}
 	}
+	read(bytes.NewReader(out.Bytes()))
 	assert.Len(t, ids, 100)
+	assert.Greater(t, batches, 0, "pipelined replies share batch frames")
 }

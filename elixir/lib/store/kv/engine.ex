@@ -99,6 +99,7 @@ defmodule Store.KV.Engine do
   def __reply_atoms__, do: @reply_atoms
 
   @telemetry? Code.ensure_loaded?(:telemetry)
+  @batch_id 0xFFFFFFFFFFFFFFFF
 
   ## Starting
 
@@ -676,12 +677,15 @@ defmodule Store.KV.Engine do
     {:noreply, state}
   end
 
-  def handle_info({port, {:data, <<id::64, body::binary>>}}, %{port: port, table: table} = state) do
-    case :ets.lookup(table, id) do
-      [{_, ref}] -> send(ref, {ref, body})
-      [] -> :ok
-    end
+  # Several replies ready at once arrive as one batch frame: a run of
+  # <<length::32, id::64, term>> entries behind the id 2^64-1.
+  def handle_info({port, {:data, <<@batch_id::64, entries::binary>>}}, %{port: port} = state) do
+    route_batch(entries, state.table)
+    {:noreply, state}
+  end
 
+  def handle_info({port, {:data, <<id::64, body::binary>>}}, %{port: port, table: table} = state) do
+    route(table, id, body)
     {:noreply, state}
   end
 
@@ -737,6 +741,22 @@ defmodule Store.KV.Engine do
       {mref, by_id} ->
         Process.demonitor(mref, [:flush])
         {:noreply, %{state | by_id: by_id, watches: Map.delete(state.watches, mref)}}
+    end
+  end
+
+  defp route_batch(<<len::32, id::64, rest::binary>>, table) do
+    size = len - 8
+    <<body::binary-size(size), rest::binary>> = rest
+    route(table, id, body)
+    route_batch(rest, table)
+  end
+
+  defp route_batch(<<>>, _table), do: :ok
+
+  defp route(table, id, body) do
+    case :ets.lookup(table, id) do
+      [{_, ref}] -> send(ref, {ref, body})
+      [] -> :ok
     end
   end
 

@@ -1,0 +1,62 @@
+package port
+
+import (
+	"testing"
+
+	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/etf"
+)
+
+// The sidecar's own CPU per request, without pipes: decode, parse,
+// execute and encode, next to engine.Get (target: at most 2x engine's Get
+// plus the pipe's cost).
+func benchDispatch(b *testing.B, body []byte, prepare func(s *Server)) {
+	s := newFuzzServer(b, ETF)
+	if prepare != nil {
+		prepare(s)
+	}
+	scratch := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.serving.Lock()
+		scratch, _ = s.dispatch(scratch, 1, body)
+		s.serving.Unlock()
+		if i%64 == 0 {
+			s.out.flush()
+		}
+	}
+}
+
+func BenchmarkDispatchPing(b *testing.B) {
+	benchDispatch(b, etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 1), "ping"), nil)
+}
+
+func getBody(key string) []byte {
+	b := etf.AppendTupleHeader(etf.AppendVersion(nil), 3)
+	b = etf.AppendBinary(etf.AppendAtom(b, "get"), []byte(key))
+	return etf.AppendNil(b)
+}
+
+func BenchmarkDispatchGet(b *testing.B) {
+	benchDispatch(b, getBody("user:00000042"), func(s *Server) {
+		_ = s.eng.Put([]byte("user:00000042"), make([]byte, 100), engine.WriteOptions{})
+	})
+}
+
+func BenchmarkDispatchPut(b *testing.B) {
+	body := etf.AppendTupleHeader(etf.AppendVersion(nil), 4)
+	body = etf.AppendBinary(etf.AppendAtom(body, "put"), []byte("user:00000042"))
+	body = etf.AppendNil(etf.AppendBinary(body, make([]byte, 100)))
+	benchDispatch(b, body, nil)
+}
+
+func BenchmarkEngineGetSameKey(b *testing.B) {
+	s := newFuzzServer(b, ETF)
+	_ = s.eng.Put([]byte("user:00000042"), make([]byte, 100), engine.WriteOptions{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = s.eng.GetFunc([]byte("user:00000042"), engine.ReadOptions{}, func([]byte) {})
+	}
+}
