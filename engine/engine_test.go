@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -269,4 +272,48 @@ func TestPropertyAndCompact(t *testing.T) {
 	s, ok, _ := e.Property("rocksdb.stats", "")
 	assert.True(t, ok)
 	assert.Contains(t, s, "Compaction Stats")
+}
+
+func TestCheckpointUnderWriteLoadIsConsistent(t *testing.T) {
+	e := newTestEngine(t, func(c *Config) { c.ColumnFamilies = []string{"rows", "index"} })
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	var written atomic.Int64
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				k := []byte(fmt.Sprintf("w%d:%08d", w, i))
+				assert.NoError(t, e.Write([]BatchOp{
+					{Kind: OpPut, CF: "rows", Key: k, Value: []byte("r")},
+					{Kind: OpPut, CF: "index", Key: k, Value: []byte("i")},
+				}, false))
+				written.Add(1)
+			}
+		}(w)
+	}
+	for written.Load() < 2000 {
+		time.Sleep(time.Millisecond)
+	}
+	target := filepath.Join(t.TempDir(), "cp")
+	require.NoError(t, e.Checkpoint(target))
+	for before := written.Load(); written.Load() < before+1000; {
+		time.Sleep(time.Millisecond)
+	}
+	stop.Store(true)
+	wg.Wait()
+
+	cp, err := Open(target, smallConfig())
+	require.NoError(t, err)
+	defer cp.Close()
+	count := func(cf string) int {
+		batches, _, err := cp.Scan(nil, nil, ScanOptions{CF: cf})
+		require.NoError(t, err)
+		return len(flatten(batches))
+	}
+	rows := count("rows")
+	assert.Equal(t, rows, count("index"), "no batch is half in the checkpoint")
+	assert.GreaterOrEqual(t, rows, 2000)
+	assert.Less(t, int64(rows), written.Load(), "later writes are not in it")
 }

@@ -250,7 +250,7 @@ func TestMsgpackHostileInput(t *testing.T) {
 
 func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 	path := t.TempDir()
-	s := start(t, path, "etf")
+	s := start(t, path, "etf", "--column-family", "rows")
 	var acked sync.Map
 	var n atomic.Int64
 	var wg sync.WaitGroup
@@ -264,7 +264,7 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 				if i%5 == 0 {
 					err = s.WriteBatch([]engine.BatchOp{
 						{Kind: engine.OpPut, Key: []byte(key), Value: []byte("batch")},
-						{Kind: engine.OpPut, Key: []byte(key + ":twin"), Value: []byte("batch")},
+						{Kind: engine.OpPut, CF: "rows", Key: []byte(key + ":twin"), Value: []byte("batch")},
 					})
 				} else {
 					err = s.Put([]byte(key), []byte("put"))
@@ -285,14 +285,23 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 	wg.Wait()
 
 	s2 := start(t, path, "etf")
+	// No half batch either: every twin in "rows" has its key in "default".
+	twins, err := s2.Scan(nil, nil, port.Opts{CF: "rows"})
+	require.NoError(t, err)
+	for _, b := range twins {
+		for _, kv := range b.Rows {
+			_, err := s2.Get([]byte(strings.TrimSuffix(string(kv.Key), ":twin")))
+			require.NoError(t, err, "half a batch survived: %s", kv.Key)
+		}
+	}
 	count := 0
 	acked.Range(func(k, batch any) bool {
 		count++
 		v, err := s2.Get([]byte(k.(string)))
 		if assert.NoError(t, err, "acknowledged write %s lost", k) && batch.(bool) {
 			assert.Equal(t, "batch", string(v))
-			_, err := s2.Get([]byte(k.(string) + ":twin"))
-			assert.NoError(t, err, "a batch is all or nothing")
+			_, err := s2.Get([]byte(k.(string)+":twin"), port.Opts{CF: "rows"})
+			assert.NoError(t, err, "a batch is all or nothing, across column families")
 		}
 		return true
 	})

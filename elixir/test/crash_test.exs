@@ -73,4 +73,82 @@ defmodule Store.KV.CrashTest do
         flunk("#{inspect(name)} did not come back within 30 s")
     end
   end
+
+  @tag :slow
+  test "a batch across column families is atomic across kill -9", %{tmp_dir: dir} do
+    opts = [path: dir, name: nil, column_families: ["rows", "index"]] ++ small_opts()
+    {:ok, e} = Engine.start_link(opts)
+    Process.unlink(e)
+    acked = :counters.new(1, [])
+
+    writer =
+      Task.async(fn ->
+        Enum.reduce_while(1..1_000_000, 0, fn i, _ ->
+          key = String.pad_leading(Integer.to_string(i), 8, "0")
+
+          case Engine.write_batch(e, [
+                 {:put, "rows", key, "row"},
+                 {:put, "index", key, "idx"},
+                 {:put, key, "default"}
+               ]) do
+            :ok ->
+              :counters.put(acked, 1, i)
+              {:cont, i}
+
+            {:error, :engine_down} ->
+              {:halt, i}
+          end
+        end)
+      end)
+
+    Process.sleep(300)
+    {:ok, os_pid} = Engine.os_pid(e)
+    System.cmd("kill", ["-KILL", "#{os_pid}"])
+    Task.await(writer, 10_000)
+
+    e2 = start_engine(dir, column_families: ["rows", "index"])
+    keys = fn cf -> e2 |> Engine.scan_stream("", "", cf: cf) |> Enum.map(&elem(&1, 0)) end
+    rows = keys.("rows")
+    assert rows == keys.("index"), "every batch is in both families or in neither"
+    assert rows == keys.("default")
+    assert length(rows) >= :counters.get(acked, 1), "every acknowledged batch survived"
+    assert :counters.get(acked, 1) > 100
+  end
+
+  @tag :slow
+  test "a checkpoint taken under write load opens to a consistent state", %{tmp_dir: dir} do
+    e = start_engine(dir, column_families: ["rows", "index"])
+    stop = :atomics.new(1, [])
+
+    writers =
+      for w <- 1..4 do
+        Task.async(fn ->
+          Enum.reduce_while(1..1_000_000, 0, fn i, n ->
+            if :atomics.get(stop, 1) == 1 do
+              {:halt, n}
+            else
+              key = "w#{w}:" <> String.pad_leading(Integer.to_string(i), 8, "0")
+              :ok = Engine.write_batch(e, [{:put, "rows", key, "r"}, {:put, "index", key, "i"}])
+              {:cont, n + 1}
+            end
+          end)
+        end)
+      end
+
+    Process.sleep(200)
+    assert :ok = Engine.checkpoint(e, "under-load")
+    Process.sleep(100)
+    :atomics.put(stop, 1, 1)
+    written = writers |> Enum.map(&Task.await(&1, 10_000)) |> Enum.sum()
+
+    restored = Path.join(dir, "restored")
+    File.mkdir_p!(restored)
+    File.rename!(Path.join([dir, "checkpoints", "under-load"]), Path.join(restored, "data"))
+    copy = start_engine(restored)
+    keys = fn cf -> copy |> Engine.scan_stream("", "", cf: cf) |> Enum.map(&elem(&1, 0)) end
+    rows = keys.("rows")
+    assert rows != [], "the checkpoint holds the writes made before it"
+    assert rows == keys.("index"), "no batch is half in the checkpoint"
+    assert length(rows) < written, "writes after the checkpoint are not in it"
+  end
 end

@@ -157,6 +157,22 @@ defmodule Store.KV.EngineTest do
     assert {:ok, "new"} = Engine.get(e, "a")
   end
 
+  test "a snapshot whose owner dies is released", %{engine: e} do
+    test = self()
+
+    pid =
+      spawn(fn ->
+        {:ok, _snap} = Engine.snapshot(e)
+        send(test, :taken)
+        Process.sleep(:infinity)
+      end)
+
+    assert_receive :taken
+    assert sidecar_stats(e).open_snapshots == 1
+    Process.exit(pid, :kill)
+    wait_until(fn -> sidecar_stats(e).open_snapshots == 0 end)
+  end
+
   test "stats and cache info show real work", %{engine: e} do
     load_users(e, 1000)
     :ok = Engine.flush(e)
