@@ -58,6 +58,9 @@ type Config struct {
 	RateLimitBytesPerSec uint64
 	// MaxBackgroundJobs bounds concurrent flushes and compactions.
 	MaxBackgroundJobs int
+	// MinFreeDiskBytes is the free space below which writes are refused;
+	// 0 means WriteBufferSize*MaxWriteBufferNumber + 64 MiB.
+	MinFreeDiskBytes uint64
 
 	// Leveled compaction as the seed draws it. Not set from the environment.
 	Level0FileNumCompactionTrigger int
@@ -172,6 +175,15 @@ var Settings = []Setting{
 		Help:  "cap on flush and compaction write rate",
 		apply: func(c *Config, v string) (err error) {
 			c.RateLimitBytesPerSec, err = parseUint(v, 0, tib)
+			return err
+		},
+	},
+	{
+		Env: "SPIRE_ROCKSDB_MIN_FREE_DISK_BYTES", Flag: "min-free-disk-bytes", Default: "0 (auto: all memtables + 64 MiB)",
+		Range: "0 .. 1099511627776",
+		Help:  "free space below which writes are refused until space returns",
+		apply: func(c *Config, v string) (err error) {
+			c.MinFreeDiskBytes, err = parseUint(v, 0, tib)
 			return err
 		},
 	},

@@ -34,6 +34,7 @@ type Engine struct {
 	syncOpts  *grocksdb.WriteOptions
 	defaultCF *grocksdb.ColumnFamilyHandle
 	cfs       map[string]*grocksdb.ColumnFamilyHandle
+	guard     *diskGuard
 
 	// open holds scanners and snapshots not yet closed, so that Close can
 	// release them before the database.
@@ -96,6 +97,10 @@ func Open(dir string, cfg Config) (*Engine, error) {
 		e.cfs[name] = handles[i]
 	}
 	e.defaultCF = e.cfs[DefaultColumnFamily]
+	if e.guard, err = newDiskGuard(dir, reserveFor(cfg)); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("engine: data dir: %w", err)
+	}
 	return e, nil
 }
 
@@ -331,6 +336,9 @@ func (e *Engine) Put(key, value []byte, o WriteOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := e.guard.check(); err != nil {
+		return err
+	}
 	return classify("put", e.db.PutCF(e.writeOptions(o.Sync), h, key, value))
 }
 
@@ -342,6 +350,9 @@ func (e *Engine) Delete(key []byte, o WriteOptions) error {
 	defer e.mu.RUnlock()
 	h, err := e.cf(o.CF)
 	if err != nil {
+		return err
+	}
+	if err := e.guard.check(); err != nil {
 		return err
 	}
 	return classify("delete", e.db.DeleteCF(e.writeOptions(o.Sync), h, key))
@@ -395,6 +406,9 @@ func (e *Engine) Write(ops []BatchOp, sync bool) error {
 			return fmt.Errorf("%w: batch entry %d has unknown kind %d", ErrInvalidArgument, i, op.Kind)
 		}
 	}
+	if err := e.guard.check(); err != nil {
+		return err
+	}
 	return classify("write_batch", e.db.Write(e.writeOptions(sync), wb))
 }
 
@@ -406,6 +420,9 @@ func (e *Engine) Flush(cf string) error {
 	defer e.mu.RUnlock()
 	h, err := e.cf(cf)
 	if err != nil {
+		return err
+	}
+	if err := e.guard.check(); err != nil {
 		return err
 	}
 	fo := grocksdb.NewDefaultFlushOptions()
@@ -423,6 +440,9 @@ func (e *Engine) CompactRange(cf string, start, end []byte) error {
 	defer e.mu.RUnlock()
 	h, err := e.cf(cf)
 	if err != nil {
+		return err
+	}
+	if err := e.guard.check(); err != nil {
 		return err
 	}
 	e.db.CompactRangeCF(h, grocksdb.Range{Start: start, Limit: end})
@@ -517,6 +537,9 @@ func (e *Engine) Checkpoint(dir string) error {
 		return fmt.Errorf("%w: checkpoint target %s exists", ErrInvalidArgument, dir)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("engine: checkpoint target: %w", err)
+	}
+	if err := e.guard.check(); err != nil {
+		return err // a checkpoint flushes the memtables first
 	}
 	cp, err := e.db.NewCheckpoint()
 	if err != nil {

@@ -317,3 +317,24 @@ func TestCheckpointUnderWriteLoadIsConsistent(t *testing.T) {
 	assert.GreaterOrEqual(t, rows, 2000)
 	assert.Less(t, int64(rows), written.Load(), "later writes are not in it")
 }
+
+func TestWritesAreRefusedBelowTheDiskReserve(t *testing.T) {
+	e := newTestEngine(t, nil)
+	mustPut(t, e, "k", "v")
+	e.guard.reserve = 1 << 62 // more than any disk has
+	time.Sleep(diskCheckEvery + 10*time.Millisecond)
+	err := e.Put([]byte("k2"), []byte("v"), WriteOptions{})
+	require.Error(t, err)
+	assert.Equal(t, KindIO, KindOf(err))
+	assert.Contains(t, err.Error(), "No space left on device")
+	assert.Error(t, e.Write([]BatchOp{{Kind: OpPut, Key: []byte("a")}}, false))
+	assert.Error(t, e.Delete([]byte("k"), WriteOptions{}))
+	assert.Error(t, e.Flush(""))
+	v, err := e.Get([]byte("k"), ReadOptions{})
+	require.NoError(t, err, "reads keep working")
+	assert.Equal(t, "v", string(v))
+
+	e.guard.reserve = 0
+	time.Sleep(diskCheckEvery + 10*time.Millisecond)
+	require.NoError(t, e.Put([]byte("k2"), []byte("v"), WriteOptions{}), "writes resume")
+}

@@ -12,7 +12,8 @@ defmodule Store.KV.Engine.Options do
     max_write_buffer_number: {"SPIRE_ROCKSDB_MAX_WRITE_BUFFER_NUMBER", {:int, 2, 64}},
     rate_limit_bytes_per_sec:
       {"SPIRE_ROCKSDB_RATE_LIMIT_BYTES_PER_SEC", {:int, 0, 1_099_511_627_776}},
-    max_background_jobs: {"SPIRE_ROCKSDB_MAX_BACKGROUND_JOBS", {:int, 1, 256}}
+    max_background_jobs: {"SPIRE_ROCKSDB_MAX_BACKGROUND_JOBS", {:int, 1, 256}},
+    min_free_disk_bytes: {"SPIRE_ROCKSDB_MIN_FREE_DISK_BYTES", {:int, 0, 1_099_511_627_776}}
   ]
 
   @general [

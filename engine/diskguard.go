@@ -1,0 +1,88 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ErrNoSpace marks writes refused because the data dir's file system has
+// less free space than the reserve (Config.MinFreeDiskBytes), or because
+// the data dir was removed. It is a *RocksDBError of KindIO, so it reaches
+// the wire as {error, {rocksdb, "IO error: No space left ..."}}.
+//
+// Why refuse instead of letting RocksDB fail: Debian's librocksdb 7.8.3 is
+// built with assertions, and a WAL write that hits ENOSPC aborts the whole
+// process. Keeping a reserve also leaves room for the flushes and
+// compactions already in flight, and lets writes resume by themselves once
+// space returns, with no reopen.
+type diskGuard struct {
+	dir     string
+	reserve uint64
+	ino     uint64
+
+	mu      sync.Mutex
+	checked time.Time
+	err     error
+}
+
+const diskCheckEvery = 100 * time.Millisecond
+
+func newDiskGuard(dir string, reserve uint64) (*diskGuard, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		return nil, err
+	}
+	return &diskGuard{dir: dir, reserve: reserve, ino: st.Ino}, nil
+}
+
+// check returns nil when a write may proceed. The answer is cached for
+// diskCheckEvery, so a write pays for one statfs per 100 ms at most.
+func (g *diskGuard) check() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := time.Now()
+	if now.Sub(g.checked) < diskCheckEvery {
+		return g.err
+	}
+	g.checked = now
+	g.err = g.probe()
+	return g.err
+}
+
+func (g *diskGuard) probe() error {
+	var st syscall.Stat_t
+	if err := syscall.Stat(g.dir, &st); err != nil || st.Ino != g.ino {
+		return &RocksDBError{Op: "write", Kind: KindIO,
+			Msg: fmt.Sprintf("IO error: the data dir %s was removed or replaced; writes are refused, reads still work", g.dir)}
+	}
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(g.dir, &fs); err != nil {
+		return nil // cannot tell: let RocksDB decide
+	}
+	free := fs.Bavail * uint64(fs.Bsize)
+	if free < g.reserve {
+		return &RocksDBError{Op: "write", Kind: KindIO,
+			Msg: fmt.Sprintf("IO error: No space left on device: %d bytes free under %s, below the reserve of %d (SPIRE_ROCKSDB_MIN_FREE_DISK_BYTES); writes resume when space returns", free, g.dir, g.reserve)}
+	}
+	return nil
+}
+
+// DiskStatus reports whether writes are currently allowed.
+func (e *Engine) DiskStatus() error {
+	if e.guard == nil {
+		return nil
+	}
+	return e.guard.check()
+}
+
+// reserveFor is the default reserve: room to flush every memtable plus
+// 64 MiB of compaction headroom.
+func reserveFor(cfg Config) uint64 {
+	if cfg.MinFreeDiskBytes > 0 {
+		return cfg.MinFreeDiskBytes
+	}
+	return cfg.WriteBufferSize*uint64(cfg.MaxWriteBufferNumber) + 64*mib
+}
+
