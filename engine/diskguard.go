@@ -85,4 +85,3 @@ func reserveFor(cfg Config) uint64 {
 	}
 	return cfg.WriteBufferSize*uint64(cfg.MaxWriteBufferNumber) + 64*mib
 }
-
