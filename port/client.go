@@ -233,6 +233,7 @@ func (c *Client) readLoop(r *bufio.Reader) {
 }
 
 func (c *Client) route(id uint64, body []byte) {
+	id &^= MoreFlag
 	c.pmu.Lock()
 	w := c.pending[id]
 	c.pmu.Unlock()

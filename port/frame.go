@@ -13,6 +13,11 @@ const (
 	idSize     = 8 // the request id that starts every packet
 )
 
+// MoreFlag is set in the id of every frame of a multi-frame reply (a scan)
+// but the last, so the port's owner knows, without decoding, when it may
+// forget the request. Request ids must therefore be below 2^63.
+const MoreFlag = uint64(1) << 63
+
 // DefaultMaxFrame is the default bound on one packet, in bytes.
 const DefaultMaxFrame = 64 << 20
 

@@ -166,6 +166,11 @@ func (s *Server) Serve(r io.Reader) error {
 			s.Stop()
 			return nil
 		}
+		if id&MoreFlag != 0 {
+			s.badFrames.Add(1)
+			scratch = s.replyError(scratch, id&^MoreFlag, badf("request id %d: ids must be below 2^63", id))
+			continue
+		}
 		s.serving.Lock()
 		if s.stopped {
 			s.serving.Unlock()
@@ -405,7 +410,7 @@ func (s *Server) exec(scratch []byte, id uint64, r *request) (out []byte) {
 		}
 		// A finished cursor leaves the table before its last frame is sent,
 		// so whoever reads that frame never sees the cursor still open.
-		b, _, _ := s.batch(scratch, id, sc, func() { s.cursors.remove(r.id) })
+		b, _, _ := s.batch(scratch, id, sc, false, func() { s.cursors.remove(r.id) })
 		return b
 	case opIterClose:
 		s.cursors.remove(r.id)
@@ -525,7 +530,7 @@ func (s *Server) scan(scratch []byte, id uint64, r *request, ro engine.ReadOptio
 	defer sc.Close()
 	for {
 		var more bool
-		scratch, more, err = s.batch(scratch, id, sc, nil)
+		scratch, more, err = s.batch(scratch, id, sc, true, nil)
 		if err != nil || !more {
 			return scratch
 		}
@@ -535,7 +540,10 @@ func (s *Server) scan(scratch []byte, id uint64, r *request, ro engine.ReadOptio
 // batch encodes one batch of sc as {rows | done, [{K, V}], Stats} straight
 // from RocksDB's memory into the frame. last, when set, runs before the
 // final frame (or an error) is sent.
-func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner, last func()) ([]byte, bool, error) {
+//
+// A scan answers with many frames: multiFrame marks all but the last with
+// MoreFlag. A cursor's iter_next is one request, one frame: never flagged.
+func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner, multiFrame bool, last func()) ([]byte, bool, error) {
 	c := s.codec
 	b, start := beginFrame(scratch[:0], id)
 	b = c.tuple(c.begin(b), 3)
@@ -552,6 +560,9 @@ func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner, last func(
 	}
 	if err != nil {
 		return s.replyError(b, id, err), false, err
+	}
+	if more && multiFrame {
+		b[start+headerSize] |= 0x80 // MoreFlag: more frames follow under this id
 	}
 	if !more {
 		copy(b[tagEnd-4:tagEnd], "done")

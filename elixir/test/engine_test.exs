@@ -157,6 +157,30 @@ defmodule Store.KV.EngineTest do
     assert {:ok, "new"} = Engine.get(e, "a")
   end
 
+  test "callers that die mid-call or mid-scan leave no routing entry behind", %{engine: e} do
+    load_users(e, 3000)
+    {:ok, ctx} = Engine.lookup(e)
+    test = self()
+
+    for request <- [
+          {:scan, "user:", "user:~", [batch_size: 10]},
+          {:get, "user:00001", []},
+          {:flush, []}
+        ] do
+      pid =
+        spawn(fn ->
+          {:ok, _ref, _id} = Engine.send_request(ctx, request)
+          send(test, :sent)
+          Process.sleep(:infinity)
+        end)
+
+      assert_receive :sent
+      Process.exit(pid, :kill)
+    end
+
+    wait_until(fn -> :ets.info(ctx.table, :size) == 0 end)
+  end
+
   test "a snapshot whose owner dies is released", %{engine: e} do
     test = self()
 

@@ -51,6 +51,7 @@ defmodule Store.KV.Engine do
   """
 
   use GenServer
+  import Bitwise
   require Logger
 
   alias Store.KV.Engine.Options
@@ -532,7 +533,8 @@ defmodule Store.KV.Engine do
 
   @doc false
   def send_request(ctx, request) do
-    id = :erlang.unique_integer([:positive])
+    # Ids stay below 2^63: the top bit of a reply id is the "more" flag.
+    id = :erlang.unique_integer([:positive]) &&& 0x7FFFFFFFFFFFFFFF
     ref = :erlang.monitor(:process, ctx.owner, [{:alias, :demonitor}])
 
     try do
@@ -684,8 +686,11 @@ defmodule Store.KV.Engine do
     {:noreply, state}
   end
 
-  def handle_info({port, {:data, <<id::64, body::binary>>}}, %{port: port, table: table} = state) do
-    route(table, id, body)
+  def handle_info(
+        {port, {:data, <<more::1, id::63, body::binary>>}},
+        %{port: port, table: table} = state
+      ) do
+    route(table, more, id, body)
     {:noreply, state}
   end
 
@@ -744,16 +749,26 @@ defmodule Store.KV.Engine do
     end
   end
 
-  defp route_batch(<<len::32, id::64, rest::binary>>, table) do
+  defp route_batch(<<len::32, more::1, id::63, rest::binary>>, table) do
     size = len - 8
     <<body::binary-size(size), rest::binary>> = rest
-    route(table, id, body)
+    route(table, more, id, body)
     route_batch(rest, table)
   end
 
   defp route_batch(<<>>, _table), do: :ok
 
-  defp route(table, id, body) do
+  # The last (or only) reply of a request takes its entry out of the table,
+  # so a caller that died mid-call leaves nothing behind; frames flagged
+  # "more" (a scan's batches but the last) leave it in place.
+  defp route(table, 0, id, body) do
+    case :ets.take(table, id) do
+      [{_, ref}] -> send(ref, {ref, body})
+      [] -> :ok
+    end
+  end
+
+  defp route(table, 1, id, body) do
     case :ets.lookup(table, id) do
       [{_, ref}] -> send(ref, {ref, body})
       [] -> :ok
