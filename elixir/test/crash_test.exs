@@ -151,4 +151,60 @@ defmodule Store.KV.CrashTest do
     assert rows == keys.("index"), "no batch is half in the checkpoint"
     assert length(rows) < written, "writes after the checkpoint are not in it"
   end
+
+  @tag :slow
+  test "killing the engine process restarts it with exactly one sidecar on the path", %{
+    tmp_dir: dir
+  } do
+    name = :"engine_#{System.unique_integer([:positive])}"
+
+    {:ok, sup} =
+      Supervisor.start_link([{Engine, [path: dir, name: name] ++ small_opts()}],
+        strategy: :one_for_one
+      )
+
+    :ok = Engine.put(name, "k", "v")
+
+    for _ <- 1..3 do
+      {:ok, old_os_pid} = Engine.os_pid(name)
+      old = Process.whereis(name)
+      Process.exit(old, :kill)
+      {:ok, new_os_pid} = wait_for_new_engine(name, old)
+      assert new_os_pid != old_os_pid
+
+      refute File.exists?("/proc/#{old_os_pid}/status") and not zombie?(old_os_pid),
+             "the old sidecar closed before the new one opened"
+
+      assert {:ok, "v"} = Engine.get(name, "k")
+    end
+
+    Supervisor.stop(sup)
+  end
+
+  defp zombie?(os_pid) do
+    case File.read("/proc/#{os_pid}/status") do
+      {:ok, status} -> status =~ ~r/State:\s+Z/
+      _ -> true
+    end
+  end
+
+  defp wait_for_new_engine(name, old, tries \\ 500) do
+    case Process.whereis(name) do
+      pid when is_pid(pid) and pid != old ->
+        case Engine.os_pid(name) do
+          {:ok, os_pid} -> {:ok, os_pid}
+          _ -> retry_new_engine(name, old, tries)
+        end
+
+      _ ->
+        retry_new_engine(name, old, tries)
+    end
+  end
+
+  defp retry_new_engine(_name, _old, 0), do: flunk("the engine did not come back")
+
+  defp retry_new_engine(name, old, tries) do
+    Process.sleep(20)
+    wait_for_new_engine(name, old, tries - 1)
+  end
 end

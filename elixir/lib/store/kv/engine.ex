@@ -36,6 +36,8 @@ defmodule Store.KV.Engine do
     * `:idle_timeout` - ms before the sidecar closes an unused cursor or
       snapshot (300000).
     * `:max_frame` - the largest request in bytes (64 MiB).
+    * `:lock_timeout` - how long to wait for a LOCK still held by a
+      closing sidecar on the same path before failing (5000 ms).
     * RocksDB: `:profile` (`:"write-heavy"`, `:"read-heavy"`, `:mixed`),
       `:block_cache_size`, `:bloom_bits_per_key`, `:compression` (`:none`,
       `:snappy`, `:lz4`, `:zstd`), `:write_buffer_size`,
@@ -603,13 +605,35 @@ defmodule Store.KV.Engine do
     binary = Options.binary(opts)
 
     if File.regular?(binary) do
-      open(binary, opts)
+      deadline = System.monotonic_time(:millisecond) + opts[:lock_timeout]
+      open(binary, opts, deadline)
     else
       fail({:binary_not_found, binary})
     end
   end
 
-  defp open(binary, opts) do
+  # A LOCK held by a sidecar that is still closing (its engine process died
+  # and its port closed a moment ago) is waited for, up to :lock_timeout,
+  # so a restart does not crash-loop against its predecessor.
+  defp open(binary, opts, deadline) do
+    case spawn_sidecar(binary, opts) do
+      {:error, {:open_failed, msg}} = error ->
+        if msg =~ "LOCK" and System.monotonic_time(:millisecond) < deadline do
+          Process.sleep(50)
+          open(binary, opts, deadline)
+        else
+          fail(elem(error, 1))
+        end
+
+      {:error, reason} ->
+        fail(reason)
+
+      {:ok, state} ->
+        {:ok, state}
+    end
+  end
+
+  defp spawn_sidecar(binary, opts) do
     port =
       Port.open({:spawn_executable, binary}, [
         :binary,
@@ -648,15 +672,15 @@ defmodule Store.KV.Engine do
 
           {:error, reason} ->
             await_exit(port, 5_000)
-            fail(reason)
+            {:error, reason}
         end
 
       {^port, {:exit_status, status}} ->
-        fail({:exit_status, status})
+        {:error, {:exit_status, status}}
     after
       30_000 ->
         Port.close(port)
-        fail(:ready_timeout)
+        {:error, :ready_timeout}
     end
   end
 

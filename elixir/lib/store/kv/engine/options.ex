@@ -23,7 +23,8 @@ defmodule Store.KV.Engine.Options do
     timeout: 5_000,
     column_families: [],
     idle_timeout: 300_000,
-    max_frame: 67_108_864
+    max_frame: 67_108_864,
+    lock_timeout: 5_000
   ]
 
   @doc "The RocksDB option names."
@@ -62,6 +63,14 @@ defmodule Store.KV.Engine.Options do
     )
 
     check!(:max_frame, opts[:max_frame], &(is_integer(&1) and &1 >= 64), "an integer >= 64")
+
+    check!(
+      :lock_timeout,
+      opts[:lock_timeout],
+      &(is_integer(&1) and &1 >= 0),
+      "a non-negative integer (ms)"
+    )
+
     check!(:name, opts[:name], &(is_nil(&1) or is_atom(&1)), "an atom or nil")
     check!(:binary, opts[:binary], &(is_nil(&1) or is_binary(&1)), "a path")
 
