@@ -25,20 +25,25 @@ defmodule Store.KV.CrashTest do
                 do: Engine.write_batch(name, [{:put, key, "b"}, {:put, key <> ":twin", "b"}]),
                 else: Engine.put(name, key, "p")
 
+            # downs counts consecutive :engine_down answers: ~10 s without
+            # an engine ends the writer.
             case result do
               :ok ->
                 :ets.insert(acked, {key, rem(i, 4) == 0})
-                {:cont, downs}
+                {:cont, 0}
 
               {:error, :engine_down} ->
                 Process.sleep(5)
-                if downs > 200, do: {:halt, downs}, else: {:cont, downs + 1}
+                if downs > 2000, do: {:halt, downs}, else: {:cont, downs + 1}
             end
           end)
         end)
       end
 
-    for _ <- 1..5 do
+    # KILLS=100 for the long run; CI does 5.
+    kills = String.to_integer(System.get_env("KILLS", "5"))
+
+    for _ <- 1..kills do
       Process.sleep(150)
       {:ok, os_pid} = wait_for_engine(name)
       System.cmd("kill", ["-KILL", "#{os_pid}"])

@@ -32,7 +32,11 @@ defmodule Store.KV.LoadTest do
 
     # Random values: lz4 must not shrink the data set below the cache.
     for chunk <- Enum.chunk_every(1..keys, 1000) do
-      :ok = Engine.write_batch(e, for(i <- chunk, do: {:put, "k#{i}", :crypto.strong_rand_bytes(400)}))
+      :ok =
+        Engine.write_batch(
+          e,
+          for(i <- chunk, do: {:put, "k#{i}", :crypto.strong_rand_bytes(400)})
+        )
     end
 
     :ok = Engine.flush(e)
