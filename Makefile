@@ -49,9 +49,13 @@ test: build lint
 demo: build
 	cd elixir && mix run --no-start scripts/demo.exs
 
+# Go benchmarks (in-process engine, the sidecar's own CPU, the binary through
+# the Go client), then the Elixir bench, which writes docs/benchmarks.md and
+# docs/benchmarks-latency.svg.
 bench: build
+	mkdir -p var
 	$(GO) test ./engine ./port -run '^$$' -bench . -benchtime 2s | tee var/bench-go.txt
-	cd elixir && MIX_ENV=prod mix run --no-start bench/bench.exs
+	cd elixir && MIX_ENV=prod mix run --no-start bench/bench.exs --out ../docs/benchmarks.md --go ../var/bench-go.txt
 
 clean:
 	rm -rf bin var elixir/_build elixir/tmp elixir/data
