@@ -253,6 +253,38 @@ func (e *Engine) readOptions(o ReadOptions) (*grocksdb.ReadOptions, error) {
 	return o.Snapshot.readOptions(e)
 }
 
+// beginRead takes the read lock and resolves what a read needs. On success
+// the caller must call e.mu.RUnlock; on error the lock is already released.
+func (e *Engine) beginRead(o ReadOptions) (*grocksdb.ColumnFamilyHandle, *grocksdb.ReadOptions, error) {
+	if err := e.begin(); err != nil {
+		return nil, nil, err
+	}
+	h, err := e.cf(o.CF)
+	if err == nil {
+		var ro *grocksdb.ReadOptions
+		if ro, err = e.readOptions(o); err == nil {
+			return h, ro, nil
+		}
+	}
+	e.mu.RUnlock()
+	return nil, nil, err
+}
+
+// beginWrite is beginRead for writes: it also consults the disk guard.
+func (e *Engine) beginWrite(cf string) (*grocksdb.ColumnFamilyHandle, error) {
+	if err := e.begin(); err != nil {
+		return nil, err
+	}
+	h, err := e.cf(cf)
+	if err == nil {
+		if err = e.guard.check(); err == nil {
+			return h, nil
+		}
+	}
+	e.mu.RUnlock()
+	return nil, err
+}
+
 // Get returns a copy of the value stored under key, or ErrNotFound.
 func (e *Engine) Get(key []byte, o ReadOptions) ([]byte, error) {
 	var out []byte
@@ -263,18 +295,11 @@ func (e *Engine) Get(key []byte, o ReadOptions) ([]byte, error) {
 // GetFunc looks key up and hands its value to fn without copying it. The
 // slice aliases RocksDB memory and is valid only while fn runs.
 func (e *Engine) GetFunc(key []byte, o ReadOptions, fn func(value []byte)) error {
-	if err := e.begin(); err != nil {
+	h, ro, err := e.beginRead(o)
+	if err != nil {
 		return err
 	}
 	defer e.mu.RUnlock()
-	h, err := e.cf(o.CF)
-	if err != nil {
-		return err
-	}
-	ro, err := e.readOptions(o)
-	if err != nil {
-		return err
-	}
 	v, err := e.db.GetPinnedCF(ro, h, key)
 	if err != nil {
 		return classify("get", err)
@@ -290,18 +315,11 @@ func (e *Engine) GetFunc(key []byte, o ReadOptions, fn func(value []byte)) error
 // MultiGet looks up every key; a missing key gives a nil entry, an empty
 // value a non-nil empty slice.
 func (e *Engine) MultiGet(keys [][]byte, o ReadOptions) ([][]byte, error) {
-	if err := e.begin(); err != nil {
+	h, ro, err := e.beginRead(o)
+	if err != nil {
 		return nil, err
 	}
 	defer e.mu.RUnlock()
-	h, err := e.cf(o.CF)
-	if err != nil {
-		return nil, err
-	}
-	ro, err := e.readOptions(o)
-	if err != nil {
-		return nil, err
-	}
 	out := make([][]byte, len(keys))
 	if len(keys) == 0 {
 		return out, nil
@@ -328,33 +346,21 @@ func (e *Engine) writeOptions(sync bool) *grocksdb.WriteOptions {
 
 // Put stores value under key.
 func (e *Engine) Put(key, value []byte, o WriteOptions) error {
-	if err := e.begin(); err != nil {
-		return err
-	}
-	defer e.mu.RUnlock()
-	h, err := e.cf(o.CF)
+	h, err := e.beginWrite(o.CF)
 	if err != nil {
 		return err
 	}
-	if err := e.guard.check(); err != nil {
-		return err
-	}
+	defer e.mu.RUnlock()
 	return classify("put", e.db.PutCF(e.writeOptions(o.Sync), h, key, value))
 }
 
 // Delete removes key; deleting a missing key is not an error.
 func (e *Engine) Delete(key []byte, o WriteOptions) error {
-	if err := e.begin(); err != nil {
-		return err
-	}
-	defer e.mu.RUnlock()
-	h, err := e.cf(o.CF)
+	h, err := e.beginWrite(o.CF)
 	if err != nil {
 		return err
 	}
-	if err := e.guard.check(); err != nil {
-		return err
-	}
+	defer e.mu.RUnlock()
 	return classify("delete", e.db.DeleteCF(e.writeOptions(o.Sync), h, key))
 }
 
@@ -414,17 +420,11 @@ func (e *Engine) Write(ops []BatchOp, sync bool) error {
 
 // Flush writes the memtables of a column family to SST files and waits.
 func (e *Engine) Flush(cf string) error {
-	if err := e.begin(); err != nil {
-		return err
-	}
-	defer e.mu.RUnlock()
-	h, err := e.cf(cf)
+	h, err := e.beginWrite(cf)
 	if err != nil {
 		return err
 	}
-	if err := e.guard.check(); err != nil {
-		return err
-	}
+	defer e.mu.RUnlock()
 	fo := grocksdb.NewDefaultFlushOptions()
 	defer fo.Destroy()
 	fo.SetWait(true)
@@ -434,17 +434,11 @@ func (e *Engine) Flush(cf string) error {
 // CompactRange compacts [start, end] of a column family; nil bounds mean
 // the start or end of the keyspace. It returns when the compaction is done.
 func (e *Engine) CompactRange(cf string, start, end []byte) error {
-	if err := e.begin(); err != nil {
-		return err
-	}
-	defer e.mu.RUnlock()
-	h, err := e.cf(cf)
+	h, err := e.beginWrite(cf)
 	if err != nil {
 		return err
 	}
-	if err := e.guard.check(); err != nil {
-		return err
-	}
+	defer e.mu.RUnlock()
 	e.db.CompactRangeCF(h, grocksdb.Range{Start: start, Limit: end})
 	return nil
 }

@@ -60,14 +60,11 @@ func (e *Engine) NewScanner(start, end []byte, o ScanOptions) (*Scanner, error) 
 	if o.Limit < 0 {
 		return nil, fmt.Errorf("%w: limit %d: want 0 (no limit) or more", ErrInvalidArgument, o.Limit)
 	}
-	if err := e.begin(); err != nil {
-		return nil, err
-	}
-	defer e.mu.RUnlock()
-	h, err := e.cf(o.CF)
+	h, _, err := e.beginRead(ReadOptions{CF: o.CF, Snapshot: o.Snapshot})
 	if err != nil {
 		return nil, err
 	}
+	defer e.mu.RUnlock()
 	ro := grocksdb.NewDefaultReadOptions()
 	if o.Snapshot != nil {
 		snap, err := o.Snapshot.handle(e)

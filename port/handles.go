@@ -26,16 +26,19 @@ func newHandles[T any](max int, close func(T)) *handles[T] {
 	return &handles[T]{entries: make(map[uint64]*handle[T]), max: max, close: close}
 }
 
-// add stores v and returns its id, or false when the table is full.
-func (h *handles[T]) add(v T) (uint64, bool) {
+// add stores v and returns its id; when the table is full it closes v and
+// returns full.
+func (h *handles[T]) add(v T, full error) (uint64, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if len(h.entries) >= h.max {
-		return 0, false
+		h.mu.Unlock()
+		h.close(v)
+		return 0, full
 	}
 	id := h.next.Add(1)
 	h.entries[id] = &handle[T]{v: v, used: time.Now()}
-	return id, true
+	h.mu.Unlock()
+	return id, nil
 }
 
 // get returns the entry and marks it used.

@@ -397,10 +397,9 @@ func (s *Server) exec(scratch []byte, id uint64, r *request) (out []byte) {
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
-		cid, ok := s.cursors.add(sc)
-		if !ok {
-			sc.Close()
-			return s.replyError(scratch, id, errTooManyIterators)
+		cid, err := s.cursors.add(sc, errTooManyIterators)
+		if err != nil {
+			return s.replyError(scratch, id, err)
 		}
 		return s.replyID(scratch, id, cid)
 	case opIterNext:
@@ -420,10 +419,9 @@ func (s *Server) exec(scratch []byte, id uint64, r *request) (out []byte) {
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
-		sid, ok := s.snapshots.add(sn)
-		if !ok {
-			sn.Close()
-			return s.replyError(scratch, id, errTooManySnapshots)
+		sid, err := s.snapshots.add(sn, errTooManySnapshots)
+		if err != nil {
+			return s.replyError(scratch, id, err)
 		}
 		return s.replyID(scratch, id, sid)
 	case opSnapshotClose:
