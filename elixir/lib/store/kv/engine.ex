@@ -510,26 +510,61 @@ defmodule Store.KV.Engine do
   defp stream_call(engine, request, timeout) do
     with {:ok, ctx} <- lookup(engine),
          {:ok, ref, id} <- send_request(ctx, request) do
-      result = collect(ref, timeout || ctx.timeout, [])
+      result = collect(ref, timeout || ctx.timeout, [], 0)
       finish(ctx, id, ref)
       result
     end
   end
 
-  defp collect(ref, timeout, acc) do
+  # Frames are kept undecoded (refc binaries) until the last arrives: their
+  # row counts are read from each list header, the heap is sized for the
+  # whole result, and only then are they decoded. Decoding as they came
+  # made the caller's heap grow by repeated garbage collections, which
+  # halved the throughput of a 200k-row scan.
+  defp collect(ref, timeout, frames, rows) do
     receive do
+      {^ref, <<131, 104, 3, 119, 4, tag::binary-size(4), rest::binary>> = frame}
+      when tag in ["rows", "done"] ->
+        rows = rows + row_count(rest)
+        frames = [frame | frames]
+
+        if tag == "rows",
+          do: collect(ref, timeout, frames, rows),
+          else: decode_batches(frames, rows)
+
       {^ref, body} ->
-        case decode(body) do
-          {:rows, rows, stats} -> collect(ref, timeout, [{rows, stats} | acc])
-          {:done, [], _stats} -> {:ok, Enum.reverse(acc)}
-          {:done, rows, stats} -> {:ok, Enum.reverse([{rows, stats} | acc])}
-          other -> other
-        end
+        decode(body)
 
       {:DOWN, ^ref, _, _, _} ->
         {:error, :engine_down}
     after
       timeout -> {:error, :timeout}
+    end
+  end
+
+  defp row_count(<<108, n::32, _::binary>>), do: n
+  defp row_count(_), do: 0
+
+  # ~20 words per row (list cell, tuple, two binaries) covers keys and
+  # values up to 64 bytes copied onto the heap; larger ones stay off-heap.
+  @words_per_row 24
+  @max_presize 32_000_000
+
+  defp decode_batches(frames, rows) do
+    old = Process.flag(:min_heap_size, min(rows * @words_per_row, @max_presize))
+
+    try do
+      batches =
+        Enum.reduce(frames, [], fn frame, acc ->
+          case :erlang.binary_to_term(frame, [:safe]) do
+            {_, [], _} -> acc
+            {_, rows, stats} -> [{rows, stats} | acc]
+          end
+        end)
+
+      {:ok, batches}
+    after
+      Process.flag(:min_heap_size, old)
     end
   end
 
