@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func benchKey(i int) []byte { return []byte(fmt.Sprintf("user:%08d", i)) }
 func benchClient(b *testing.B, load bool) *Client {
 	b.Helper()
 	c, err := Start(StartOptions{Binary: sidecarBinary(b), Path: b.TempDir(), Stderr: os.Stderr, Env: benchEnv,
-		Args: []string{"--log-frames"}})
+		Args: append([]string{"--log-frames"}, strings.Fields(os.Getenv("BENCH_SIDECAR_ARGS"))...)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package port
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/spiredb/spire-port/engine"
@@ -58,5 +59,42 @@ func BenchmarkEngineGetSameKey(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		_ = s.eng.GetFunc([]byte("user:00000042"), engine.ReadOptions{}, func([]byte) {})
+	}
+}
+
+func batchBody(n int) []byte {
+	b := etf.AppendTupleHeader(etf.AppendVersion(nil), 3)
+	b = etf.AppendListHeader(etf.AppendAtom(b, "write_batch"), n)
+	value := make([]byte, 100)
+	for i := 0; i < n; i++ {
+		b = etf.AppendAtom(etf.AppendTupleHeader(b, 3), "put")
+		b = etf.AppendBinary(etf.AppendBinary(b, []byte(fmt.Sprintf("user:%08d", i))), value)
+	}
+	return etf.AppendNil(etf.AppendNil(b))
+}
+
+// BenchmarkDecodeWriteBatch1000 is the decoding share of a 1000-row batch.
+func BenchmarkDecodeWriteBatch1000(b *testing.B) {
+	body := batchBody(1000)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		term, err := ETF.Decode(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := parseRequest(term); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFastParseWriteBatch1000 is the same batch through fastParse.
+func BenchmarkFastParseWriteBatch1000(b *testing.B) {
+	body := batchBody(1000)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, ok := fastParse(body); !ok {
+			b.Fatal("not fast")
+		}
 	}
 }

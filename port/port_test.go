@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"io"
 	"log"
 	"os"
@@ -164,6 +165,17 @@ func FuzzRequest(f *testing.F) {
 		}
 	})
 	f.Fuzz(func(t *testing.T, body []byte) {
+		if fast, ok := fastParse(body); ok {
+			term, err := etf.Decode(body)
+			if err != nil {
+				t.Fatalf("the fast path took what the decoder refuses: %v", err)
+			}
+			slow, err := parseRequest(term)
+			if err != nil {
+				t.Fatalf("the fast path took what the parser refuses: %v", err)
+			}
+			sameRequest(t, fast, slow)
+		}
 		useMsgpack := len(body) > 0 && body[0] != 131
 		s := servers[useMsgpack]
 		if s == nil {
@@ -228,4 +240,61 @@ func TestServerAnswersEveryFrameOfAPipelinedStream(t *testing.T) {
 	read(bytes.NewReader(out.Bytes()))
 	assert.Len(t, ids, 100)
 	assert.Greater(t, batches, 0, "pipelined replies share batch frames")
+}
+
+// sameRequest compares what fastParse and the general path produced.
+func sameRequest(t *testing.T, fast, slow request) {
+	t.Helper()
+	assert.Equal(t, slow.op, fast.op)
+	assert.Equal(t, string(slow.key), string(fast.key))
+	assert.Equal(t, string(slow.value), string(fast.value))
+	require.Equal(t, len(slow.keys), len(fast.keys))
+	for i := range slow.keys {
+		assert.Equal(t, string(slow.keys[i]), string(fast.keys[i]))
+	}
+	require.Equal(t, len(slow.batch), len(fast.batch))
+	for i := range slow.batch {
+		assert.Equal(t, slow.batch[i].Kind, fast.batch[i].Kind)
+		assert.Equal(t, string(slow.batch[i].Key), string(fast.batch[i].Key))
+		assert.Equal(t, string(slow.batch[i].Value), string(fast.batch[i].Value))
+	}
+	assert.Empty(t, slow.cf)
+	assert.False(t, slow.sync)
+}
+
+func TestFastPathAgreesWithTheGeneralPath(t *testing.T) {
+	bodies := [][]byte{
+		{131, 104, 1, 119, 4, 'p', 'i', 'n', 'g'},
+		getBody("k"),
+		getBody(""),
+		batchBody(3),
+		batchBody(0),
+		hexOf("8368036400036765746D000000016B6A"), // OTP 25's ATOM_EXT
+		etf.AppendNil(etf.AppendNil(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 3), "multi_get"))),
+	}
+	for _, body := range bodies {
+		fast, ok := fastParse(body)
+		require.True(t, ok, "%x", body)
+		term, err := etf.Decode(body)
+		require.NoError(t, err)
+		slow, err := parseRequest(term)
+		require.NoError(t, err)
+		sameRequest(t, fast, slow)
+	}
+	for _, body := range [][]byte{
+		append(getBody("k"), 0),                 // trailing byte
+		getBody("k")[:10],                       // truncated
+		hexOf("8368036400036765746D400000006A"), // binary claims 1 GiB
+	} {
+		_, ok := fastParse(body)
+		assert.False(t, ok, "%x", body)
+	}
+}
+
+func hexOf(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

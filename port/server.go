@@ -188,14 +188,19 @@ func (s *Server) Serve(r io.Reader) error {
 // dispatch decodes one request and runs it here or hands it to a worker.
 func (s *Server) dispatch(scratch []byte, id uint64, body []byte) ([]byte, bool) {
 	s.requests.Add(1)
-	term, err := s.codec.Decode(body)
-	if err != nil {
-		s.badFrames.Add(1)
-		return s.replyError(scratch, id, err), false
+	req, fast := request{}, false
+	if s.codec == ETF {
+		req, fast = fastParse(body)
 	}
-	req, err := parseRequest(term)
-	if err != nil {
-		return s.replyError(scratch, id, err), false
+	if !fast {
+		term, err := s.codec.Decode(body)
+		if err != nil {
+			s.badFrames.Add(1)
+			return s.replyError(scratch, id, err), false
+		}
+		if req, err = parseRequest(term); err != nil {
+			return s.replyError(scratch, id, err), false
+		}
 	}
 	if req.op == opClose {
 		s.stopLocked()
@@ -203,6 +208,11 @@ func (s *Server) dispatch(scratch []byte, id uint64, body []byte) ([]byte, bool)
 	}
 	if s.inline(&req) {
 		return s.exec(scratch, id, &req), false
+	}
+	if fast {
+		// The fast path's slices alias the reader's buffer, which the next
+		// frame overwrites: a worker gets its own copy.
+		req, _ = fastParse(append([]byte(nil), body...))
 	}
 	s.jobs <- job{id: id, req: req} // blocks when full: backpressure
 	return scratch, false
