@@ -59,10 +59,25 @@ defmodule Store.KV.FaultsTest do
     :ok = Engine.put(e, "k", "v")
     {:ok, os_pid} = Engine.os_pid(e)
     System.cmd("kill", ["-STOP", "#{os_pid}"])
+    wait_until(fn -> process_state(os_pid) == "T" end)
     assert {:error, :timeout} = Engine.get(e, "k", timeout: 100)
     System.cmd("kill", ["-CONT", "#{os_pid}"])
     assert {:ok, "v"} = Engine.get(e, "k")
     refute_received {_, _}
+  end
+
+  defp process_state(os_pid) do
+    # /proc/PID/stat: "pid (comm) state ..."; comm may hold spaces.
+    [_, after_comm] = String.split(File.read!("/proc/#{os_pid}/stat"), ") ", parts: 2)
+    String.first(after_comm)
+  end
+
+  defp wait_until(fun, tries \\ 250) do
+    cond do
+      fun.() -> :ok
+      tries == 0 -> flunk("condition never held")
+      true -> Process.sleep(20) && wait_until(fun, tries - 1)
+    end
   end
 
   test "calls on a dead engine return :engine_down, never hang or raise", %{tmp_dir: dir} do

@@ -730,9 +730,11 @@ defmodule Store.KV.Engine do
 
   @impl true
   def handle_info({port, {:data, <<0::64, body::binary>>}}, %{port: port} = state) do
+    # Id 0 carries log lines, and the replies to fire-and-forget requests
+    # (closing a dead caller's cursor, {close}), which nobody waits for.
     case decode(body) do
       {:log, line} -> Logger.info(line, spire_port: state.os_pid)
-      other -> Logger.warning("spire-port sent an unexpected event: #{inspect(other)}")
+      _reply -> :ok
     end
 
     {:noreply, state}
