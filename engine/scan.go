@@ -151,6 +151,9 @@ func (s *Scanner) Next() (rows []KV, stats ScanStats, more bool, err error) {
 	return rows, stats, more, err
 }
 
+// BatchSize is the most rows one Next returns.
+func (s *Scanner) BatchSize() int { return s.batch }
+
 // Close releases the iterator. It is idempotent.
 func (s *Scanner) Close() {
 	s.e.untrack(s)

@@ -229,9 +229,20 @@ func (s *Server) inline(r *request) bool {
 		return len(r.keys) <= s.opt.InlineMax
 	case opWriteBatch:
 		return !r.sync && len(r.batch) <= s.opt.InlineMax
+	case opScan:
+		// A short scan costs less than waking a worker (tens of µs on a VM).
+		return r.limit > 0 && r.limit <= inlineRows
+	case opIterNext:
+		if sc, ok := s.cursors.get(r.id); ok {
+			return sc.BatchSize() <= inlineRows
+		}
+		return true // unknown cursor: the error is cheap
 	}
 	return false
 }
+
+// inlineRows bounds the rows a scan or cursor batch may read on the reader.
+const inlineRows = 1000
 
 func (s *Server) worker() {
 	defer s.workers.Done()

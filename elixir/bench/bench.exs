@@ -79,7 +79,7 @@ defmodule Bench.Report do
       "`ping` with the same number of callers (the whole path but RocksDB).\n\n",
       "| workload | ops/s | p50 µs | p99 µs | mean µs | mean/ping |\n|---|---:|---:|---:|---:|---:|\n",
       table(results),
-      "\nSidecar RSS at the end: #{rss} KiB.\n\n",
+      "\nSidecar RSS at the end: #{rss}.\n\n",
       "![latency distribution](#{Path.basename(svg)})\n"
     ])
   end
@@ -335,10 +335,19 @@ IO.puts(String.duplicate("-", String.length(header)))
     {{name, callers, Map.delete(r, :lat), r.lat}, pings}
   end)
 
-{:ok, %{sidecar: side}} = Engine.get_stats(e)
+{:ok, %{sidecar: side, properties: props}} = Engine.get_stats(e)
 {:ok, os_pid} = Engine.os_pid(e)
-{rss, 0} = System.cmd("ps", ["-o", "rss=", "-p", Integer.to_string(os_pid)])
-IO.puts("\nsidecar: #{side.requests} requests, RSS #{String.trim(rss)} KiB")
+{rss_kib, 0} = System.cmd("ps", ["-o", "rss=", "-p", Integer.to_string(os_pid)])
+mib = fn bytes -> Float.round(bytes / 1_048_576, 1) end
+rss_mib = mib.(String.to_integer(String.trim(rss_kib)) * 1024)
+cache_mib = mib.(props["rocksdb.block-cache-usage"])
+mem_mib = mib.(props["rocksdb.size-all-mem-tables"])
+
+rss =
+  "#{rss_mib} MiB, of which block cache in use #{cache_mib} MiB and memtables #{mem_mib} MiB: " <>
+    "#{Float.round(rss_mib - cache_mib - mem_mib, 1)} MiB beyond them"
+
+IO.puts("\nsidecar: #{side.requests} requests, RSS #{rss}")
 
 GenServer.stop(e)
 

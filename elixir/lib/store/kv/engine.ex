@@ -550,22 +550,28 @@ defmodule Store.KV.Engine do
   @words_per_row 24
   @max_presize 32_000_000
 
+  @presize_from 5_000
+
+  defp decode_batches(frames, rows) when rows < @presize_from, do: {:ok, decode_frames(frames)}
+
   defp decode_batches(frames, rows) do
     old = Process.flag(:min_heap_size, min(rows * @words_per_row, @max_presize))
 
     try do
-      batches =
-        Enum.reduce(frames, [], fn frame, acc ->
-          case :erlang.binary_to_term(frame, [:safe]) do
-            {_, [], _} -> acc
-            {_, rows, stats} -> [{rows, stats} | acc]
-          end
-        end)
-
-      {:ok, batches}
+      {:ok, decode_frames(frames)}
     after
       Process.flag(:min_heap_size, old)
     end
+  end
+
+  # frames are newest first; the batches come out oldest first.
+  defp decode_frames(frames) do
+    Enum.reduce(frames, [], fn frame, acc ->
+      case :erlang.binary_to_term(frame, [:safe]) do
+        {_, [], _} -> acc
+        {_, rows, stats} -> [{rows, stats} | acc]
+      end
+    end)
   end
 
   @doc false
