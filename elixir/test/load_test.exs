@@ -15,7 +15,10 @@ defmodule Store.KV.LoadTest do
     |> String.to_integer()
   end
 
+  # The test bounds itself with LOAD_SECONDS; ExUnit's 60 s default would
+  # cut a long run short.
   @tag :slow
+  @tag timeout: :infinity
   test "64 callers of mixed get/put/scan over data larger than the cache: no errors, bounded memory",
        %{tmp_dir: dir} do
     secs = String.to_integer(System.get_env("LOAD_SECONDS", "10"))
