@@ -61,6 +61,11 @@ func (g *diskGuard) probe() error {
 	if err := syscall.Statfs(g.dir, &fs); err != nil {
 		return nil // cannot tell: let RocksDB decide
 	}
+	const stRdonly = 1 // ST_RDONLY in statfs(2) flags
+	if fs.Flags&stRdonly != 0 {
+		return &RocksDBError{Op: "write", Kind: KindIO,
+			Msg: fmt.Sprintf("IO error: Read-only file system under %s; writes are refused until it is writable again", g.dir)}
+	}
 	free := fs.Bavail * uint64(fs.Bsize)
 	if free < g.reserve {
 		return &RocksDBError{Op: "write", Kind: KindIO,

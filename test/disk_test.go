@@ -92,3 +92,31 @@ func TestRemovedDataDirRefusesWritesAndKeepsServing(t *testing.T) {
 	assert.Equal(t, "v", string(v))
 	require.NoError(t, s.Ping())
 }
+
+func TestReadOnlyDataDirRefusesWritesAndRecovers(t *testing.T) {
+	fs := mountTmpfs(t, 64<<20)
+	if fs == "" {
+		// Without mount rights, a read-only data dir can only be shown at open.
+		t.Log("no tmpfs: covered by TestOpenFailuresAreReported only")
+		return
+	}
+	s := start(t, fs, "etf", "--min-free-disk-bytes", "1048576")
+	require.NoError(t, s.Put([]byte("k"), []byte("v")))
+	// A read-only bind mount over the path: files RocksDB already holds
+	// stay writable, anything opened through the path is not (a plain
+	// read-only remount is refused while files are open for writing).
+	data := filepath.Join(fs, "data")
+	require.NoError(t, syscall.Mount(data, data, "", syscall.MS_BIND, ""))
+	require.NoError(t, syscall.Mount("", data, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY, ""))
+	waitGuard()
+	err := s.Put([]byte("k2"), []byte("v"))
+	assert.Equal(t, "rocksdb", kind(err))
+	assert.Contains(t, err.Error(), "Read-only file system")
+	v, err := s.Get([]byte("k"))
+	require.NoError(t, err, "reads keep working")
+	assert.Equal(t, "v", string(v))
+
+	require.NoError(t, syscall.Unmount(data, syscall.MNT_DETACH))
+	waitGuard()
+	require.NoError(t, s.Put([]byte("k2"), []byte("v")), "writes resume")
+}

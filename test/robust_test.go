@@ -210,6 +210,19 @@ func TestHostileInputGetsAnErrorAndTheSidecarKeepsServing(t *testing.T) {
 	}
 	assert.Contains(t, s.Stderr.String(), "packet shorter than its 8-byte id")
 	assert.Contains(t, s.Stderr.String(), "exceeds the limit")
+
+	// Nothing above was allocated at its declared size: the 1 GB binary,
+	// the 4G-element tuple and the 64 MiB frame all stayed small.
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.Pid()))
+	require.NoError(t, err)
+	var peakKiB int
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			fmt.Sscanf(strings.TrimPrefix(line, "VmHWM:"), "%d", &peakKiB)
+		}
+	}
+	assert.Greater(t, peakKiB, 0)
+	assert.Less(t, peakKiB, 256<<10, "peak RSS %d KiB: memory stayed bounded", peakKiB)
 }
 
 func scanWith(opt string, value func([]byte) []byte) []byte {
