@@ -215,30 +215,15 @@ func TestServerAnswersEveryFrameOfAPipelinedStream(t *testing.T) {
 	var out bytes.Buffer
 	s.out.w = &out
 	require.NoError(t, s.Serve(&in))
-	ids := map[uint64]bool{}
-	batches := 0
-	var read func(r *bytes.Reader)
-	read = func(r *bytes.Reader) {
-		for r.Len() > 0 {
-			var hdr [12]byte
-			_, err := io.ReadFull(r, hdr[:])
-			require.NoError(t, err)
-			body := make([]byte, binary.BigEndian.Uint32(hdr[:])-8)
-			_, err = io.ReadFull(r, body)
-			require.NoError(t, err)
-			if id := binary.BigEndian.Uint64(hdr[4:]); id == BatchID {
-				batches++
-				read(bytes.NewReader(body))
-				continue
-			}
-			term, err := etf.DecodeReply(body)
-			require.NoError(t, err)
-			assert.Equal(t, etf.Atom("ok"), term)
-			ids[binary.BigEndian.Uint64(hdr[4:])] = true
-		}
+	ids, terms, batches := readReplies(t, out.Bytes())
+	for _, term := range terms {
+		assert.Equal(t, etf.Atom("ok"), term)
 	}
-	read(bytes.NewReader(out.Bytes()))
-	assert.Len(t, ids, 100)
+	unique := map[uint64]bool{}
+	for _, id := range ids {
+		unique[id] = true
+	}
+	assert.Len(t, unique, 100)
 	assert.Greater(t, batches, 0, "pipelined replies share batch frames")
 }
 
@@ -297,4 +282,57 @@ func hexOf(s string) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// A bug that panics while serving a request must answer that request with
+// {error, {internal, ...}} and leave the server serving. A server with no
+// engine stands in for any such bug: every engine call dereferences nil.
+func TestAPanicWhileServingBecomesAnInternalError(t *testing.T) {
+	var out bytes.Buffer
+	s := &Server{opt: Options{Codec: ETF, Log: log.New(io.Discard, "", 0)}, codec: ETF, out: newOutput(&out)}
+	s.opt.setDefaults()
+	s.cursors = newHandles(1, func(*engine.Scanner) {})
+	s.snapshots = newHandles(1, func(*engine.Snapshot) {})
+	for id := uint64(1); id <= 2; id++ {
+		s.exec(nil, id, &request{op: opGet, key: []byte("k")})
+	}
+	s.exec(nil, 3, &request{op: opPing})
+	s.out.flush()
+
+	_, replies, _ := readReplies(t, out.Bytes())
+	require.Len(t, replies, 3)
+	for _, reply := range replies[:2] {
+		reason := reply.(etf.Tuple)[1].(etf.Tuple)
+		assert.Equal(t, etf.Atom("internal"), reason[0])
+		assert.Contains(t, string(reason[1].([]byte)), "panic")
+	}
+	assert.Equal(t, etf.Atom("ok"), replies[2], "still serving after the panics")
+}
+
+// readReplies walks a server's output: every reply frame's id and term,
+// batch frames unpacked, and how many batch frames there were.
+func readReplies(t *testing.T, out []byte) (ids []uint64, terms []any, batches int) {
+	t.Helper()
+	var walk func(r *bytes.Reader)
+	walk = func(r *bytes.Reader) {
+		for r.Len() > 0 {
+			var hdr [12]byte
+			_, err := io.ReadFull(r, hdr[:])
+			require.NoError(t, err)
+			body := make([]byte, binary.BigEndian.Uint32(hdr[:])-8)
+			_, err = io.ReadFull(r, body)
+			require.NoError(t, err)
+			id := binary.BigEndian.Uint64(hdr[4:])
+			if id == BatchID {
+				batches++
+				walk(bytes.NewReader(body))
+				continue
+			}
+			term, err := etf.DecodeReply(body)
+			require.NoError(t, err)
+			ids, terms = append(ids, id), append(terms, term)
+		}
+	}
+	walk(bytes.NewReader(out))
+	return ids, terms, batches
 }
