@@ -44,9 +44,9 @@ type Scanner struct {
 	mu     sync.Mutex
 	it     *grocksdb.Iterator
 	ro     *grocksdb.ReadOptions
-	end    []byte // inclusive; nil means no end
 	batch  int
-	left   int // rows still allowed by the limit; -1 means unlimited
+	left   int    // rows still allowed by the limit; -1 means unlimited
+	buf    []byte // rows copied out of RocksDB by copyRows
 	done   bool
 	closed bool
 }
@@ -82,9 +82,8 @@ func (e *Engine) NewScanner(start, end []byte, o ScanOptions) (*Scanner, error) 
 		s.left = o.Limit
 	}
 	if len(end) > 0 {
-		s.end = append([]byte(nil), end...)
-		// The smallest key after end: RocksDB then stops at the bound
-		// itself and skips tombstones past it.
+		// end is inclusive: the bound is the smallest key after it, so
+		// RocksDB itself stops there (and skips tombstones past it).
 		ro.SetIterateUpperBound(append(append([]byte(nil), end...), 0))
 	}
 	if len(end) > 0 && bytes.Compare(start, end) > 0 {
@@ -114,18 +113,27 @@ func (s *Scanner) NextFunc(visit func(key, value []byte)) (stats ScanStats, more
 	}
 	began := time.Now()
 	it := s.it
-	for stats.Rows < s.batch && s.left != 0 && it.Valid() {
-		k, v := it.Key().Data(), it.Value().Data()
-		if s.end != nil && bytes.Compare(k, s.end) > 0 {
+	// Rows come out of RocksDB in bulk (one cgo call per buffer of rows);
+	// the upper bound set in NewScanner already stops the iterator after
+	// the inclusive end key.
+	for stats.Rows < s.batch && s.left != 0 {
+		want := s.batch - stats.Rows
+		if s.left > 0 && s.left < want {
+			want = s.left
+		}
+		var rows int
+		s.buf, rows = copyRows(it, s.buf[:cap(s.buf)], want)
+		if rows == 0 {
 			break
 		}
-		visit(k, v)
-		stats.Rows++
-		stats.Bytes += len(k) + len(v)
+		eachRow(s.buf, func(k, v []byte) {
+			visit(k, v)
+			stats.Bytes += len(k) + len(v)
+		})
+		stats.Rows += rows
 		if s.left > 0 {
-			s.left--
+			s.left -= rows
 		}
-		it.Next()
 	}
 	stats.Elapsed = time.Since(began)
 	if err := it.Err(); err != nil {
@@ -133,9 +141,6 @@ func (s *Scanner) NextFunc(visit func(key, value []byte)) (stats ScanStats, more
 		return stats, false, classify("scan", err)
 	}
 	more = s.left != 0 && it.Valid()
-	if more && s.end != nil && bytes.Compare(it.Key().Data(), s.end) > 0 {
-		more = false
-	}
 	s.done = !more
 	return stats, more, nil
 }

@@ -147,3 +147,34 @@ func TestScannerStoppedEarlyIsReleased(t *testing.T) {
 	_, _, _, err = s2.Next()
 	assert.ErrorIs(t, err, ErrClosed)
 }
+
+// nativeIterator reads grocksdb's unexported pointer; if a grocksdb
+// upgrade changed Iterator's layout, this test fails before anything else.
+func TestNativeIteratorLayout(t *testing.T) {
+	e := newTestEngine(t, nil)
+	mustPut(t, e, "a", "1")
+	it := e.db.NewIterator(e.readOpts)
+	defer it.Close()
+	it.SeekToFirst()
+	require.True(t, it.Valid())
+	buf, rows := copyRows(it, nil, 10)
+	require.Equal(t, 1, rows)
+	var got []string
+	eachRow(buf, func(k, v []byte) { got = append(got, string(k)+"="+string(v)) })
+	assert.Equal(t, []string{"a=1"}, got)
+	assert.False(t, it.Valid(), "copyRows advanced the iterator")
+}
+
+func TestScanRowsLargerThanTheCopyBuffer(t *testing.T) {
+	e := newTestEngine(t, nil)
+	big := make([]byte, 1<<20)
+	for i := range big {
+		big[i] = byte(i)
+	}
+	for i := 0; i < 3; i++ {
+		require.NoError(t, e.Put([]byte{byte('a' + i)}, big, WriteOptions{}))
+	}
+	all := flatten(must(e.Scan(nil, nil, ScanOptions{BatchSize: 2})))
+	require.Len(t, all, 3)
+	assert.Equal(t, big, all[2].Value)
+}
