@@ -43,6 +43,7 @@ import "C"
 
 import (
 	"encoding/binary"
+	"sync"
 	"unsafe"
 
 	"github.com/linxGnu/grocksdb"
@@ -56,12 +57,29 @@ func nativeIterator(it *grocksdb.Iterator) *C.rocksdb_iterator_t {
 	return *(**C.rocksdb_iterator_t)(unsafe.Pointer(it))
 }
 
-// copyRows moves up to maxRows rows from it into buf (grown when one row
-// needs more room) and returns the filled part.
+// rowBufSize is the size of the pooled copy buffers. Short scans are many
+// (a fresh 256 KiB buffer per scanner cut 100-row scans from 10.8k to 3.8k
+// per second at 16 callers), so scanners share them through rowBufs.
+const rowBufSize = 256 << 10
+
+var rowBufs = sync.Pool{New: func() any { b := make([]byte, rowBufSize); return &b }}
+
+func getRowBuf() []byte { return *rowBufs.Get().(*[]byte) }
+
+// putRowBuf returns a pooled buffer; one grown for a huge row is dropped.
+func putRowBuf(b []byte) {
+	if cap(b) == rowBufSize {
+		b = b[:rowBufSize]
+		rowBufs.Put(&b)
+	}
+}
+
+// copyRows moves up to maxRows rows from it into buf (replaced by a larger
+// one when a single row needs more room) and returns the filled part.
 func copyRows(it *grocksdb.Iterator, buf []byte, maxRows int) ([]byte, int) {
 	for {
-		if len(buf) < 64<<10 {
-			buf = make([]byte, 256<<10)
+		if len(buf) == 0 {
+			buf = getRowBuf()
 		}
 		var used, need C.size_t
 		rows := int(C.spire_iter_copy(nativeIterator(it), (*C.char)(unsafe.Pointer(&buf[0])),

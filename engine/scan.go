@@ -174,6 +174,10 @@ func (s *Scanner) release() {
 	s.closed = true
 	s.it.Close()
 	s.ro.Destroy()
+	if s.buf != nil {
+		putRowBuf(s.buf[:cap(s.buf)])
+		s.buf = nil
+	}
 }
 
 // Scan reads [start, end] whole and returns it batch by batch.

@@ -158,6 +158,7 @@ func TestNativeIteratorLayout(t *testing.T) {
 	it.SeekToFirst()
 	require.True(t, it.Valid())
 	buf, rows := copyRows(it, nil, 10)
+	defer putRowBuf(buf[:cap(buf)])
 	require.Equal(t, 1, rows)
 	var got []string
 	eachRow(buf, func(k, v []byte) { got = append(got, string(k)+"="+string(v)) })
