@@ -244,6 +244,9 @@ func (s *Server) inline(r *request) bool {
 // inlineRows bounds the rows a scan or cursor batch may read on the reader.
 const inlineRows = 1000
 
+// trimEvery is how often freed native memory is returned to the OS.
+const trimEvery = 5 * time.Second
+
 func (s *Server) worker() {
 	defer s.workers.Done()
 	scratch := make([]byte, 0, 64<<10)
@@ -255,10 +258,16 @@ func (s *Server) worker() {
 func (s *Server) reaper() {
 	tick := time.NewTicker(max(s.opt.IdleTimeout/4, 50*time.Millisecond))
 	defer tick.Stop()
+	// Memory freed by RocksDB goes back to the OS every few seconds, so the
+	// RSS at rest follows what is in use rather than the high-water mark.
+	trim := time.NewTicker(trimEvery)
+	defer trim.Stop()
 	for {
 		select {
 		case <-s.done:
 			return
+		case <-trim.C:
+			engine.TrimMemory()
 		case now := <-tick.C:
 			cutoff := now.Add(-s.opt.IdleTimeout)
 			if n := s.cursors.reap(cutoff) + s.snapshots.reap(cutoff); n > 0 {

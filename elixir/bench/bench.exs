@@ -79,7 +79,7 @@ defmodule Bench.Report do
       "`ping` with the same number of callers (the whole path but RocksDB).\n\n",
       "| workload | ops/s | p50 µs | p99 µs | mean µs | mean/ping |\n|---|---:|---:|---:|---:|---:|\n",
       table(results),
-      "\nSidecar RSS at the end: #{rss}.\n\n",
+      "\nSidecar RSS at rest (6 s after the last workload): #{rss}.\n\n",
       "![latency distribution](#{Path.basename(svg)})\n"
     ])
   end
@@ -335,6 +335,8 @@ IO.puts(String.duplicate("-", String.length(header)))
     {{name, callers, Map.delete(r, :lat), r.lat}, pings}
   end)
 
+# "At rest": after the sidecar's periodic trim (every 5 s) has run.
+Process.sleep(6_000)
 {:ok, %{sidecar: side, properties: props}} = Engine.get_stats(e)
 {:ok, os_pid} = Engine.os_pid(e)
 {rss_kib, 0} = System.cmd("ps", ["-o", "rss=", "-p", Integer.to_string(os_pid)])
