@@ -284,12 +284,4 @@ defmodule Store.KV.EngineTest do
     assert {:ok, [{rows, _}]} = Engine.scan_range(copy, "user:", "user:~")
     assert length(rows) == 100
   end
-
-  defp wait_until(fun, tries \\ 100) do
-    cond do
-      fun.() -> :ok
-      tries == 0 -> flunk("condition never held")
-      true -> Process.sleep(20) && wait_until(fun, tries - 1)
-    end
-  end
 end

@@ -72,14 +72,6 @@ defmodule Store.KV.FaultsTest do
     String.first(after_comm)
   end
 
-  defp wait_until(fun, tries \\ 250) do
-    cond do
-      fun.() -> :ok
-      tries == 0 -> flunk("condition never held")
-      true -> Process.sleep(20) && wait_until(fun, tries - 1)
-    end
-  end
-
   test "calls on a dead engine return :engine_down, never hang or raise", %{tmp_dir: dir} do
     {:ok, pid} = Engine.start_link([path: dir, name: nil] ++ small_opts())
     Process.unlink(pid)

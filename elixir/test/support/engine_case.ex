@@ -26,4 +26,13 @@ defmodule Store.KV.EngineCase do
   end
 
   def small_opts, do: @small
+
+  @doc "Polls fun every 20 ms until it returns true; flunks after tries."
+  def wait_until(fun, tries \\ 250) do
+    cond do
+      fun.() -> :ok
+      tries == 0 -> ExUnit.Assertions.flunk("condition never held")
+      true -> Process.sleep(20) && wait_until(fun, tries - 1)
+    end
+  end
 end
