@@ -109,6 +109,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 		Codec: codec, MaxFrame: *maxFrame, Workers: *workers, MaxIterators: *maxIters,
 		IdleTimeout: *idle, CheckpointRoot: filepath.Join(*path, "checkpoints"), Log: logger,
 	}
+	if *logFrames {
+		// The port's owner gets open failures in the id-0 error frame; a
+		// copy on stderr would repeat at every retry of a LOCK wait.
+		logger.SetOutput(io.Discard)
+	}
 	cfg, err := engine.LoadConfig(lookup, overrides)
 	if err != nil {
 		return failOpen(stdout, srvOpts, logger, "bad_config", err)
@@ -124,6 +129,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	}
 	srv := port.NewServer(eng, stdout, srvOpts)
 	if *logFrames {
+		logger.SetOutput(logs)
 		logger.SetFlags(0)
 		logs.SetServer(srv)
 	}
