@@ -99,6 +99,7 @@ defmodule Store.KV.Engine do
                   p99 max count sum capacity usage pinned_usage strict_capacity version path
                   open_iterators open_snapshots requests bad_frames replies true false log)a
   @doc false
+  @spec __reply_atoms__() :: [atom()]
   def __reply_atoms__, do: @reply_atoms
 
   @telemetry? Code.ensure_loaded?(:telemetry)
@@ -440,6 +441,7 @@ defmodule Store.KV.Engine do
 
   # Splits opts into the sidecar's options and the call timeout.
   @doc false
+  @spec wire_opts(term(), [atom()]) :: {:ok, keyword(), timeout() | nil} | {:error, reason()}
   def wire_opts(opts, allowed) when is_list(opts) do
     Enum.reduce_while(opts, {:ok, [], nil}, fn
       {:timeout, t}, {:ok, wire, _} when (is_integer(t) and t > 0) or t == :infinity ->
@@ -471,7 +473,11 @@ defmodule Store.KV.Engine do
   defp wire_opt({:snapshot, {:snapshot, id}}), do: {:snapshot, id}
   defp wire_opt(opt), do: opt
 
+  @typedoc false
+  @type ctx :: %{port: port(), table: :ets.tid(), owner: pid(), timeout: timeout()}
+
   @doc false
+  @spec lookup(engine()) :: {:ok, ctx()} | {:error, :engine_down}
   def lookup(engine) do
     case GenServer.whereis(engine) do
       pid when is_pid(pid) ->
@@ -487,6 +493,7 @@ defmodule Store.KV.Engine do
 
   # Sends a request from the calling process and waits for its one reply.
   @doc false
+  @spec call(engine(), tuple(), timeout() | nil) :: term()
   def call(engine, request, timeout) do
     with {:ok, ctx} <- lookup(engine),
          {:ok, ref, id} <- send_request(ctx, request) do
@@ -575,6 +582,7 @@ defmodule Store.KV.Engine do
   end
 
   @doc false
+  @spec send_request(ctx(), tuple()) :: {:ok, reference(), pos_integer()} | {:error, :engine_down}
   def send_request(ctx, request) do
     # Ids stay below 2^63: the top bit of a reply id is the "more" flag.
     id = :erlang.unique_integer([:positive]) &&& 0x7FFFFFFFFFFFFFFF
@@ -596,6 +604,7 @@ defmodule Store.KV.Engine do
   # Forgets a request: later replies are dropped by the owner (no entry) or
   # by the runtime (inactive alias); one already delivered is flushed.
   @doc false
+  @spec finish(ctx(), pos_integer(), reference()) :: :ok
   def finish(ctx, id, ref) do
     forget(ctx, id)
     Process.demonitor(ref, [:flush])
@@ -618,6 +627,7 @@ defmodule Store.KV.Engine do
   end
 
   @doc false
+  @spec decode(binary()) :: term()
   def decode(body) do
     case :erlang.binary_to_term(body, [:safe]) do
       :ok -> :ok
@@ -628,11 +638,13 @@ defmodule Store.KV.Engine do
   end
 
   @doc false
+  @spec watch(engine(), :cursor | :snapshot, pos_integer()) :: :ok | {:error, :engine_down}
   def watch(engine, kind, id) do
     with {:ok, ctx} <- lookup(engine), do: GenServer.cast(ctx.owner, {:watch, self(), kind, id})
   end
 
   @doc false
+  @spec unwatch(engine(), :cursor | :snapshot, pos_integer()) :: :ok | {:error, :engine_down}
   def unwatch(engine, kind, id) do
     with {:ok, ctx} <- lookup(engine), do: GenServer.cast(ctx.owner, {:unwatch, kind, id})
   end

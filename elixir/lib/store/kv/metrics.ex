@@ -29,6 +29,7 @@ defmodule Store.KV.Metrics do
   end
 
   @doc false
+  @spec render(map(), map()) :: iodata()
   def render(stats, cache) do
     [
       for {name, n} <- Enum.sort(stats.tickers) do

@@ -28,12 +28,14 @@ defmodule Store.KV.Engine.Options do
   ]
 
   @doc "The RocksDB option names."
+  @spec rocksdb_keys() :: [atom()]
   def rocksdb_keys, do: Keyword.keys(@rocksdb)
 
   @doc """
   Validates opts; returns the normalized keyword list or raises
   ArgumentError naming the option, the value and what is accepted.
   """
+  @spec validate!(term()) :: keyword()
   def validate!(opts) do
     unless Keyword.keyword?(opts) do
       raise ArgumentError, "Store.KV.Engine options must be a keyword list, got: #{inspect(opts)}"
@@ -112,6 +114,7 @@ defmodule Store.KV.Engine.Options do
   end
 
   @doc "The environment of the sidecar: the RocksDB options given, as SPIRE_ROCKSDB_* pairs."
+  @spec env(keyword()) :: [{charlist(), charlist()}]
   def env(opts) do
     for {key, {var, _}} <- @rocksdb, value = opts[key], value != nil do
       {String.to_charlist(var), value |> to_string() |> String.to_charlist()}
@@ -119,6 +122,7 @@ defmodule Store.KV.Engine.Options do
   end
 
   @doc "Command-line arguments of the sidecar."
+  @spec args(keyword()) :: [String.t()]
   def args(opts) do
     families = Enum.flat_map(opts[:column_families], &["--column-family", &1])
 
@@ -138,6 +142,7 @@ defmodule Store.KV.Engine.Options do
   :spire_port application environment, else $SPIRE_PORT_BINARY, else the
   one `make build` (or `mix compile`) writes to bin/ at the repository root.
   """
+  @spec binary(keyword()) :: String.t()
   def binary(opts) do
     opts[:binary] || Application.get_env(:spire_port, :binary) ||
       System.get_env("SPIRE_PORT_BINARY") || Path.expand("../../../../../bin/spire-port", __DIR__)

@@ -6,6 +6,7 @@ defmodule Store.KV.Engine.Stream do
 
   alias Store.KV.Engine
 
+  @spec new(Engine.engine(), binary(), binary(), keyword()) :: Enumerable.t()
   def new(engine, start_key, end_key, opts) do
     Stream.resource(
       fn -> open(engine, start_key, end_key, opts) end,
