@@ -74,14 +74,6 @@ func (g *diskGuard) probe() error {
 	return nil
 }
 
-// DiskStatus reports whether writes are currently allowed.
-func (e *Engine) DiskStatus() error {
-	if e.guard == nil {
-		return nil
-	}
-	return e.guard.check()
-}
-
 // reserveFor is the default reserve: room to flush every memtable plus
 // 64 MiB of compaction headroom.
 func reserveFor(cfg Config) uint64 {

@@ -62,13 +62,12 @@ type argKind uint8
 const (
 	argKey argKind = iota + 1
 	argValue
-	argEnd      // a range end: binary; "" means the end of the keyspace
-	argBound    // a compaction bound: binary, nil or undefined
-	argKeys     // a list of binaries
-	argBatch    // a list of batch entries
-	argID       // a cursor or snapshot id
-	argName     // a binary name (property, column family, checkpoint dir)
-	argStartKey // a range start: binary
+	argEnd   // a range end: binary; "" means the end of the keyspace
+	argBound // a compaction bound: binary, nil or undefined
+	argKeys  // a list of binaries
+	argBatch // a list of batch entries
+	argID    // a cursor or snapshot id
+	argName  // a binary name (property, column family, checkpoint dir)
 )
 
 var specs = map[op]opSpec{
@@ -77,10 +76,10 @@ var specs = map[op]opSpec{
 	opMultiGet:      {"multi_get", []argKind{argKeys}, optCF | optSnapshot},
 	opPut:           {"put", []argKind{argKey, argValue}, optCF | optSync},
 	opDelete:        {"delete", []argKind{argKey}, optCF | optSync},
-	opDeleteRange:   {"delete_range", []argKind{argStartKey, argEnd}, optCF | optSync},
+	opDeleteRange:   {"delete_range", []argKind{argKey, argEnd}, optCF | optSync},
 	opWriteBatch:    {"write_batch", []argKind{argBatch}, optSync},
-	opScan:          {"scan", []argKind{argStartKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit},
-	opIterOpen:      {"iter_open", []argKind{argStartKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit},
+	opScan:          {"scan", []argKind{argKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit},
+	opIterOpen:      {"iter_open", []argKind{argKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit},
 	opIterNext:      {"iter_next", []argKind{argID}, 0},
 	opIterClose:     {"iter_close", []argKind{argID}, 0},
 	opSnapshotOpen:  {"snapshot_open", nil, 0},
@@ -187,13 +186,13 @@ func (r *request) setArg(op string, pos int, kind argKind, t any) error {
 			return badf("%s: argument %d must be a non-empty binary, got %s", op, pos, etf.Describe(t))
 		}
 		r.name = name
-	case argKey, argValue, argStartKey, argEnd:
+	case argKey, argValue, argEnd:
 		b, ok := etf.Bytes(t)
 		if !ok {
 			return badf("%s: argument %d must be a binary, got %s", op, pos, etf.Describe(t))
 		}
 		switch kind {
-		case argKey, argStartKey:
+		case argKey:
 			r.key = b
 		case argValue:
 			r.value = b
