@@ -2,7 +2,7 @@ package engine
 
 import (
 	"fmt"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -22,10 +22,14 @@ type diskGuard struct {
 	reserve uint64
 	ino     uint64
 
-	mu      sync.Mutex
-	checked time.Time
-	err     error
+	// checked is when the last probe began (UnixNano); verdict holds its
+	// result. Writes read both without a lock; the one write that moves
+	// checked forward runs the probe, the others use the previous verdict.
+	checked atomic.Int64
+	verdict atomic.Pointer[guardVerdict]
 }
+
+type guardVerdict struct{ err error }
 
 const diskCheckEvery = 100 * time.Millisecond
 
@@ -34,21 +38,21 @@ func newDiskGuard(dir string, reserve uint64) (*diskGuard, error) {
 	if err := syscall.Stat(dir, &st); err != nil {
 		return nil, err
 	}
-	return &diskGuard{dir: dir, reserve: reserve, ino: st.Ino}, nil
+	g := &diskGuard{dir: dir, reserve: reserve, ino: st.Ino}
+	g.verdict.Store(&guardVerdict{})
+	return g, nil
 }
 
-// check returns nil when a write may proceed. The answer is cached for
-// diskCheckEvery, so a write pays for one statfs per 100 ms at most.
+// check returns nil when a write may proceed. The answer is at most
+// diskCheckEvery old: one write in each interval pays for the stat and
+// statfs, and no write waits for another's probe.
 func (g *diskGuard) check() error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := time.Now()
-	if now.Sub(g.checked) < diskCheckEvery {
-		return g.err
+	now := time.Now().UnixNano()
+	last := g.checked.Load()
+	if now-last >= int64(diskCheckEvery) && g.checked.CompareAndSwap(last, now) {
+		g.verdict.Store(&guardVerdict{err: g.probe()})
 	}
-	g.checked = now
-	g.err = g.probe()
-	return g.err
+	return g.verdict.Load().err
 }
 
 func (g *diskGuard) probe() error {
