@@ -315,24 +315,14 @@ func (e *Engine) GetFunc(key []byte, o ReadOptions, fn func(value []byte)) error
 // MultiGet looks up every key; a missing key gives a nil entry, an empty
 // value a non-nil empty slice.
 func (e *Engine) MultiGet(keys [][]byte, o ReadOptions) ([][]byte, error) {
-	h, ro, err := e.beginRead(o)
+	out := make([][]byte, len(keys))
+	err := e.MultiGetFunc(keys, o, func(i int, v []byte, found bool) {
+		if found {
+			out[i] = append(make([]byte, 0, len(v)), v...)
+		}
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer e.mu.RUnlock()
-	out := make([][]byte, len(keys))
-	if len(keys) == 0 {
-		return out, nil
-	}
-	slices, err := e.db.MultiGetCF(ro, h, keys...)
-	if err != nil {
-		return nil, classify("multi_get", err)
-	}
-	defer slices.Destroy()
-	for i, s := range slices {
-		if s.Exists() {
-			out[i] = append(make([]byte, 0, s.Size()), s.Data()...)
-		}
 	}
 	return out, nil
 }
@@ -394,28 +384,7 @@ func (e *Engine) Write(ops []BatchOp, sync bool) error {
 		return err
 	}
 	defer e.mu.RUnlock()
-	wb := grocksdb.NewWriteBatch()
-	defer wb.Destroy()
-	for i, op := range ops {
-		h, err := e.cf(op.CF)
-		if err != nil {
-			return fmt.Errorf("batch entry %d: %w", i, err)
-		}
-		switch op.Kind {
-		case OpPut:
-			wb.PutCF(h, op.Key, op.Value)
-		case OpDelete:
-			wb.DeleteCF(h, op.Key)
-		case OpDeleteRange:
-			wb.DeleteRangeCF(h, op.Key, op.Value)
-		default:
-			return fmt.Errorf("%w: batch entry %d has unknown kind %d", ErrInvalidArgument, i, op.Kind)
-		}
-	}
-	if err := e.guard.check(); err != nil {
-		return err
-	}
-	return classify("write_batch", e.db.Write(e.writeOptions(sync), wb))
+	return e.writeNative(ops, sync)
 }
 
 // Flush writes the memtables of a column family to SST files and waits.
