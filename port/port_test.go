@@ -149,6 +149,8 @@ func FuzzRequest(f *testing.F) {
 		{131, 104, 1, 119, 4, 'p', 'i', 'n', 'g'},
 		etf.AppendBinary(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 2), "get"), []byte("k")),
 		etf.AppendBinary(etf.AppendBinary(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 3), "put"), []byte("k")), []byte("v")),
+		etfPut("k", "v"),     // fast path: joins a group
+		etfKeyOp("get", "k"), // fast path: joins a group
 		etf.AppendNil(etf.AppendBinary(etf.AppendBinary(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 4), "scan"), nil), nil)),
 		{0x92, 0xa3, 'g', 'e', 't', 0xc4, 1, 'k'},
 		{0x91, 0xa5, 's', 't', 'a', 't', 's'},
@@ -192,7 +194,10 @@ func FuzzRequest(f *testing.F) {
 		}
 		before := s.out.frames.Load()
 		s.serving.Lock()
-		_, closing := s.dispatch(nil, 1, body)
+		scratch, closing := s.dispatch(nil, 1, body)
+		if !closing {
+			s.runGroup(scratch) // as the reader does before it waits for input
+		}
 		s.serving.Unlock()
 		if closing {
 			delete(servers, useMsgpack) // {close} stopped it; start another next time

@@ -2,6 +2,7 @@ package port
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -89,6 +90,12 @@ type Server struct {
 
 	requests  atomic.Uint64
 	badFrames atomic.Uint64
+
+	// group is the reader's pending run of point requests (see group.go);
+	// groups and grouped count the runs of two or more and their members.
+	group   group
+	groups  atomic.Uint64
+	grouped atomic.Uint64
 }
 
 type job struct {
@@ -137,7 +144,13 @@ func (s *Server) Serve(r io.Reader) error {
 	scratch := make([]byte, 0, 4096)
 	for {
 		if br.Buffered() == 0 {
-			// About to block: whatever is queued goes out now.
+			// About to block: the pending group runs and whatever is queued
+			// goes out now.
+			if len(s.group.ids) > 0 {
+				s.serving.Lock()
+				scratch = s.runGroup(scratch)
+				s.serving.Unlock()
+			}
 			s.out.readerIdle.Store(true)
 			s.out.flush()
 			_, err := br.Peek(1)
@@ -160,13 +173,16 @@ func (s *Server) Serve(r io.Reader) error {
 			s.opt.Log.Printf("skipped a frame: %v", err)
 			continue
 		case err != nil:
+			s.serving.Lock()
+			scratch = s.runGroup(scratch)
+			s.serving.Unlock()
 			if err == io.ErrUnexpectedEOF {
 				s.opt.Log.Printf("input ended in the middle of a frame; shutting down")
 			}
 			s.Stop()
 			return nil
 		}
-		if id&MoreFlag != 0 {
+		if id&MoreFlag != 0 && id != BatchID {
 			s.badFrames.Add(1)
 			scratch = s.replyError(scratch, id&^MoreFlag, badf("request id %d: ids must be below 2^63", id))
 			continue
@@ -177,12 +193,56 @@ func (s *Server) Serve(r io.Reader) error {
 			return nil
 		}
 		closing := false
-		scratch, closing = s.dispatch(scratch, id, body)
+		if id == BatchID {
+			scratch, closing = s.dispatchBatch(scratch, body)
+		} else {
+			scratch, closing = s.dispatch(scratch, id, body)
+		}
 		s.serving.Unlock()
 		if closing {
 			return ErrCloseRequested
 		}
 	}
+}
+
+// dispatchBatch serves a batch frame: several requests that the port's
+// owner had waiting at once, sent in one write as a run of
+// <<length:32, id:64, term>> entries behind the id 2^64-1 (the mirror of
+// the batch reply frame). A malformed entry ends the batch: what follows it
+// cannot be found.
+func (s *Server) dispatchBatch(scratch []byte, body []byte) ([]byte, bool) {
+	for len(body) > 0 {
+		if len(body) < headerSize {
+			s.badFrames.Add(1)
+			s.opt.Log.Printf("batch frame: %d trailing bytes, too short for an entry; dropped", len(body))
+			return scratch, false
+		}
+		n := int(binary.BigEndian.Uint32(body))
+		body = body[headerSize:]
+		if n > len(body) {
+			s.badFrames.Add(1)
+			s.opt.Log.Printf("batch frame: an entry of %d bytes with %d left; the rest of the batch dropped", n, len(body))
+			return scratch, false
+		}
+		entry := body[:n]
+		body = body[n:]
+		if n < idSize {
+			s.badFrames.Add(1)
+			s.opt.Log.Printf("batch frame: skipped an entry of %d bytes, shorter than its id", n)
+			continue
+		}
+		id := binary.BigEndian.Uint64(entry)
+		if id&MoreFlag != 0 {
+			s.badFrames.Add(1)
+			scratch = s.replyError(scratch, id&^MoreFlag, badf("request id %d in a batch: ids must be below 2^63", id))
+			continue
+		}
+		var closing bool
+		if scratch, closing = s.dispatch(scratch, id, entry[idSize:]); closing {
+			return scratch, true
+		}
+	}
+	return scratch, false
 }
 
 // dispatch decodes one request and runs it here or hands it to a worker.
@@ -202,6 +262,20 @@ func (s *Server) dispatch(scratch []byte, id uint64, body []byte) ([]byte, bool)
 			return s.replyError(scratch, id, err), false
 		}
 	}
+	if kind := groupable(&req, fast); kind != 0 {
+		if s.group.kind != kind {
+			scratch = s.runGroup(scratch)
+		}
+		s.group.add(kind, id, &req)
+		if s.group.full() {
+			// Let the replies of a full group go while the next one is read,
+			// so the port's owner and the sidecar work at the same time.
+			scratch = s.runGroup(scratch)
+			s.out.flush()
+		}
+		return scratch, false
+	}
+	scratch = s.runGroup(scratch)
 	if req.op == opClose {
 		s.stopLocked()
 		return s.reply(scratch, id, func(c Codec, b []byte) []byte { return c.atom(b, "ok") }), true
@@ -630,11 +704,13 @@ func (s *Server) stats(scratch []byte, id uint64) []byte {
 		for name, props := range st.ColumnFamilies {
 			b = appendPropertyMap(c, c.str(b, name), props)
 		}
-		b = c.mapHeader(c.atom(b, "sidecar"), 5)
+		b = c.mapHeader(c.atom(b, "sidecar"), 7)
 		b = c.int(c.atom(b, "open_iterators"), int64(s.cursors.len()))
 		b = c.int(c.atom(b, "open_snapshots"), int64(s.snapshots.len()))
 		b = c.uint(c.atom(b, "requests"), s.requests.Load())
 		b = c.uint(c.atom(b, "bad_frames"), s.badFrames.Load())
+		b = c.uint(c.atom(b, "groups"), s.groups.Load())
+		b = c.uint(c.atom(b, "grouped"), s.grouped.Load())
 		return c.uint(c.atom(b, "replies"), s.out.frames.Load())
 	})
 }

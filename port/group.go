@@ -1,0 +1,156 @@
+package port
+
+import (
+	"fmt"
+	"runtime/debug"
+
+	"github.com/spiredb/spire-port/engine"
+)
+
+// A group gathers the point requests the reader finds waiting one after
+// another (several callers' gets, or several callers' puts and deletes) and
+// runs them as one RocksDB call: the gets as one batched MultiGet, the
+// writes as one WriteBatch, which costs one WAL append instead of one per
+// put. Only requests with default options join (the fast path's, so the
+// default column family, no snapshot, no sync); every member would have met
+// the same failure alone, so a failed call answers each with its error.
+//
+// The reader runs the group before it parks and before any request that
+// cannot join it, so replies never wait for input that is not coming and
+// requests still take effect in the order they arrived.
+type group struct {
+	kind op // opGet, or opPut for puts and deletes; 0 when empty
+	ids  []uint64
+	ops  []engine.BatchOp // kind, and key/value bounds as offsets into arena
+	// arena holds copies of the keys and values: the request bytes alias
+	// the reader's buffer, which the next frame overwrites.
+	arena  []byte
+	bounds [][2]int // each op's key and value lengths
+	keys   [][]byte // scratch for MultiGet
+}
+
+// maxGroup bounds a group. A full group runs and its replies go out while
+// the reader goes on, so the engine process routes them while the sidecar
+// serves the next group; measured with 16 callers, groups of 8 beat 4, 16
+// and 32 (the larger ones leave one side idle while the other works).
+const (
+	maxGroup      = 8
+	maxGroupBytes = 1 << 20
+)
+
+// groupable reports the kind of group a request can join, or 0.
+func groupable(r *request, fast bool) op {
+	if !fast {
+		return 0
+	}
+	switch r.op {
+	case opGet:
+		return opGet
+	case opPut, opDelete:
+		return opPut
+	}
+	return 0
+}
+
+// add appends a request; the caller has checked its kind.
+func (g *group) add(kind op, id uint64, r *request) {
+	g.kind = kind
+	g.ids = append(g.ids, id)
+	op := engine.BatchOp{Kind: engine.OpPut}
+	if r.op == opDelete {
+		op.Kind = engine.OpDelete
+	}
+	g.arena = append(g.arena, r.key...)
+	g.arena = append(g.arena, r.value...)
+	// Lengths for now; slices are made once the arena has stopped growing.
+	g.ops = append(g.ops, op)
+	g.bounds = append(g.bounds, [2]int{len(r.key), len(r.value)})
+}
+
+func (g *group) full() bool { return len(g.ids) >= maxGroup || len(g.arena) >= maxGroupBytes }
+
+func (g *group) reset() {
+	g.kind = 0
+	g.ids = g.ids[:0]
+	g.ops = g.ops[:0]
+	g.bounds = g.bounds[:0]
+	g.keys = g.keys[:0]
+	if cap(g.arena) > 4*maxGroupBytes {
+		g.arena = nil
+	}
+	g.arena = g.arena[:0]
+}
+
+// resolve points every op's key and value into the arena.
+func (g *group) resolve() {
+	off := 0
+	for i := range g.ops {
+		kl, vl := g.bounds[i][0], g.bounds[i][1]
+		g.ops[i].Key = g.arena[off : off+kl : off+kl]
+		off += kl
+		if g.ops[i].Kind == engine.OpPut {
+			g.ops[i].Value = g.arena[off : off+vl : off+vl]
+		} else {
+			g.ops[i].Value = nil
+		}
+		off += vl
+	}
+}
+
+// runGroup executes the pending group, if any, and queues its replies.
+func (s *Server) runGroup(scratch []byte) (out []byte) {
+	g := &s.group
+	if len(g.ids) == 0 {
+		return scratch
+	}
+	defer g.reset()
+	g.resolve()
+	defer func() {
+		if p := recover(); p != nil {
+			s.opt.Log.Printf("a group of %d requests panicked: %v\n%s", len(g.ids), p, debug.Stack())
+			for _, id := range g.ids {
+				scratch = s.replyError(scratch, id, fmt.Errorf("panic: %v", p))
+			}
+		}
+	}()
+	if len(g.ids) == 1 {
+		// Alone, the plain path is cheaper than the batched one.
+		r := request{op: opGet, key: g.ops[0].Key, value: g.ops[0].Value}
+		if g.kind == opPut {
+			r.op = opPut
+			if g.ops[0].Kind == engine.OpDelete {
+				r.op = opDelete
+			}
+		}
+		return s.exec(scratch, g.ids[0], &r)
+	}
+	s.groups.Add(1)
+	s.grouped.Add(uint64(len(g.ids)))
+	if g.kind == opPut {
+		err := s.eng.Write(g.ops, false)
+		for _, id := range g.ids {
+			scratch = s.replyResult(scratch, id, err)
+		}
+		return scratch
+	}
+	for _, op := range g.ops {
+		g.keys = append(g.keys, op.Key)
+	}
+	c := s.codec
+	err := s.eng.MultiGetFunc(g.keys, engine.ReadOptions{}, func(i int, v []byte, found bool) {
+		if !found {
+			scratch = s.replyError(scratch, g.ids[i], engine.ErrNotFound)
+			return
+		}
+		b, start := beginFrame(scratch[:0], g.ids[i])
+		b = c.binary(c.atom(c.tuple(c.begin(b), 2), "ok"), v)
+		s.out.send(endFrame(b, start))
+		scratch = b
+	})
+	if err != nil {
+		for _, id := range g.ids {
+			scratch = s.replyError(scratch, id, err)
+		}
+	}
+	return scratch
+}
