@@ -223,9 +223,11 @@ defmodule Bench.Report do
 end
 
 {opts, _, _} =
-  OptionParser.parse(System.argv(), strict: [quick: :boolean, out: :string, go: :string])
+  OptionParser.parse(System.argv(),
+    strict: [quick: :boolean, out: :string, go: :string, only: :string, secs: :float]
+  )
 
-secs = if opts[:quick], do: 1.0, else: 3.0
+secs = opts[:secs] || if opts[:quick], do: 1.0, else: 3.0
 n_keys = 200_000
 {:ok, _} = Application.ensure_all_started(:logger)
 Logger.configure(level: :warning)
@@ -302,6 +304,18 @@ workloads = [
      {:ok, [{_, _}]} = Engine.scan_range(e, start, "user:~", limit: 100)
    end}
 ]
+
+# --only "get,ping": just the workloads whose names contain one of these.
+workloads =
+  case opts[:only] do
+    nil ->
+      workloads
+
+    only ->
+      Enum.filter(workloads, fn {name, _, _, _} ->
+        String.contains?(name, String.split(only, ","))
+      end)
+  end
 
 IO.puts(
   "\nStore.KV.Engine through spire-port, #{System.schedulers_online()} schedulers, #{secs}s per row\n"

@@ -169,7 +169,7 @@ defmodule Store.KV.EngineTest do
         ] do
       pid =
         spawn(fn ->
-          {:ok, _ref, _id} = Engine.send_request(ctx, request)
+          {:ok, _ref} = Engine.send_request(ctx, request)
           send(test, :sent)
           Process.sleep(:infinity)
         end)
@@ -178,7 +178,42 @@ defmodule Store.KV.EngineTest do
       Process.exit(pid, :kill)
     end
 
-    wait_until(fn -> :ets.info(ctx.table, :size) == 0 end)
+    # The engine keeps its pending requests in its process dictionary, by id.
+    pending = fn ->
+      {:dictionary, dict} = Process.info(ctx.owner, :dictionary)
+      Enum.count(dict, fn {k, _} -> is_integer(k) end)
+    end
+
+    wait_until(fn -> pending.() == 0 end)
+  end
+
+  test "concurrent point requests are grouped into one RocksDB call, each answered", %{
+    engine: e
+  } do
+    1..32
+    |> Task.async_stream(
+      fn t ->
+        for i <- 1..200 do
+          key = "g#{t}:#{i}"
+          :ok = Engine.put(e, key, "#{t}-#{i}")
+          {:ok, value} = Engine.get(e, key)
+          assert value == "#{t}-#{i}"
+          assert {:error, :not_found} = Engine.get(e, key <> "-missing")
+
+          if rem(i, 10) == 0 do
+            :ok = Engine.delete(e, key)
+            assert {:error, :not_found} = Engine.get(e, key)
+          end
+        end
+      end,
+      max_concurrency: 32,
+      timeout: 60_000
+    )
+    |> Stream.run()
+
+    stats = sidecar_stats(e)
+    assert stats.groups > 0
+    assert stats.grouped >= 2 * stats.groups
   end
 
   test "a snapshot whose owner dies is released", %{engine: e} do

@@ -66,6 +66,27 @@ defmodule Store.KV.FaultsTest do
     refute_received {_, _}
   end
 
+  test "callers waiting when the engine process is killed get :engine_down at once", %{
+    tmp_dir: dir
+  } do
+    {:ok, pid} = Engine.start_link([path: dir, name: nil] ++ small_opts())
+    Process.unlink(pid)
+    :ok = Engine.put(pid, "k", "v")
+    {:ok, os_pid} = Engine.os_pid(pid)
+    # A stopped sidecar answers nothing: every call below is left waiting.
+    System.cmd("kill", ["-STOP", "#{os_pid}"])
+    wait_until(fn -> process_state(os_pid) == "T" end)
+
+    tasks = for _ <- 1..4, do: Task.async(fn -> Engine.get(pid, "k", timeout: 30_000) end)
+    Process.sleep(200)
+    started = System.monotonic_time(:millisecond)
+    Process.exit(pid, :kill)
+
+    for task <- tasks, do: assert({:error, :engine_down} = Task.await(task, 5_000))
+    assert System.monotonic_time(:millisecond) - started < 2_000
+    System.cmd("kill", ["-CONT", "#{os_pid}"])
+  end
+
   defp process_state(os_pid) do
     # /proc/PID/stat: "pid (comm) state ..."; comm may hold spaces.
     [_, after_comm] = String.split(File.read!("/proc/#{os_pid}/stat"), ") ", parts: 2)

@@ -16,10 +16,12 @@ defmodule Store.KV.Engine do
 
   ## How a call travels
 
-  The calling process encodes its request, registers its id and sends the
-  frame to the port itself; the engine process only routes each reply, by
-  the 8-byte id in front of it, to the caller, who decodes it. Many callers
-  thus pipeline through one port without queueing behind one process.
+  The calling process encodes its request and sends it to the engine
+  process, which writes every request waiting in its mailbox to the port in
+  one write (a batch frame), and routes each reply, by the 8-byte id in
+  front of it, to the caller's alias; the caller decodes it. The engine
+  process never encodes or decodes a term, and the sidecar serves the gets
+  (or the puts) that arrive together with one RocksDB call.
 
   ## Options
 
@@ -97,13 +99,16 @@ defmodule Store.KV.Engine do
                   too_many_snapshots open_failed bad_config rows_returned bytes_read
                   scan_time_ms tickers histograms properties column_families sidecar p50 p95
                   p99 max count sum capacity usage pinned_usage strict_capacity version path
-                  open_iterators open_snapshots requests bad_frames replies true false log)a
+                  open_iterators open_snapshots requests bad_frames groups grouped replies true false
+                  log)a
   @doc false
   @spec __reply_atoms__() :: [atom()]
   def __reply_atoms__, do: @reply_atoms
 
   @telemetry? Code.ensure_loaded?(:telemetry)
   @batch_id 0xFFFFFFFFFFFFFFFF
+  # The most requests one write carries.
+  @max_batch 64
 
   ## Starting
 
@@ -474,7 +479,7 @@ defmodule Store.KV.Engine do
   defp wire_opt(opt), do: opt
 
   @typedoc false
-  @type ctx :: %{port: port(), table: :ets.tid(), owner: pid(), timeout: timeout()}
+  @type ctx :: %{port: port(), owner: pid(), timeout: timeout()}
 
   @doc false
   @spec lookup(engine()) :: {:ok, ctx()} | {:error, :engine_down}
@@ -491,24 +496,18 @@ defmodule Store.KV.Engine do
     end
   end
 
-  # Sends a request from the calling process and waits for its one reply.
+  # Sends a request and waits for its one reply.
   @doc false
   @spec call(engine(), tuple(), timeout() | nil) :: term()
   def call(engine, request, timeout) do
-    with {:ok, ctx} <- lookup(engine),
-         {:ok, ref, id} <- send_request(ctx, request) do
-      receive do
-        {^ref, body} ->
-          finish(ctx, id, ref)
-          decode(body)
+    with {:ok, ctx} <- lookup(engine) do
+      # A :reply alias deactivates itself with the first reply it receives.
+      ref = :erlang.alias([:reply])
+      submit(ctx, ref, request)
 
-        {:DOWN, ^ref, _, _, _} ->
-          forget(ctx, id)
-          {:error, :engine_down}
-      after
-        timeout || ctx.timeout ->
-          finish(ctx, id, ref)
-          {:error, :timeout}
+      case await(ctx, ref, timeout || ctx.timeout) do
+        {:ok, body} -> decode(body)
+        error -> finish(ref, error)
       end
     end
   end
@@ -516,10 +515,8 @@ defmodule Store.KV.Engine do
   # A request answered by several frames ({:rows, ...} then {:done, ...}).
   defp stream_call(engine, request, timeout) do
     with {:ok, ctx} <- lookup(engine),
-         {:ok, ref, id} <- send_request(ctx, request) do
-      result = collect(ref, timeout || ctx.timeout, [], 0)
-      finish(ctx, id, ref)
-      result
+         {:ok, ref} <- send_request(ctx, request) do
+      finish(ref, collect(ctx, ref, timeout || ctx.timeout, [], 0))
     end
   end
 
@@ -528,24 +525,22 @@ defmodule Store.KV.Engine do
   # whole result, and only then are they decoded. Decoding as they came
   # made the caller's heap grow by repeated garbage collections, which
   # halved the throughput of a 200k-row scan.
-  defp collect(ref, timeout, frames, rows) do
-    receive do
-      {^ref, <<131, 104, 3, 119, 4, tag::binary-size(4), rest::binary>> = frame}
+  defp collect(ctx, ref, timeout, frames, rows) do
+    case await(ctx, ref, timeout) do
+      {:ok, <<131, 104, 3, 119, 4, tag::binary-size(4), rest::binary>> = frame}
       when tag in ["rows", "done"] ->
         rows = rows + row_count(rest)
         frames = [frame | frames]
 
         if tag == "rows",
-          do: collect(ref, timeout, frames, rows),
+          do: collect(ctx, ref, timeout, frames, rows),
           else: decode_batches(frames, rows)
 
-      {^ref, body} ->
+      {:ok, body} ->
         decode(body)
 
-      {:DOWN, ^ref, _, _, _} ->
-        {:error, :engine_down}
-    after
-      timeout -> {:error, :timeout}
+      error ->
+        error
     end
   end
 
@@ -582,40 +577,69 @@ defmodule Store.KV.Engine do
   end
 
   @doc false
-  @spec send_request(ctx(), tuple()) :: {:ok, reference(), pos_integer()} | {:error, :engine_down}
+  @spec send_request(ctx(), tuple()) :: {:ok, reference()}
   def send_request(ctx, request) do
-    # Ids stay below 2^63: the top bit of a reply id is the "more" flag.
-    id = :erlang.unique_integer([:positive]) &&& 0x7FFFFFFFFFFFFFFF
-    ref = :erlang.monitor(:process, ctx.owner, [{:alias, :demonitor}])
+    ref = :erlang.alias()
+    submit(ctx, ref, request)
+    {:ok, ref}
+  end
 
-    try do
-      # Both raise ArgumentError once the owner (and its table) or the
-      # port is gone.
-      :ets.insert(ctx.table, {id, ref})
-      Port.command(ctx.port, [<<id::64>> | :erlang.term_to_binary(request)])
-      {:ok, ref, id}
-    rescue
-      ArgumentError ->
-        finish(ctx, id, ref)
-        {:error, :engine_down}
+  # The engine process writes requests to the port, several in one write
+  # when several callers are waiting (see handle_info/2), and sends each
+  # reply to the caller's alias. Ids stay below 2^63: the top bit of a
+  # reply id is the "more" flag.
+  defp submit(ctx, ref, request) do
+    id = :erlang.unique_integer([:positive]) &&& 0x7FFFFFFFFFFFFFFF
+    send(ctx.owner, {:"$spire", id, ref, :erlang.term_to_binary(request)})
+  end
+
+  # How long a caller waits before it starts watching the engine process.
+  # Monitoring it on every call would cost the engine process two signals
+  # per request; a reply almost always comes sooner than this.
+  @watch_after 100
+
+  @doc false
+  @spec await(ctx(), reference(), timeout()) ::
+          {:ok, binary()} | {:error, :engine_down | :timeout}
+  def await(ctx, ref, timeout) do
+    receive do
+      {^ref, body} when is_binary(body) -> {:ok, body}
+      {^ref, :engine_down} -> {:error, :engine_down}
+    after
+      min(timeout, @watch_after) ->
+        if timeout == :infinity or timeout > @watch_after,
+          do: await_watching(ctx, ref, sub(timeout, @watch_after)),
+          else: {:error, :timeout}
     end
   end
 
-  # Forgets a request: later replies are dropped by the owner (no entry) or
-  # by the runtime (inactive alias); one already delivered is flushed.
-  @doc false
-  @spec finish(ctx(), pos_integer(), reference()) :: :ok
-  def finish(ctx, id, ref) do
-    forget(ctx, id)
-    Process.demonitor(ref, [:flush])
-    flush_replies(ref)
+  defp sub(:infinity, _), do: :infinity
+  defp sub(t, d), do: t - d
+
+  # The engine tells its callers when the sidecar goes down; a monitor
+  # covers the engine process itself dying (a monitor on a process that
+  # is already gone fires at once).
+  defp await_watching(ctx, ref, timeout) do
+    mref = Process.monitor(ctx.owner)
+
+    receive do
+      {^ref, body} when is_binary(body) -> {:ok, body}
+      {^ref, :engine_down} -> {:error, :engine_down}
+      {:DOWN, ^mref, _, _, _} -> {:error, :engine_down}
+    after
+      timeout -> {:error, :timeout}
+    end
+    |> tap(fn _ -> Process.demonitor(mref, [:flush]) end)
   end
 
-  # The table dies with its owner; then there is nothing to forget.
-  defp forget(ctx, id) do
-    :ets.delete(ctx.table, id)
-  rescue
-    ArgumentError -> true
+  # Forgets a request: the alias stops accepting replies (the engine drops
+  # its entry when the last one comes) and one already delivered is flushed.
+  @doc false
+  @spec finish(reference(), result) :: result when result: term()
+  def finish(ref, result) do
+    :erlang.unalias(ref)
+    flush_replies(ref)
+    result
   end
 
   defp flush_replies(ref) do
@@ -693,6 +717,10 @@ defmodule Store.KV.Engine do
         {:packet, 4},
         :exit_status,
         :use_stdio,
+        # The engine process writes every request; it must never be
+        # suspended on a busy port while replies wait to be routed. What
+        # the port queues is bounded by the callers' requests in flight.
+        {:busy_limits_port, :disabled},
         args: Options.args(opts),
         env: Options.env(opts)
       ])
@@ -709,15 +737,7 @@ defmodule Store.KV.Engine do
             await_ready(port, opts)
 
           {:ready, info} ->
-            table =
-              :ets.new(__MODULE__, [
-                :set,
-                :public,
-                read_concurrency: true,
-                write_concurrency: true
-              ])
-
-            ctx = %{port: port, table: table, owner: self(), timeout: opts[:timeout]}
+            ctx = %{port: port, owner: self(), timeout: opts[:timeout]}
             :persistent_term.put({__MODULE__, self()}, ctx)
             {:os_pid, os_pid} = Port.info(port, :os_pid)
             emit([:start], %{}, %{path: opts[:path], os_pid: os_pid, version: info[:version]})
@@ -747,6 +767,12 @@ defmodule Store.KV.Engine do
   end
 
   @impl true
+  def handle_info({:"$spire", id, ref, term}, state) do
+    Process.put(id, ref)
+    drain(state.port, [[<<byte_size(term) + 8::32, id::64>> | term]], 1)
+    {:noreply, state}
+  end
+
   def handle_info({port, {:data, <<0::64, body::binary>>}}, %{port: port} = state) do
     # Id 0 carries log lines, and the replies to fire-and-forget requests
     # (closing a dead caller's cursor, {close}), which nobody waits for.
@@ -761,15 +787,12 @@ defmodule Store.KV.Engine do
   # Several replies ready at once arrive as one batch frame: a run of
   # <<length::32, id::64, term>> entries behind the id 2^64-1.
   def handle_info({port, {:data, <<@batch_id::64, entries::binary>>}}, %{port: port} = state) do
-    route_batch(entries, state.table)
+    route_batch(entries)
     {:noreply, state}
   end
 
-  def handle_info(
-        {port, {:data, <<more::1, id::63, body::binary>>}},
-        %{port: port, table: table} = state
-      ) do
-    route(table, more, id, body)
+  def handle_info({port, {:data, <<more::1, id::63, body::binary>>}}, %{port: port} = state) do
+    route(more, id, body)
     {:noreply, state}
   end
 
@@ -828,30 +851,61 @@ defmodule Store.KV.Engine do
     end
   end
 
-  defp route_batch(<<len::32, more::1, id::63, rest::binary>>, table) do
+  defp route_batch(<<len::32, more::1, id::63, rest::binary>>) do
     size = len - 8
     <<body::binary-size(size), rest::binary>> = rest
-    route(table, more, id, body)
-    route_batch(rest, table)
+    route(more, id, body)
+    route_batch(rest)
   end
 
-  defp route_batch(<<>>, _table), do: :ok
+  defp route_batch(<<>>), do: :ok
 
-  # The last (or only) reply of a request takes its entry out of the table,
-  # so a caller that died mid-call leaves nothing behind; frames flagged
-  # "more" (a scan's batches but the last) leave it in place.
-  defp route(table, 0, id, body) do
-    case :ets.take(table, id) do
-      [{_, ref}] -> send(ref, {ref, body})
-      [] -> :ok
+  # The pending requests live in the process dictionary, id => alias: the
+  # cheapest table this process can keep. The last (or only) reply of a
+  # request takes its entry out, so a caller that gave up or died leaves
+  # nothing behind (its alias is inactive and drops the reply); frames
+  # flagged "more" (a scan's batches but the last) leave it in place.
+  defp route(0, id, body) do
+    case Process.delete(id) do
+      nil -> :ok
+      ref -> send(ref, {ref, body})
     end
   end
 
-  defp route(table, 1, id, body) do
-    case :ets.lookup(table, id) do
-      [{_, ref}] -> send(ref, {ref, body})
-      [] -> :ok
+  defp route(1, id, body) do
+    case Process.get(id) do
+      nil -> :ok
+      ref -> send(ref, {ref, body})
     end
+  end
+
+  # Requests waiting in the mailbox go to the port together: one write and
+  # one batch frame (<<length::32, id::64, term>> entries behind the id
+  # 2^64-1, the mirror of a batch reply) instead of one of each per caller.
+  defp drain(port, acc, n) when n < @max_batch do
+    receive do
+      {:"$spire", id, ref, term} ->
+        Process.put(id, ref)
+        drain(port, [[<<byte_size(term) + 8::32, id::64>> | term] | acc], n + 1)
+    after
+      0 -> write_requests(port, acc)
+    end
+  end
+
+  defp drain(port, acc, _n), do: write_requests(port, acc)
+
+  defp write_requests(port, [[<<_::32, frame::binary>> | term]]),
+    do: command(port, [frame | term])
+
+  defp write_requests(port, entries),
+    do: command(port, [<<@batch_id::64>> | :lists.reverse(entries)])
+
+  # A port that just closed raises; its exit message follows and stops the
+  # engine, which then answers every pending caller.
+  defp command(port, iodata) do
+    Port.command(port, iodata)
+  rescue
+    ArgumentError -> false
   end
 
   defp fire_and_forget(%{port: port}, request) when port != nil do
@@ -866,6 +920,7 @@ defmodule Store.KV.Engine do
   @impl true
   def terminate(_reason, state) do
     :persistent_term.erase({__MODULE__, self()})
+    answer_pending()
 
     if state.port do
       # {:close} makes the sidecar finish what is in flight, close RocksDB
@@ -880,6 +935,27 @@ defmodule Store.KV.Engine do
     end
 
     :ok
+  end
+
+  # Every caller still waiting, registered or with its request still in the
+  # mailbox, learns at once that the engine is going away.
+  defp answer_pending do
+    for {id, ref} when is_integer(id) <- Process.get() do
+      Process.delete(id)
+      send(ref, {ref, :engine_down})
+    end
+
+    answer_mailbox()
+  end
+
+  defp answer_mailbox do
+    receive do
+      {:"$spire", _id, ref, _term} ->
+        send(ref, {ref, :engine_down})
+        answer_mailbox()
+    after
+      0 -> :ok
+    end
   end
 
   defp await_exit(port, timeout) do

@@ -35,24 +35,18 @@ defmodule Store.KV.Engine.Stream do
   end
 
   defp request(ctx, cursor) do
-    case Engine.send_request(ctx, {:iter_next, cursor}) do
-      {:ok, ref, id} -> {ref, id}
-      {:error, reason} -> raise Store.KV.Engine.Error, reason: reason
-    end
+    {:ok, ref} = Engine.send_request(ctx, {:iter_next, cursor})
+    ref
   end
 
   defp next(%{done: true} = state), do: {:halt, state}
 
-  defp next(%{pending: {ref, id}} = state) do
+  defp next(%{pending: ref} = state) do
     reply =
-      receive do
-        {^ref, body} -> Engine.decode(body)
-        {:DOWN, ^ref, _, _, _} -> {:error, :engine_down}
-      after
-        state.timeout -> {:error, :timeout}
+      case Engine.finish(ref, Engine.await(state.ctx, ref, state.timeout)) do
+        {:ok, body} -> Engine.decode(body)
+        error -> error
       end
-
-    Engine.finish(state.ctx, id, ref)
 
     case reply do
       {:rows, rows, _stats} ->
@@ -71,7 +65,7 @@ defmodule Store.KV.Engine.Stream do
   defp close(%{done: true}), do: :ok
 
   defp close(state) do
-    with {ref, id} <- state.pending, do: Engine.finish(state.ctx, id, ref)
+    if ref = state.pending, do: Engine.finish(ref, :ok)
     Engine.unwatch(state.engine, :cursor, state.cursor)
     Engine.call(state.engine, {:iter_close, state.cursor}, state.timeout)
     :ok
