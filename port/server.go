@@ -93,8 +93,11 @@ type Server struct {
 
 	// group is the reader's pending run of point requests (see group.go);
 	// groups and grouped count the runs of two or more and their members.
-	group   group
-	groups  atomic.Uint64
+	group  group
+	groups atomic.Uint64
+	// alone is set by the reader while it serves a request that no other
+	// request is waiting behind.
+	alone   bool
 	grouped atomic.Uint64
 }
 
@@ -193,6 +196,9 @@ func (s *Server) Serve(r io.Reader) error {
 			return nil
 		}
 		closing := false
+		// Nothing else waiting: a big request may run here, sparing the
+		// hand-off to a worker (a copy, a re-parse and a thread wake-up).
+		s.alone = br.Buffered() == 0
 		if id == BatchID {
 			scratch, closing = s.dispatchBatch(scratch, body)
 		} else {
@@ -238,7 +244,11 @@ func (s *Server) dispatchBatch(scratch []byte, body []byte) ([]byte, bool) {
 			continue
 		}
 		var closing bool
-		if scratch, closing = s.dispatch(scratch, id, entry[idSize:]); closing {
+		alone := s.alone
+		s.alone = alone && len(body) == 0 // only the last entry of a batch may be alone
+		scratch, closing = s.dispatch(scratch, id, entry[idSize:])
+		s.alone = alone
+		if closing {
 			return scratch, true
 		}
 	}
@@ -300,9 +310,9 @@ func (s *Server) inline(r *request) bool {
 	case opPut, opDelete:
 		return !r.sync
 	case opMultiGet:
-		return len(r.keys) <= s.opt.InlineMax
+		return s.alone || len(r.keys) <= s.opt.InlineMax
 	case opWriteBatch:
-		return !r.sync && len(r.batch) <= s.opt.InlineMax
+		return !r.sync && (s.alone || len(r.batch) <= s.opt.InlineMax)
 	case opScan:
 		// A short scan costs less than waking a worker (tens of µs on a VM).
 		return r.limit > 0 && r.limit <= inlineRows
