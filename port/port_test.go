@@ -151,6 +151,7 @@ func FuzzRequest(f *testing.F) {
 		etf.AppendBinary(etf.AppendBinary(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 3), "put"), []byte("k")), []byte("v")),
 		etfPut("k", "v"),     // fast path: joins a group
 		etfKeyOp("get", "k"), // fast path: joins a group
+		bytes.Join([][]byte{frameOf(3, etfPut("a", "1")), frameOf(4, etfKeyOp("get", "a"))}, nil), // a batch payload
 		etf.AppendNil(etf.AppendBinary(etf.AppendBinary(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 4), "scan"), nil), nil)),
 		{0x92, 0xa3, 'g', 'e', 't', 0xc4, 1, 'k'},
 		{0x91, 0xa5, 's', 't', 'a', 't', 's'},
@@ -195,6 +196,10 @@ func FuzzRequest(f *testing.F) {
 		before := s.out.frames.Load()
 		s.serving.Lock()
 		scratch, closing := s.dispatch(nil, 1, body)
+		if !closing {
+			// The same bytes as the payload of a batch request frame.
+			scratch, closing = s.dispatchBatch(scratch, body)
+		}
 		if !closing {
 			s.runGroup(scratch) // as the reader does before it waits for input
 		}

@@ -404,9 +404,21 @@ rss =
 
 IO.puts("\nsidecar: #{side.requests} requests, RSS #{rss}")
 
+# Target 7: the engine process's mailbox and pending table stay empty at
+# rest, whatever the number of requests before.
+{:ok, %{owner: owner}} = Engine.lookup(e)
+{:message_queue_len, mailbox} = Process.info(owner, :message_queue_len)
+{:dictionary, dict} = Process.info(owner, :dictionary)
+pending = Enum.count(dict, fn {k, _} -> is_integer(k) end)
+
+owner_line =
+  "engine process after #{side.requests} requests: mailbox #{mailbox}, pending #{pending}"
+
+IO.puts(owner_line)
+
 GenServer.stop(e)
 
 if out = opts[:out] do
-  Bench.Report.write(out, results, opts[:go], secs, String.trim(rss))
+  Bench.Report.write(out, results, opts[:go], secs, String.trim(rss) <> "; " <> owner_line)
   IO.puts("wrote #{out}")
 end
