@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spiredb/spire-port/engine"
@@ -77,6 +78,10 @@ type StartOptions struct {
 	Stderr io.Writer
 	// ReadyTimeout bounds the wait for the ready frame (default 30 s).
 	ReadyTimeout time.Duration
+	// Spin is how long the reply reader polls the pipe before it parks
+	// (default 50 µs; negative: never), as the sidecar does with --spin: a
+	// reply that comes while it spins is not delayed by a thread wake-up.
+	Spin time.Duration
 }
 
 // Client talks to one sidecar. It is safe for concurrent use: requests
@@ -153,7 +158,15 @@ func Start(opt StartOptions) (*Client, error) {
 	readyW, readyDone := c.register(0)
 	defer readyDone()
 	ready := readyW.ch
-	go c.readLoop(bufio.NewReaderSize(stdout, 64<<10))
+	replies, closeReplies, err := replyReader(stdout, opt.Spin)
+	if err != nil {
+		c.Kill()
+		return nil, err
+	}
+	go func() {
+		defer closeReplies()
+		c.readLoop(bufio.NewReaderSize(replies, 64<<10))
+	}()
 	go func() { c.exitErr = cmd.Wait(); close(c.waited) }()
 
 	timeout := opt.ReadyTimeout
@@ -191,6 +204,31 @@ func Start(opt StartOptions) (*Client, error) {
 			return nil, fmt.Errorf("port: no ready frame within %v", timeout)
 		}
 	}
+}
+
+// replyReader reads the sidecar's stdout through a SpinReader on a
+// duplicate of its descriptor: cmd.Wait closes the original, whose number
+// could be reused while the reader still polls it.
+func replyReader(stdout io.ReadCloser, spin time.Duration) (io.Reader, func(), error) {
+	f, ok := stdout.(*os.File)
+	if spin < 0 || !ok {
+		return stdout, func() {}, nil
+	}
+	if spin == 0 {
+		spin = DefaultSpin
+	}
+	fd, err := syscall.Dup(int(f.Fd()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("port: dup the reply pipe: %w", err)
+	}
+	dup := os.NewFile(uintptr(fd), "spire-port replies")
+	r, err := NewSpinReader(dup, spin)
+	if err != nil {
+		dup.Close()
+		return nil, nil, fmt.Errorf("port: the reply pipe: %w", err)
+	}
+	r.Gosched = true // the goroutines waiting for replies run on this P
+	return r, func() { dup.Close() }, nil
 }
 
 // Pid is the sidecar's process id.

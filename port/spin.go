@@ -3,6 +3,7 @@ package port
 import (
 	"io"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
@@ -17,6 +18,10 @@ import (
 type SpinReader struct {
 	fd   int
 	Spin time.Duration
+	// Gosched makes each try also yield to the goroutines of this P: a
+	// client's callers, made runnable by the reply just read, run at once
+	// instead of after the spin.
+	Gosched bool
 	// Spins and Parks count reads answered while spinning and reads that
 	// had to park, for the benchmarks.
 	Spins, Parks uint64
@@ -54,6 +59,9 @@ func (r *SpinReader) Read(p []byte) (int, error) {
 		}
 		if time.Since(began) < r.Spin {
 			r.Spins++
+			if r.Gosched {
+				runtime.Gosched()
+			}
 			_, _, _ = syscall.RawSyscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
 			continue
 		}
@@ -64,6 +72,10 @@ func (r *SpinReader) Read(p []byte) (int, error) {
 		began = time.Time{}
 	}
 }
+
+// DefaultSpin is the spin of the sidecar's reader (--spin) and of the Go
+// client's reply reader.
+const DefaultSpin = 50 * time.Microsecond
 
 type pollFd struct {
 	fd      int32

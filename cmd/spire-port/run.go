@@ -20,7 +20,7 @@ var version = "0.1.0-dev"
 
 // defaultSpin is how long the reader polls stdin before parking; see
 // port.SpinReader and the README's performance section for the trade.
-var defaultSpin = 50 * time.Microsecond
+var defaultSpin = port.DefaultSpin
 
 // Exit statuses.
 const (
