@@ -73,6 +73,9 @@ func TestConcurrentClientsPipelining(t *testing.T) {
 	require.NoError(t, err)
 	side := must(stats.Get("sidecar")).(etf.Map)
 	assert.GreaterOrEqual(t, must(side.Get("requests")), int64(clients*perClient))
+	// The client combined concurrent requests into batch frames, and the
+	// sidecar served runs of them as groups.
+	assert.Positive(t, must(side.Get("groups")))
 }
 
 func rawFrame(id uint64, body []byte) []byte {
