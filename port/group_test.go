@@ -9,6 +9,7 @@ import (
 	"github.com/spiredb/spire-port/etf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 func etfPut(k, v string) []byte {
@@ -112,4 +113,89 @@ func errorKind(term any) string {
 		}
 	}
 	return ""
+}
+
+func TestPackedScanFramesCarryRowsAsOneBinary(t *testing.T) {
+	s := newFuzzServer(t, ETF)
+	rows := [][2]string{{"a", ""}, {"b\x00\xff", "2"}, {"c", string(bytes.Repeat([]byte("v"), 300))}}
+	var in bytes.Buffer
+	for i, r := range rows {
+		in.Write(frameOf(uint64(i+1), etfPut(r[0], r[1])))
+	}
+	scan := func(op string) []byte {
+		b := etf.AppendTupleHeader(etf.AppendVersion(nil), 4)
+		b = etf.AppendBinary(etf.AppendBinary(etf.AppendAtom(b, op), nil), nil)
+		b = etf.AppendListHeader(b, 2)
+		b = etf.AppendInt(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "batch_size"), 2)
+		b = etf.AppendAtom(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "packed"), "true")
+		return etf.AppendNil(b)
+	}
+	in.Write(frameOf(10, scan("scan")))
+	var out bytes.Buffer
+	s.out.w = &out
+	require.NoError(t, s.Serve(&in))
+
+	// Walk the frames of id 10 by hand: {Tag, Count, <<rows>>, Stats}.
+	var got [][2]string
+	var tags []string
+	walkFrames(t, out.Bytes(), func(id uint64, body []byte) {
+		if id&^MoreFlag != 10 {
+			return
+		}
+		require.Equal(t, []byte{131, 104, 4, 119, 4}, body[:5])
+		tags = append(tags, string(body[5:9]))
+		require.Equal(t, byte(98), body[9])
+		count := int(binary.BigEndian.Uint32(body[10:]))
+		require.Equal(t, byte(109), body[14])
+		n := int(binary.BigEndian.Uint32(body[15:]))
+		packed := body[19 : 19+n]
+		for i := 0; i < count; i++ {
+			kl := int(binary.BigEndian.Uint32(packed))
+			k := string(packed[4 : 4+kl])
+			packed = packed[4+kl:]
+			vl := int(binary.BigEndian.Uint32(packed))
+			got = append(got, [2]string{k, string(packed[4 : 4+vl])})
+			packed = packed[4+vl:]
+		}
+		assert.Empty(t, packed, "the count matches the rows")
+		stats, err := etf.DecodeReply(append([]byte{131}, body[19+n:]...))
+		require.NoError(t, err)
+		returned, ok := stats.(etf.Map).Get("rows_returned")
+		require.True(t, ok)
+		assert.EqualValues(t, count, returned)
+	})
+	assert.Equal(t, rows, got)
+	assert.Equal(t, []string{"rows", "done"}, tags)
+}
+
+func TestPackedRowsAreRefusedInMsgpack(t *testing.T) {
+	s := newFuzzServer(t, Msgpack)
+	body := []byte{0x94, 0xa4, 's', 'c', 'a', 'n', 0xc4, 0, 0xc4, 0, 0x81, 0xa6, 'p', 'a', 'c', 'k', 'e', 'd', 0xc3}
+	var out bytes.Buffer
+	s.out.w = &out
+	require.NoError(t, s.Serve(bytes.NewReader(frameOf(1, body))))
+	var reply []any
+	walkFrames(t, out.Bytes(), func(id uint64, b []byte) {
+		require.NoError(t, msgpack.Unmarshal(b, &reply))
+	})
+	require.Len(t, reply, 2)
+	assert.Equal(t, "error", reply[0])
+	assert.Contains(t, fmt.Sprint(reply[1]), "packed rows are for the etf codec")
+}
+
+// walkFrames calls fn for every reply frame in out, batch frames unpacked.
+func walkFrames(t *testing.T, out []byte, fn func(id uint64, body []byte)) {
+	t.Helper()
+	for len(out) > 0 {
+		require.GreaterOrEqual(t, len(out), headerSize+idSize)
+		n := int(binary.BigEndian.Uint32(out))
+		id := binary.BigEndian.Uint64(out[headerSize:])
+		body := out[headerSize+idSize : headerSize+n]
+		if id == BatchID {
+			walkFrames(t, body, fn)
+		} else {
+			fn(id, body)
+		}
+		out = out[headerSize+n:]
+	}
 }

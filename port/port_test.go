@@ -301,7 +301,7 @@ func TestAPanicWhileServingBecomesAnInternalError(t *testing.T) {
 	var out bytes.Buffer
 	s := &Server{opt: Options{Codec: ETF, Log: log.New(io.Discard, "", 0)}, codec: ETF, out: newOutput(&out)}
 	s.opt.setDefaults()
-	s.cursors = newHandles(1, func(*engine.Scanner) {})
+	s.cursors = newHandles(1, func(*cursor) {})
 	s.snapshots = newHandles(1, func(*engine.Snapshot) {})
 	for id := uint64(1); id <= 2; id++ {
 		s.exec(nil, id, &request{op: opGet, key: []byte("k")})

@@ -47,6 +47,7 @@ const (
 	optBatchSize
 	optLimit
 	optSnapshot
+	optPacked
 )
 
 // opSpec describes one op: its name, its positional arguments and the
@@ -78,8 +79,8 @@ var specs = map[op]opSpec{
 	opDelete:        {"delete", []argKind{argKey}, optCF | optSync},
 	opDeleteRange:   {"delete_range", []argKind{argKey, argEnd}, optCF | optSync},
 	opWriteBatch:    {"write_batch", []argKind{argBatch}, optSync},
-	opScan:          {"scan", []argKind{argKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit},
-	opIterOpen:      {"iter_open", []argKind{argKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit},
+	opScan:          {"scan", []argKind{argKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit | optPacked},
+	opIterOpen:      {"iter_open", []argKind{argKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit | optPacked},
 	opIterNext:      {"iter_next", []argKind{argID}, 0},
 	opIterClose:     {"iter_close", []argKind{argID}, 0},
 	opSnapshotOpen:  {"snapshot_open", nil, 0},
@@ -118,6 +119,7 @@ type request struct {
 	name      string
 	cf        string
 	sync      bool
+	packed    bool // scan: rows as one binary (see docs/protocol.md)
 	batchSize int
 	limit     int
 	snapshot  uint64
@@ -321,7 +323,8 @@ func (r *request) setOption(spec opSpec, key, value any) error {
 	if !ok {
 		return badf("%s: option names are atoms, got %s", spec.name, etf.Describe(key))
 	}
-	bit := map[string]int{"cf": optCF, "sync": optSync, "batch_size": optBatchSize, "limit": optLimit, "snapshot": optSnapshot}[name]
+	bit := map[string]int{"cf": optCF, "sync": optSync, "batch_size": optBatchSize, "limit": optLimit,
+		"snapshot": optSnapshot, "packed": optPacked}[name]
 	if bit == 0 || spec.opts&bit == 0 {
 		return badf("%s: unknown option %q", spec.name, truncate(name))
 	}
@@ -332,12 +335,16 @@ func (r *request) setOption(spec opSpec, key, value any) error {
 			return badf("%s: cf must be a non-empty binary, got %s", spec.name, etf.Describe(value))
 		}
 		r.cf = cf
-	case optSync:
+	case optSync, optPacked:
 		v, _ := etf.AtomName(value)
 		if v != "true" && v != "false" {
-			return badf("%s: sync must be true or false, got %s", spec.name, etf.Describe(value))
+			return badf("%s: %s must be true or false, got %s", spec.name, name, etf.Describe(value))
 		}
-		r.sync = v == "true"
+		if bit == optSync {
+			r.sync = v == "true"
+		} else {
+			r.packed = v == "true"
+		}
 	case optBatchSize:
 		n, ok := etf.Int(value)
 		if !ok || n < 1 || n > engine.MaxBatchSize {

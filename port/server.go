@@ -78,7 +78,7 @@ type Server struct {
 	jobs    chan job
 	workers sync.WaitGroup
 
-	cursors   *handles[*engine.Scanner]
+	cursors   *handles[*cursor]
 	snapshots *handles[*engine.Snapshot]
 
 	// serving is held while a frame is dispatched; stop takes it so that the
@@ -101,6 +101,12 @@ type Server struct {
 	grouped atomic.Uint64
 }
 
+// cursor is an open iter_open scan and the form its batches take.
+type cursor struct {
+	sc     *engine.Scanner
+	packed bool
+}
+
 type job struct {
 	id  uint64
 	req request
@@ -117,7 +123,7 @@ func NewServer(eng *engine.Engine, w io.Writer, opt Options) *Server {
 		jobs:  make(chan job, opt.QueueDepth),
 		done:  make(chan struct{}),
 	}
-	s.cursors = newHandles(opt.MaxIterators, func(sc *engine.Scanner) { sc.Close() })
+	s.cursors = newHandles(opt.MaxIterators, func(c *cursor) { c.sc.Close() })
 	s.snapshots = newHandles(opt.MaxSnapshots, func(sn *engine.Snapshot) { sn.Close() })
 	for i := 0; i < opt.Workers; i++ {
 		s.workers.Add(1)
@@ -317,8 +323,8 @@ func (s *Server) inline(r *request) bool {
 		// A short scan costs less than waking a worker (tens of µs on a VM).
 		return r.limit > 0 && r.limit <= inlineRows
 	case opIterNext:
-		if sc, ok := s.cursors.get(r.id); ok {
-			return sc.BatchSize() <= inlineRows
+		if cur, ok := s.cursors.get(r.id); ok {
+			return cur.sc.BatchSize() <= inlineRows
 		}
 		return true // unknown cursor: the error is cheap
 	}
@@ -507,23 +513,26 @@ func (s *Server) exec(scratch []byte, id uint64, r *request) (out []byte) {
 	case opScan:
 		return s.scan(scratch, id, r, ro)
 	case opIterOpen:
+		if r.packed && s.codec != ETF {
+			return s.replyError(scratch, id, badf("iter_open: packed rows are for the etf codec"))
+		}
 		sc, err := s.eng.NewScanner(r.key, r.end, s.scanOptions(r, ro))
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
-		cid, err := s.cursors.add(sc, errTooManyIterators)
+		cid, err := s.cursors.add(&cursor{sc: sc, packed: r.packed}, errTooManyIterators)
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
 		return s.replyID(scratch, id, cid)
 	case opIterNext:
-		sc, ok := s.cursors.get(r.id)
+		cur, ok := s.cursors.get(r.id)
 		if !ok {
 			return s.replyError(scratch, id, &unknownIDError{"unknown_cursor", r.id})
 		}
 		// A finished cursor leaves the table before its last frame is sent,
 		// so whoever reads that frame never sees the cursor still open.
-		b, _, _ := s.batch(scratch, id, sc, false, func() { s.cursors.remove(r.id) })
+		b, _, _ := s.batch(scratch, id, cur.sc, false, cur.packed, func() { s.cursors.remove(r.id) })
 		return b
 	case opIterClose:
 		s.cursors.remove(r.id)
@@ -635,6 +644,9 @@ func (s *Server) scanOptions(r *request, ro engine.ReadOptions) engine.ScanOptio
 // scan answers one request with {rows, Rows, Stats} frames and a last
 // {done, Rows, Stats} frame.
 func (s *Server) scan(scratch []byte, id uint64, r *request, ro engine.ReadOptions) []byte {
+	if r.packed && s.codec != ETF {
+		return s.replyError(scratch, id, badf("scan: packed rows are for the etf codec"))
+	}
 	sc, err := s.eng.NewScanner(r.key, r.end, s.scanOptions(r, ro))
 	if err != nil {
 		return s.replyError(scratch, id, err)
@@ -642,7 +654,7 @@ func (s *Server) scan(scratch []byte, id uint64, r *request, ro engine.ReadOptio
 	defer sc.Close()
 	for {
 		var more bool
-		scratch, more, err = s.batch(scratch, id, sc, true, nil)
+		scratch, more, err = s.batch(scratch, id, sc, true, r.packed, nil)
 		if err != nil || !more {
 			return scratch
 		}
@@ -655,16 +667,39 @@ func (s *Server) scan(scratch []byte, id uint64, r *request, ro engine.ReadOptio
 //
 // A scan answers with many frames: multiFrame marks all but the last with
 // MoreFlag. A cursor's iter_next is one request, one frame: never flagged.
-func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner, multiFrame bool, last func()) ([]byte, bool, error) {
+//
+// packed (ETF only) encodes {rows | done, Count, Rows, Stats} instead, Rows
+// one binary of <<KeyLen:32, Key, ValueLen:32, Value>> runs: the BEAM
+// splits it into sub-binaries of the one frame, where binary_to_term would
+// allocate an off-heap binary for every value over 64 bytes.
+func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner, multiFrame, packed bool, last func()) ([]byte, bool, error) {
 	c := s.codec
 	b, start := beginFrame(scratch[:0], id)
-	b = c.tuple(c.begin(b), 3)
-	b = c.atom(b, "rows")
-	tagEnd := len(b) // "rows" and "done" are both 4 bytes: patched below
-	b, mark := c.beginList(b)
-	st, more, err := sc.NextFunc(func(k, v []byte) {
-		b = c.binary(c.binary(c.tuple(b, 2), k), v)
-	})
+	var tagEnd, mark, countAt, rowsAt int
+	var st engine.ScanStats
+	var more bool
+	var err error
+	if packed {
+		b = append(b, 131, 104, 4, 119, 4, 'r', 'o', 'w', 's')
+		tagEnd = len(b)
+		countAt = len(b) + 1
+		b = append(b, 98, 0, 0, 0, 0, 109, 0, 0, 0, 0) // INTEGER_EXT count, BINARY_EXT length
+		rowsAt = len(b)
+		st, more, err = sc.NextFunc(func(k, v []byte) {
+			b = binary.BigEndian.AppendUint32(b, uint32(len(k)))
+			b = append(b, k...)
+			b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
+			b = append(b, v...)
+		})
+	} else {
+		b = c.tuple(c.begin(b), 3)
+		b = c.atom(b, "rows")
+		tagEnd = len(b) // "rows" and "done" are both 4 bytes: patched below
+		b, mark = c.beginList(b)
+		st, more, err = sc.NextFunc(func(k, v []byte) {
+			b = c.binary(c.binary(c.tuple(b, 2), k), v)
+		})
+	}
 	if err != nil || !more {
 		if last != nil {
 			last()
@@ -679,7 +714,12 @@ func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner, multiFrame
 	if !more {
 		copy(b[tagEnd-4:tagEnd], "done")
 	}
-	b = c.endList(b, mark, st.Rows)
+	if packed {
+		binary.BigEndian.PutUint32(b[countAt:], uint32(st.Rows))
+		binary.BigEndian.PutUint32(b[countAt+5:], uint32(len(b)-rowsAt))
+	} else {
+		b = c.endList(b, mark, st.Rows)
+	}
 	b = c.mapHeader(b, 3)
 	b = c.int(c.atom(b, "rows_returned"), int64(st.Rows))
 	b = c.int(c.atom(b, "bytes_read"), int64(st.Bytes))

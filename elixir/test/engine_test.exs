@@ -97,8 +97,15 @@ defmodule Store.KV.EngineTest do
   test "scan over binary keys", %{engine: e} do
     keys = [<<0>>, <<0, 0>>, <<1, 0, 255>>, <<255>>, <<255, 255, 0>>]
     for k <- keys, do: :ok = Engine.put(e, k, k)
+    :ok = Engine.put(e, <<1>>, "")
+    :ok = Engine.put(e, <<2>>, :binary.copy("v", 70_000))
+    expected = [<<0>>, <<0, 0>>, <<1>>, <<1, 0, 255>>, <<2>>, <<255>>]
     {:ok, [{rows, _}]} = Engine.scan_range(e, <<0>>, <<255>>)
-    assert Enum.map(rows, &elem(&1, 0)) == [<<0>>, <<0, 0>>, <<1, 0, 255>>, <<255>>]
+    assert Enum.map(rows, &elem(&1, 0)) == expected
+    assert {<<1>>, ""} in rows
+    assert {<<2>>, :binary.copy("v", 70_000)} in rows
+    # The same rows through a cursor, in batches of 2.
+    assert Enum.to_list(Engine.scan_stream(e, <<0>>, <<255>>, batch_size: 2)) == rows
   end
 
   test "scan_stream is lazy and closes its cursor when halted early", %{engine: e} do

@@ -275,6 +275,11 @@ defmodule Store.KV.Engine do
 
   An empty range gives `{:ok, []}`. Options: `:batch_size`, `:limit`
   (total rows, 0 = no limit), `:cf`, `:snapshot`, `:timeout` (per batch).
+
+  Keys and values are sub-binaries of the batch they came in (no copy per
+  row); a process that keeps a few of them from a large scan for a long
+  time should `:binary.copy/1` them, so they do not keep their batches'
+  memory alive. The same holds for `scan_stream/4`.
   """
   @spec scan_range(engine(), key(), key(), [scan_opt()]) ::
           {:ok, [{[{key(), value()}], scan_stats()}]} | {:error, reason()}
@@ -283,7 +288,9 @@ defmodule Store.KV.Engine do
   def scan_range(engine, start_key, end_key, opts)
       when is_binary(start_key) and is_binary(end_key) do
     with {:ok, wire, timeout} <- wire_opts(opts, [:cf, :snapshot, :batch_size, :limit]) do
-      stream_call(engine, {:scan, start_key, end_key, wire}, timeout)
+      # Packed rows: each frame's rows come as one binary, split here into
+      # sub-binaries of the frame (see decode_frames/1).
+      stream_call(engine, {:scan, start_key, end_key, [{:packed, true} | wire]}, timeout)
     end
   end
 
@@ -527,6 +534,14 @@ defmodule Store.KV.Engine do
   # halved the throughput of a 200k-row scan.
   defp collect(ctx, ref, timeout, frames, rows) do
     case await(ctx, ref, timeout) do
+      {:ok, <<131, 104, 4, 119, 4, tag::binary-size(4), 98, count::32, _::binary>> = frame}
+      when tag in ["rows", "done"] ->
+        frames = [frame | frames]
+
+        if tag == "rows",
+          do: collect(ctx, ref, timeout, frames, rows + count),
+          else: decode_batches(frames, rows + count)
+
       {:ok, <<131, 104, 3, 119, 4, tag::binary-size(4), rest::binary>> = frame}
       when tag in ["rows", "done"] ->
         rows = rows + row_count(rest)
@@ -569,12 +584,35 @@ defmodule Store.KV.Engine do
   # frames are newest first; the batches come out oldest first.
   defp decode_frames(frames) do
     Enum.reduce(frames, [], fn frame, acc ->
-      case :erlang.binary_to_term(frame, [:safe]) do
+      case decode_batch(frame) do
         {_, [], _} -> acc
         {_, rows, stats} -> [{rows, stats} | acc]
       end
     end)
   end
+
+  # One batch of a scan or cursor: {:rows | :done, rows, stats}, from a
+  # packed frame ({Tag, Count, <<rows>>, Stats}) or a plain one; any other
+  # reply (an error) decodes as usual.
+  @doc false
+  @spec decode_batch(binary()) :: term()
+  def decode_batch(
+        <<131, 104, 4, 119, 4, tag::binary-size(4), 98, _::32, 109, len::32,
+          packed::binary-size(len), stats::binary>>
+      ) do
+    {if(tag == "done", do: :done, else: :rows), unpack(packed, []),
+     :erlang.binary_to_term(<<131, stats::binary>>, [:safe])}
+  end
+
+  def decode_batch(frame), do: decode(frame)
+
+  # Keys and values stay sub-binaries of the frame: no copy, no allocation
+  # per value. (A caller keeping a few values of a large scan for long can
+  # :binary.copy/1 them, so they do not hold their frames in memory.)
+  defp unpack(<<kl::32, k::binary-size(kl), vl::32, v::binary-size(vl), rest::binary>>, acc),
+    do: unpack(rest, [{k, v} | acc])
+
+  defp unpack(<<>>, acc), do: :lists.reverse(acc)
 
   @doc false
   @spec send_request(ctx(), tuple()) :: {:ok, reference()}

@@ -18,7 +18,12 @@ defmodule Store.KV.Engine.Stream do
   defp open(engine, start_key, end_key, opts) do
     with {:ok, wire, timeout} <- Engine.wire_opts(opts, [:cf, :snapshot, :batch_size, :limit]),
          {:ok, ctx} <- Engine.lookup(engine),
-         {:ok, cursor} <- Engine.call(engine, {:iter_open, start_key, end_key, wire}, timeout) do
+         {:ok, cursor} <-
+           Engine.call(
+             engine,
+             {:iter_open, start_key, end_key, [{:packed, true} | wire]},
+             timeout
+           ) do
       Engine.watch(engine, :cursor, cursor)
 
       %{
@@ -44,7 +49,7 @@ defmodule Store.KV.Engine.Stream do
   defp next(%{pending: ref} = state) do
     reply =
       case Engine.finish(ref, Engine.await(state.ctx, ref, state.timeout)) do
-        {:ok, body} -> Engine.decode(body)
+        {:ok, body} -> Engine.decode_batch(body)
         error -> error
       end
 
