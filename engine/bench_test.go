@@ -82,6 +82,33 @@ func BenchmarkGetRandom(b *testing.B) {
 	reportOps(b, 1)
 }
 
+// BenchmarkGetRandomUnderRecentWrites is BenchmarkGetRandom with 80k
+// other keys just written (in the memtable, as in a live database): every
+// get looks in the memtable first.
+func BenchmarkGetRandomUnderRecentWrites(b *testing.B) {
+	const n = 200_000
+	e := benchEngine(b, n)
+	require.NoError(b, e.CompactRange("", nil, nil))
+	value := make([]byte, 100)
+	for i := 0; i < 80_000; i++ {
+		require.NoError(b, e.Put([]byte(fmt.Sprintf("new:%d", i)), value, WriteOptions{}))
+	}
+	keys := make([][]byte, n)
+	for i, j := range rand.New(rand.NewSource(1)).Perm(n) {
+		keys[i] = benchKey(j)
+	}
+	for _, k := range keys {
+		_ = e.GetFunc(k, ReadOptions{}, func([]byte) {})
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := e.GetFunc(keys[i%n], ReadOptions{}, func([]byte) {}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportOps(b, 1)
+}
+
 func BenchmarkGetMissing(b *testing.B) {
 	e := benchEngine(b, 100_000)
 	key := []byte("user:zzzzzzzz")
