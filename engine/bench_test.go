@@ -41,6 +41,21 @@ func reportOps(b *testing.B, perOp int) {
 	b.ReportMetric(float64(b.N*perOp)/b.Elapsed().Seconds(), "ops/s")
 }
 
+// benchGets reads keys round and round after one pass that warms the
+// block cache.
+func benchGets(b *testing.B, e *Engine, keys [][]byte) {
+	for _, k := range keys {
+		_ = e.GetFunc(k, ReadOptions{}, func([]byte) {})
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := e.GetFunc(keys[i%len(keys)], ReadOptions{}, func([]byte) {}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportOps(b, 1)
+}
+
 func BenchmarkGetCached(b *testing.B) {
 	const n = 100_000
 	e := benchEngine(b, n)
@@ -48,16 +63,16 @@ func BenchmarkGetCached(b *testing.B) {
 	for i := range keys {
 		keys[i] = benchKey(i)
 	}
-	for _, k := range keys { // warm the block cache
-		_ = e.GetFunc(k, ReadOptions{}, func([]byte) {})
+	benchGets(b, e, keys)
+}
+
+// randomKeys is every key of an n-key bench engine, in a random order.
+func randomKeys(n int) [][]byte {
+	keys := make([][]byte, n)
+	for i, j := range rand.New(rand.NewSource(1)).Perm(n) {
+		keys[i] = benchKey(j)
 	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := e.GetFunc(keys[i%n], ReadOptions{}, func([]byte) {}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	reportOps(b, 1)
+	return keys
 }
 
 // BenchmarkGetRandom reads the keys in a random order, as the Elixir bench
@@ -66,20 +81,7 @@ func BenchmarkGetRandom(b *testing.B) {
 	const n = 200_000
 	e := benchEngine(b, n)
 	require.NoError(b, e.CompactRange("", nil, nil))
-	keys := make([][]byte, n)
-	for i, j := range rand.New(rand.NewSource(1)).Perm(n) {
-		keys[i] = benchKey(j)
-	}
-	for _, k := range keys { // warm the block cache
-		_ = e.GetFunc(k, ReadOptions{}, func([]byte) {})
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := e.GetFunc(keys[i%n], ReadOptions{}, func([]byte) {}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	reportOps(b, 1)
+	benchGets(b, e, randomKeys(n))
 }
 
 // BenchmarkGetRandomUnderRecentWrites is BenchmarkGetRandom with 80k
@@ -93,20 +95,7 @@ func BenchmarkGetRandomUnderRecentWrites(b *testing.B) {
 	for i := 0; i < 80_000; i++ {
 		require.NoError(b, e.Put([]byte(fmt.Sprintf("new:%d", i)), value, WriteOptions{}))
 	}
-	keys := make([][]byte, n)
-	for i, j := range rand.New(rand.NewSource(1)).Perm(n) {
-		keys[i] = benchKey(j)
-	}
-	for _, k := range keys {
-		_ = e.GetFunc(k, ReadOptions{}, func([]byte) {})
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := e.GetFunc(keys[i%n], ReadOptions{}, func([]byte) {}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	reportOps(b, 1)
+	benchGets(b, e, randomKeys(n))
 }
 
 func BenchmarkGetMissing(b *testing.B) {
