@@ -903,15 +903,8 @@ defmodule Store.KV.Engine do
   # request takes its entry out, so a caller that gave up or died leaves
   # nothing behind (its alias is inactive and drops the reply); frames
   # flagged "more" (a scan's batches but the last) leave it in place.
-  defp route(0, id, body) do
-    case Process.delete(id) do
-      nil -> :ok
-      ref -> send(ref, {ref, body})
-    end
-  end
-
-  defp route(1, id, body) do
-    case Process.get(id) do
+  defp route(more, id, body) do
+    case if(more == 0, do: Process.delete(id), else: Process.get(id)) do
       nil -> :ok
       ref -> send(ref, {ref, body})
     end
