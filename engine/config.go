@@ -58,6 +58,11 @@ type Config struct {
 	RateLimitBytesPerSec uint64
 	// MaxBackgroundJobs bounds concurrent flushes and compactions.
 	MaxBackgroundJobs int
+	// MemtableBloomPercent is the share of the write buffer, in percent,
+	// given to a whole-key bloom filter in each memtable (0: none). Gets
+	// of keys not written recently then skip the memtable search, at some
+	// cost to every write.
+	MemtableBloomPercent int
 	// MinFreeDiskBytes is the free space below which writes are refused;
 	// 0 means WriteBufferSize*MaxWriteBufferNumber + 64 MiB.
 	MinFreeDiskBytes uint64
@@ -175,6 +180,16 @@ var Settings = []Setting{
 		Help:  "cap on flush and compaction write rate",
 		apply: func(c *Config, v string) (err error) {
 			c.RateLimitBytesPerSec, err = parseUint(v, 0, tib)
+			return err
+		},
+	},
+	{
+		Env: "SPIRE_ROCKSDB_MEMTABLE_BLOOM_PERCENT", Flag: "memtable-bloom-percent", Default: "0 (no memtable filter)",
+		Range: "0 .. 25 (percent of the write buffer)",
+		Help:  "whole-key bloom filter in each memtable: faster gets under recent writes, slower writes",
+		apply: func(c *Config, v string) error {
+			n, err := parseUint(v, 0, 25)
+			c.MemtableBloomPercent = int(n)
 			return err
 		},
 	},
@@ -319,6 +334,7 @@ func (c Config) Validate() error {
 	check(c.MaxWriteBufferNumber >= 2 && c.MaxWriteBufferNumber <= 64, "MaxWriteBufferNumber %d: want 2 .. 64", c.MaxWriteBufferNumber)
 	check(c.RateLimitBytesPerSec <= tib, "RateLimitBytesPerSec %d: want 0 .. 1 TiB", c.RateLimitBytesPerSec)
 	check(c.MaxBackgroundJobs >= 1 && c.MaxBackgroundJobs <= 256, "MaxBackgroundJobs %d: want 1 .. 256", c.MaxBackgroundJobs)
+	check(c.MemtableBloomPercent >= 0 && c.MemtableBloomPercent <= 25, "MemtableBloomPercent %d: want 0 .. 25", c.MemtableBloomPercent)
 	check(c.Level0FileNumCompactionTrigger >= 1, "Level0FileNumCompactionTrigger %d: want >= 1", c.Level0FileNumCompactionTrigger)
 	check(c.MaxBytesForLevelBase >= mib, "MaxBytesForLevelBase %d: want >= 1 MiB", c.MaxBytesForLevelBase)
 	check(c.MaxBytesForLevelMultiplier >= 2, "MaxBytesForLevelMultiplier %g: want >= 2", c.MaxBytesForLevelMultiplier)

@@ -22,6 +22,7 @@ func TestDefaultsAreTheSeeds(t *testing.T) {
 	assert.Equal(t, 4, cfg.MaxWriteBufferNumber)
 	assert.Equal(t, uint64(104857600), cfg.RateLimitBytesPerSec)
 	assert.Equal(t, 2, cfg.MaxBackgroundJobs)
+	assert.Equal(t, 0, cfg.MemtableBloomPercent)
 	assert.Equal(t, 4, cfg.Level0FileNumCompactionTrigger)
 	assert.Equal(t, uint64(256<<20), cfg.MaxBytesForLevelBase)
 	assert.Equal(t, 10.0, cfg.MaxBytesForLevelMultiplier)
@@ -36,6 +37,7 @@ func TestEveryVariableIsParsed(t *testing.T) {
 		"SPIRE_ROCKSDB_MAX_WRITE_BUFFER_NUMBER":  "3",
 		"SPIRE_ROCKSDB_RATE_LIMIT_BYTES_PER_SEC": "0",
 		"SPIRE_ROCKSDB_MAX_BACKGROUND_JOBS":      "5",
+		"SPIRE_ROCKSDB_MEMTABLE_BLOOM_PERCENT":   "3",
 	}), nil)
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2097152), cfg.BlockCacheSize)
@@ -45,6 +47,7 @@ func TestEveryVariableIsParsed(t *testing.T) {
 	assert.Equal(t, 3, cfg.MaxWriteBufferNumber)
 	assert.Equal(t, uint64(0), cfg.RateLimitBytesPerSec)
 	assert.Equal(t, 5, cfg.MaxBackgroundJobs)
+	assert.Equal(t, 3, cfg.MemtableBloomPercent)
 
 	cfg, err = LoadConfig(envOf(map[string]string{"SPIRE_ROCKSDB_COMPRESSION": "none"}), nil)
 	require.NoError(t, err)
@@ -112,6 +115,7 @@ func TestBadValuesNameVariableValueAndRange(t *testing.T) {
 		{"SPIRE_ROCKSDB_MAX_WRITE_BUFFER_NUMBER", "99999999999999999999", "not a whole number"},
 		{"SPIRE_ROCKSDB_RATE_LIMIT_BYTES_PER_SEC", "fast", "not a whole number"},
 		{"SPIRE_ROCKSDB_MAX_BACKGROUND_JOBS", "0", "out of range"},
+		{"SPIRE_ROCKSDB_MEMTABLE_BLOOM_PERCENT", "26", "out of range"},
 		{"SPIRE_ROCKSDB_PROFILE", "turbo", "unknown profile"},
 	}
 	for _, c := range cases {

@@ -127,6 +127,12 @@ func (e *Engine) buildOptions() {
 	o.SetWriteBufferSize(cfg.WriteBufferSize)
 	o.SetMaxWriteBufferNumber(cfg.MaxWriteBufferNumber)
 	o.SetMaxBackgroundJobs(cfg.MaxBackgroundJobs)
+	if cfg.MemtableBloomPercent > 0 {
+		// In-process, with 80k fresh keys in the memtable: a random get
+		// 4.4-4.8 -> 3.5 us at 2%; write_batch 10-15% slower. Off by default.
+		o.SetMemtableWholeKeyFiltering(true)
+		o.SetMemTablePrefixBloomSizeRatio(float64(cfg.MemtableBloomPercent) / 100)
+	}
 	o.SetCompactionStyle(grocksdb.LevelCompactionStyle)
 	o.SetLevel0FileNumCompactionTrigger(cfg.Level0FileNumCompactionTrigger)
 	o.SetMaxBytesForLevelBase(cfg.MaxBytesForLevelBase)

@@ -21,8 +21,11 @@ func TestOptionsReachRocksDB(t *testing.T) {
 		c.MaxWriteBufferNumber = 5
 		c.MaxBackgroundJobs = 3
 		c.WriteBufferSize = 2 << 20
+		c.MemtableBloomPercent = 2
 	})
 	text := optionsFile(t, e.Path())
+	assert.Equal(t, "0.020000", optionValue(t, text, "memtable_prefix_bloom_size_ratio"))
+	assert.Equal(t, "true", optionValue(t, text, "memtable_whole_key_filtering"))
 	assert.Equal(t, "2097152", optionValue(t, text, "write_buffer_size"))
 	assert.Equal(t, "5", optionValue(t, text, "max_write_buffer_number"))
 	assert.Equal(t, "3", optionValue(t, text, "max_background_jobs"))
@@ -70,6 +73,7 @@ func TestDefaultCompressionAndDisabledKnobs(t *testing.T) {
 	text := optionsFile(t, e.Path())
 	assert.Equal(t, "kLZ4Compression", optionValue(t, text, "compression"))
 	assert.Equal(t, "nullptr", optionValue(t, text, "filter_policy"))
+	assert.Equal(t, "0.000000", optionValue(t, text, "memtable_prefix_bloom_size_ratio"), "no memtable filter by default")
 	assert.Nil(t, e.limiter)
 }
 

@@ -16,6 +16,19 @@ defmodule Store.KV.FaultsTest do
     assert_raise ArgumentError, ~r/unknown keys \[:bogus\]/, fn ->
       Engine.start_link(path: "/tmp/x", bogus: 1)
     end
+
+    assert_raise ArgumentError, ~r/:memtable_bloom_percent: 26; want an integer 0..25/, fn ->
+      Engine.start_link(path: "/tmp/x", memtable_bloom_percent: 26)
+    end
+  end
+
+  test "RocksDB options reach RocksDB", %{tmp_dir: dir} do
+    start_engine(dir, memtable_bloom_percent: 2, max_background_jobs: 3)
+    [options | _] = Path.wildcard(Path.join([dir, "data", "OPTIONS-*"])) |> Enum.sort(:desc)
+    text = File.read!(options)
+    assert text =~ ~r/^\s*memtable_prefix_bloom_size_ratio=0\.020000$/m
+    assert text =~ ~r/^\s*memtable_whole_key_filtering=true$/m
+    assert text =~ ~r/^\s*max_background_jobs=3$/m
   end
 
   test "a held path gives the sidecar's own message, not a crash loop", %{tmp_dir: dir} do

@@ -44,7 +44,7 @@ defmodule Store.KV.Engine do
       `:block_cache_size`, `:bloom_bits_per_key`, `:compression` (`:none`,
       `:snappy`, `:lz4`, `:zstd`), `:write_buffer_size`,
       `:max_write_buffer_number`, `:rate_limit_bytes_per_sec`,
-      `:max_background_jobs`, `:min_free_disk_bytes`. Each overrides its `SPIRE_ROCKSDB_*` variable.
+      `:max_background_jobs`, `:memtable_bloom_percent`, `:min_free_disk_bytes`. Each overrides its `SPIRE_ROCKSDB_*` variable.
 
   ## Errors
 

@@ -13,6 +13,7 @@ defmodule Store.KV.Engine.Options do
     rate_limit_bytes_per_sec:
       {"SPIRE_ROCKSDB_RATE_LIMIT_BYTES_PER_SEC", {:int, 0, 1_099_511_627_776}},
     max_background_jobs: {"SPIRE_ROCKSDB_MAX_BACKGROUND_JOBS", {:int, 1, 256}},
+    memtable_bloom_percent: {"SPIRE_ROCKSDB_MEMTABLE_BLOOM_PERCENT", {:int, 0, 25}},
     min_free_disk_bytes: {"SPIRE_ROCKSDB_MIN_FREE_DISK_BYTES", {:int, 0, 1_099_511_627_776}}
   ]
 
