@@ -318,13 +318,16 @@ func (r *request) setOptions(spec opSpec, t any) error {
 	return nil
 }
 
+// optionBits maps option names to their bits.
+var optionBits = map[string]int{"cf": optCF, "sync": optSync, "batch_size": optBatchSize, "limit": optLimit,
+	"snapshot": optSnapshot, "packed": optPacked}
+
 func (r *request) setOption(spec opSpec, key, value any) error {
 	name, ok := etf.AtomName(key)
 	if !ok {
 		return badf("%s: option names are atoms, got %s", spec.name, etf.Describe(key))
 	}
-	bit := map[string]int{"cf": optCF, "sync": optSync, "batch_size": optBatchSize, "limit": optLimit,
-		"snapshot": optSnapshot, "packed": optPacked}[name]
+	bit := optionBits[name]
 	if bit == 0 || spec.opts&bit == 0 {
 		return badf("%s: unknown option %q", spec.name, truncate(name))
 	}
