@@ -61,5 +61,8 @@ defmodule Store.KV.MetricsTest do
     assert [{_, 16_777_216.0}] = samples["spire_block_cache_capacity_bytes"]
     assert [{_, 0.0}] = samples["spire_port_open_iterators"]
     assert types["spire_port_requests_total"] == "counter"
+    assert types["spire_port_groups_total"] == "counter"
+    assert [{_, grouped}] = samples["spire_port_grouped_requests_total"]
+    assert grouped >= 0
   end
 end

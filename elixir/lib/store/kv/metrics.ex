@@ -12,7 +12,8 @@ defmodule Store.KV.Metrics do
     * the block cache: `spire_block_cache_capacity_bytes`,
       `spire_block_cache_usage_bytes`, `spire_block_cache_pinned_usage_bytes`;
     * the sidecar: `spire_port_open_iterators`, `spire_port_open_snapshots`,
-      `spire_port_requests_total`, `spire_port_bad_frames_total`.
+      `spire_port_requests_total`, `spire_port_bad_frames_total`,
+      `spire_port_groups_total`, `spire_port_grouped_requests_total`.
 
       {:ok, text} = Store.KV.Metrics.prometheus(Store.KV.Engine)
   """
@@ -71,7 +72,15 @@ defmodule Store.KV.Metrics do
         type("spire_port_requests_total", "counter", "Requests the sidecar received"),
         sample("spire_port_requests_total", [], stats.sidecar.requests),
         type("spire_port_bad_frames_total", "counter", "Malformed frames the sidecar refused"),
-        sample("spire_port_bad_frames_total", [], stats.sidecar.bad_frames)
+        sample("spire_port_bad_frames_total", [], stats.sidecar.bad_frames),
+        type(
+          "spire_port_groups_total",
+          "counter",
+          "Runs of 2+ point requests served by one RocksDB call"
+        ),
+        sample("spire_port_groups_total", [], stats.sidecar.groups),
+        type("spire_port_grouped_requests_total", "counter", "Requests served in those runs"),
+        sample("spire_port_grouped_requests_total", [], stats.sidecar.grouped)
       ]
     ]
   end
