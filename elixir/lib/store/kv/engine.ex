@@ -528,7 +528,7 @@ defmodule Store.KV.Engine do
   end
 
   # Frames are kept undecoded (refc binaries) until the last arrives: their
-  # row counts are read from each list header, the heap is sized for the
+  # row counts are read from each packed frame's Count, the heap is sized for the
   # whole result, and only then are they decoded. Decoding as they came
   # made the caller's heap grow by repeated garbage collections, which
   # halved the throughput of a 200k-row scan.
@@ -542,15 +542,6 @@ defmodule Store.KV.Engine do
           do: collect(ctx, ref, timeout, frames, rows + count),
           else: decode_batches(frames, rows + count)
 
-      {:ok, <<131, 104, 3, 119, 4, tag::binary-size(4), rest::binary>> = frame}
-      when tag in ["rows", "done"] ->
-        rows = rows + row_count(rest)
-        frames = [frame | frames]
-
-        if tag == "rows",
-          do: collect(ctx, ref, timeout, frames, rows),
-          else: decode_batches(frames, rows)
-
       {:ok, body} ->
         decode(body)
 
@@ -559,11 +550,7 @@ defmodule Store.KV.Engine do
     end
   end
 
-  defp row_count(<<108, n::32, _::binary>>), do: n
-  defp row_count(_), do: 0
-
-  # ~20 words per row (list cell, tuple, two binaries) covers keys and
-  # values up to 64 bytes copied onto the heap; larger ones stay off-heap.
+  # ~20 words per row (list cell, tuple, two sub-binaries of the frame).
   @words_per_row 24
   @max_presize 32_000_000
 
