@@ -20,6 +20,22 @@ defmodule Store.KV.FaultsTest do
     assert_raise ArgumentError, ~r/:memtable_bloom_percent: 26; want an integer 0..25/, fn ->
       Engine.start_link(path: "/tmp/x", memtable_bloom_percent: 26)
     end
+
+    assert_raise ArgumentError, ~r/:spin: -1; want an integer 0..10000/, fn ->
+      Engine.start_link(path: "/tmp/x", spin: -1)
+    end
+  end
+
+  test ":spin reaches the sidecar's --spin, and 0 still serves", %{tmp_dir: dir} do
+    for {spin, want} <- [{0, "0us"}, {nil, "50us"}] do
+      opts = if spin, do: [spin: spin], else: []
+      e = start_engine(Path.join(dir, "#{want}"), opts)
+      {:ok, os_pid} = Engine.os_pid(e)
+      args = File.read!("/proc/#{os_pid}/cmdline") |> String.split(<<0>>)
+      assert [_, ^want | _] = Enum.drop_while(args, &(&1 != "--spin"))
+      assert :ok = Engine.put(e, "k", "v")
+      assert {:ok, "v"} = Engine.get(e, "k")
+    end
   end
 
   test "RocksDB options reach RocksDB", %{tmp_dir: dir} do

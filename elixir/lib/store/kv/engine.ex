@@ -40,6 +40,10 @@ defmodule Store.KV.Engine do
     * `:max_frame` - the largest request in bytes (64 MiB).
     * `:lock_timeout` - how long to wait for a LOCK still held by a
       closing sidecar on the same path before failing (5000 ms).
+    * `:spin` - µs the sidecar keeps polling its stdin after a reply
+      before it sleeps (50; 0 sleeps at once). A request that finds it
+      polling skips the wake-up of a sleeping thread, tens of µs on a
+      virtual machine; polling costs up to this much CPU per request burst.
     * RocksDB: `:profile` (`:"write-heavy"`, `:"read-heavy"`, `:mixed`),
       `:block_cache_size`, `:bloom_bits_per_key`, `:compression` (`:none`,
       `:snappy`, `:lz4`, `:zstd`), `:write_buffer_size`,

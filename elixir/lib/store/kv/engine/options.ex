@@ -25,7 +25,8 @@ defmodule Store.KV.Engine.Options do
     column_families: [],
     idle_timeout: 300_000,
     max_frame: 67_108_864,
-    lock_timeout: 5_000
+    lock_timeout: 5_000,
+    spin: 50
   ]
 
   @doc "The RocksDB option names."
@@ -72,6 +73,13 @@ defmodule Store.KV.Engine.Options do
       opts[:lock_timeout],
       &(is_integer(&1) and &1 >= 0),
       "a non-negative integer (ms)"
+    )
+
+    check!(
+      :spin,
+      opts[:spin],
+      &(is_integer(&1) and &1 >= 0 and &1 <= 10_000),
+      "an integer 0..10000 (µs)"
     )
 
     check!(:name, opts[:name], &(is_nil(&1) or is_atom(&1)), "an atom or nil")
@@ -134,7 +142,9 @@ defmodule Store.KV.Engine.Options do
       "--max-frame",
       Integer.to_string(opts[:max_frame]),
       "--idle-timeout",
-      "#{opts[:idle_timeout]}ms"
+      "#{opts[:idle_timeout]}ms",
+      "--spin",
+      "#{opts[:spin]}us"
     ] ++ families
   end
 
