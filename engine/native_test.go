@@ -64,3 +64,7 @@ func TestMultiGetFuncOverMemtableAndFiles(t *testing.T) {
 	require.NoError(t, e.Close())
 	assert.ErrorIs(t, e.MultiGetFunc(keys, ReadOptions{}, nil), ErrClosed)
 }
+
+func TestKeepFreedMemoryIsAccepted(t *testing.T) {
+	require.NoError(t, KeepFreedMemory(), "glibc takes both thresholds")
+}

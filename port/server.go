@@ -334,8 +334,33 @@ func (s *Server) inline(r *request) bool {
 // inlineRows bounds the rows a scan or cursor batch may read on the reader.
 const inlineRows = 1000
 
-// trimEvery is how often freed native memory is returned to the OS.
-const trimEvery = 5 * time.Second
+// restCheck is how often the reaper looks for a quiet spell in which to
+// return freed native memory to the OS (see restTrimmer).
+const restCheck = time.Second
+
+// restTrimmer decides when to trim: after a whole check interval without
+// a request, then every restTrimEvery intervals while at rest (flushes and
+// compactions still free memory after the last request), and never while
+// requests flow. A busy sidecar reuses what RocksDB frees (the next
+// memtable fills the pages of the last; see engine.KeepFreedMemory), and a
+// trim under load would only make it fault them in again.
+type restTrimmer struct {
+	seen  uint64 // requests counted at the last check
+	quiet int    // checks in a row without a request
+}
+
+// restTrimEvery is how many quiet checks apart the trims at rest are.
+const restTrimEvery = 5
+
+// check reports whether to trim now, given the request count.
+func (t *restTrimmer) check(requests uint64) bool {
+	if requests != t.seen {
+		t.seen, t.quiet = requests, 0
+		return false
+	}
+	t.quiet++
+	return t.quiet%restTrimEvery == 1
+}
 
 func (s *Server) worker() {
 	defer s.workers.Done()
@@ -348,16 +373,19 @@ func (s *Server) worker() {
 func (s *Server) reaper() {
 	tick := time.NewTicker(max(s.opt.IdleTimeout/4, 50*time.Millisecond))
 	defer tick.Stop()
-	// Memory freed by RocksDB goes back to the OS every few seconds, so the
-	// RSS at rest follows what is in use rather than the high-water mark.
-	trim := time.NewTicker(trimEvery)
+	// Memory freed by RocksDB goes back to the OS when the sidecar is at
+	// rest, so its RSS then follows what is in use, not the high-water mark.
+	trim := time.NewTicker(restCheck)
 	defer trim.Stop()
+	var rest restTrimmer
 	for {
 		select {
 		case <-s.done:
 			return
 		case <-trim.C:
-			engine.TrimMemory()
+			if rest.check(s.requests.Load()) {
+				engine.TrimMemory()
+			}
 		case now := <-tick.C:
 			cutoff := now.Add(-s.opt.IdleTimeout)
 			if n := s.cursors.reap(cutoff) + s.snapshots.reap(cutoff); n > 0 {

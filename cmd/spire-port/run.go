@@ -123,6 +123,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 		return failOpen(stdout, srvOpts, logger, "bad_config", err)
 	}
 	dataDir := filepath.Join(*path, "data")
+	if err := engine.KeepFreedMemory(); err != nil { // the reaper trims at rest instead
+		logger.Printf("malloc keeps its defaults: %v", err)
+	}
 	eng, err := engine.Open(dataDir, cfg)
 	if err != nil {
 		return failOpen(stdout, srvOpts, logger, "open_failed", err)
