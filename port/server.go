@@ -338,18 +338,20 @@ const inlineRows = 1000
 // return freed native memory to the OS (see restTrimmer).
 const restCheck = time.Second
 
-// restTrimmer decides when to trim: after a whole check interval without
-// a request, then every restTrimEvery intervals while at rest (flushes and
-// compactions still free memory after the last request), and never while
-// requests flow. A busy sidecar reuses what RocksDB frees (the next
-// memtable fills the pages of the last; see engine.KeepFreedMemory), and a
-// trim under load would only make it fault them in again.
+// restTrimmer decides when to trim: at each of the first restTrimEvery
+// checks of a quiet spell (flushes and compactions still free memory in
+// the seconds after the last request), then every restTrimEvery checks
+// while it lasts, and never while requests flow. A busy sidecar reuses
+// what RocksDB frees (the next memtable fills the pages of the last; see
+// engine.KeepFreedMemory), and a trim under load would only make it fault
+// them in again.
 type restTrimmer struct {
 	seen  uint64 // requests counted at the last check
 	quiet int    // checks in a row without a request
 }
 
-// restTrimEvery is how many quiet checks apart the trims at rest are.
+// restTrimEvery is both how many quiet checks in a row trim and how many
+// apart the trims are after them.
 const restTrimEvery = 5
 
 // check reports whether to trim now, given the request count.
@@ -359,7 +361,7 @@ func (t *restTrimmer) check(requests uint64) bool {
 		return false
 	}
 	t.quiet++
-	return t.quiet%restTrimEvery == 1
+	return t.quiet <= restTrimEvery || t.quiet%restTrimEvery == 0
 }
 
 func (s *Server) worker() {
