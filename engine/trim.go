@@ -21,10 +21,12 @@ func TrimMemory() { C.malloc_trim(0) }
 // reuses the pages of the last whichever thread allocates it. Memory that
 // goes back to the OS must be faulted in again page by page when the next
 // memtable fills, and a page fault is expensive on a virtual machine: a
-// steady stream of 1000-row write batches took ~60k faults per 5 s with
-// glibc's defaults, ~20k with the thresholds alone and ~500 with one arena.
-// (glibc's per-thread caches still serve small allocations without the
-// arena's lock.) The caller is then responsible for TrimMemory at rest:
+// steady stream of 1000-row write batches took ~64k faults per 5 s with
+// glibc's defaults and a trim every 5 s, ~16k with these settings and
+// trims only at rest (~22k with several arenas; the rest are the heap
+// growing to its high-water mark). glibc's per-thread caches still serve
+// small allocations without the arena's lock. The caller is then
+// responsible for TrimMemory at rest:
 // malloc_trim gives back the top of the main arena, which it cannot do for
 // the others.
 //
