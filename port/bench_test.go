@@ -23,7 +23,7 @@ var (
 	buildErr  error
 )
 
-func sidecarBinary(b *testing.B) string {
+func sidecarBinary(b testing.TB) string {
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "spire-port-bench")
 		if err != nil {

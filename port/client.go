@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -81,6 +82,8 @@ type StartOptions struct {
 	// Spin is how long the reply reader polls the pipe before it parks
 	// (default 50 µs; negative: never), as the sidecar does with --spin: a
 	// reply that comes while it spins is not delayed by a thread wake-up.
+	// A call that is the only request in flight polls for its reply as
+	// long before it parks, for the same reason.
 	Spin time.Duration
 }
 
@@ -104,6 +107,9 @@ type Client struct {
 
 	pmu        sync.Mutex
 	pending    map[uint64]*waiter
+	inflight   atomic.Int64  // len(pending), read without the lock
+	spin       time.Duration // how long a lone Call polls for its reply
+	polled     atomic.Uint64 // replies that a polling Call took
 	readerGone bool          // set under pmu when the reader stops
 	down       chan struct{} // closed when the reader stops
 	waited     chan struct{} // closed when the process has been reaped
@@ -127,13 +133,17 @@ func (c *Client) register(id uint64) (*waiter, func()) {
 		close(w.ch) // the reader already left: Await sees ErrEngineDown
 	} else {
 		c.pending[id] = w
+		c.inflight.Add(1)
 	}
 	c.pmu.Unlock()
 	var once sync.Once
 	return w, func() {
 		once.Do(func() {
 			c.pmu.Lock()
-			delete(c.pending, id)
+			if _, ok := c.pending[id]; ok {
+				delete(c.pending, id)
+				c.inflight.Add(-1)
+			}
 			c.pmu.Unlock()
 			close(w.gone)
 		})
@@ -164,6 +174,12 @@ func Start(opt StartOptions) (*Client, error) {
 	}
 	c := &Client{cmd: cmd, codec: codec, stdin: stdin, pending: map[uint64]*waiter{},
 		down: make(chan struct{}), waited: make(chan struct{})}
+	switch {
+	case opt.Spin == 0:
+		c.spin = DefaultSpin
+	case opt.Spin > 0:
+		c.spin = opt.Spin
+	}
 	readyW, readyDone := c.register(0)
 	defer readyDone()
 	ready := readyW.ch
@@ -250,6 +266,7 @@ func (c *Client) readLoop(r *bufio.Reader) {
 		for id, w := range c.pending {
 			close(w.ch)
 			delete(c.pending, id)
+			c.inflight.Add(-1)
 		}
 		c.pmu.Unlock()
 		close(c.down)
@@ -386,11 +403,53 @@ func (c *Client) Call(build func(c Codec, b []byte) []byte) (any, error) {
 		return nil, err
 	}
 	defer done()
+	body, ok, got := c.poll(replies)
+	if !got {
+		return c.awaitValue(replies)
+	}
+	if !ok {
+		return nil, ErrEngineDown
+	}
+	term, err := c.codec.DecodeReply(body)
+	if err != nil {
+		return nil, err
+	}
+	return unwrap(term)
+}
+
+func (c *Client) awaitValue(replies <-chan []byte) (any, error) {
 	term, err := c.Await(context.Background(), replies)
 	if err != nil {
 		return nil, err
 	}
 	return unwrap(term)
+}
+
+// poll waits for the reply of a request in flight alone by polling its
+// channel, yielding between polls, for up to the client's spin. Parked on
+// the channel instead, the goroutine would be woken by the reader through
+// another thread's futex: a cross-CPU wake-up that costs more on a virtual
+// machine than the round trip itself. With other requests in flight the
+// reader is busy anyway and polling would only take their turns.
+func (c *Client) poll(replies <-chan []byte) (body []byte, ok, got bool) {
+	if c.spin <= 0 || c.inflight.Load() != 1 {
+		return nil, false, false
+	}
+	var began time.Time
+	for {
+		select {
+		case body, ok := <-replies:
+			c.polled.Add(1)
+			return body, ok, true
+		default:
+		}
+		if began.IsZero() {
+			began = time.Now()
+		} else if time.Since(began) > c.spin || c.inflight.Load() != 1 {
+			return nil, false, false
+		}
+		runtime.Gosched()
+	}
 }
 
 func unwrap(term any) (any, error) {
