@@ -23,6 +23,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binary that sidecarBinary built, if any.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
+
 func sidecarBinary(b testing.TB) string {
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "spire-port-bench")
