@@ -174,16 +174,15 @@ func Start(opt StartOptions) (*Client, error) {
 	}
 	c := &Client{cmd: cmd, codec: codec, stdin: stdin, pending: map[uint64]*waiter{},
 		down: make(chan struct{}), waited: make(chan struct{})}
-	switch {
-	case opt.Spin == 0:
-		c.spin = DefaultSpin
-	case opt.Spin > 0:
-		c.spin = opt.Spin
+	spin := opt.Spin
+	if spin == 0 {
+		spin = DefaultSpin
 	}
+	c.spin = max(spin, 0)
 	readyW, readyDone := c.register(0)
 	defer readyDone()
 	ready := readyW.ch
-	replies, closeReplies, err := replyReader(stdout, opt.Spin)
+	replies, closeReplies, err := replyReader(stdout, spin)
 	if err != nil {
 		c.Kill()
 		return nil, err
@@ -236,11 +235,8 @@ func Start(opt StartOptions) (*Client, error) {
 // could be reused while the reader still polls it.
 func replyReader(stdout io.ReadCloser, spin time.Duration) (io.Reader, func(), error) {
 	f, ok := stdout.(*os.File)
-	if spin < 0 || !ok {
+	if spin <= 0 || !ok {
 		return stdout, func() {}, nil
-	}
-	if spin == 0 {
-		spin = DefaultSpin
 	}
 	fd, err := syscall.Dup(int(f.Fd()))
 	if err != nil {
