@@ -232,7 +232,8 @@ func Start(opt StartOptions) (*Client, error) {
 
 // replyReader reads the sidecar's stdout through a SpinReader on a
 // duplicate of its descriptor: cmd.Wait closes the original, whose number
-// could be reused while the reader still polls it.
+// could be reused while the reader still polls it. A spin <= 0 reads
+// stdout as it is.
 func replyReader(stdout io.ReadCloser, spin time.Duration) (io.Reader, func(), error) {
 	f, ok := stdout.(*os.File)
 	if spin <= 0 || !ok {
