@@ -402,20 +402,12 @@ func (c *Client) Call(build func(c Codec, b []byte) []byte) (any, error) {
 	defer done()
 	body, ok, got := c.poll(replies)
 	if !got {
-		return c.awaitValue(replies)
+		body, ok = <-replies
 	}
 	if !ok {
 		return nil, ErrEngineDown
 	}
 	term, err := c.codec.DecodeReply(body)
-	if err != nil {
-		return nil, err
-	}
-	return unwrap(term)
-}
-
-func (c *Client) awaitValue(replies <-chan []byte) (any, error) {
-	term, err := c.Await(context.Background(), replies)
 	if err != nil {
 		return nil, err
 	}
