@@ -388,5 +388,10 @@ func validColumnFamilyName(name string) error {
 	if len(name) > 255 {
 		return fmt.Errorf("%w: column family name longer than 255 bytes", ErrInvalidArgument)
 	}
+	// RocksDB's MANIFEST keeps the name whole, but its C API reads names as
+	// C strings: one with a NUL would come back cut short after a restart.
+	if strings.IndexByte(name, 0) >= 0 {
+		return fmt.Errorf("%w: column family name %q contains a NUL byte", ErrInvalidArgument, name)
+	}
 	return nil
 }

@@ -36,10 +36,12 @@ type Engine struct {
 	cfs       map[string]*grocksdb.ColumnFamilyHandle
 	guard     *diskGuard
 
-	// open holds scanners and snapshots not yet closed, so that Close can
-	// release them before the database.
+	// open holds scanners, iterators and snapshots not yet closed, so that
+	// Close (or a reopen) can release them before the database.
 	openMu sync.Mutex
 	open   map[closer]struct{}
+
+	health health
 }
 
 // closer is a resource that Engine.Close must release before the DB.
@@ -75,28 +77,11 @@ func Open(dir string, cfg Config) (*Engine, error) {
 	e := &Engine{path: dir, cfg: cfg, open: make(map[closer]struct{})}
 	e.buildOptions()
 
-	names := []string{DefaultColumnFamily}
-	existing, err := grocksdb.ListColumnFamilies(e.opts, dir)
-	if err == nil {
-		names = append(names, existing...)
-	}
-	names = append(names, cfg.ColumnFamilies...)
-	names = dedupe(names)
-	cfOpts := make([]*grocksdb.Options, len(names))
-	for i := range cfOpts {
-		cfOpts[i] = e.opts
-	}
-	db, handles, err := grocksdb.OpenDbColumnFamilies(e.opts, dir, names, cfOpts)
-	if err != nil {
+	if err := e.openDB(); err != nil {
 		e.destroyOptions()
-		return nil, classify("open "+dir, err)
+		return nil, err
 	}
-	e.db = db
-	e.cfs = make(map[string]*grocksdb.ColumnFamilyHandle, len(names))
-	for i, name := range names {
-		e.cfs[name] = handles[i]
-	}
-	e.defaultCF = e.cfs[DefaultColumnFamily]
+	var err error
 	if e.guard, err = newDiskGuard(dir, reserveFor(cfg)); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("engine: data dir: %w", err)
@@ -211,7 +196,9 @@ func (e *Engine) Close() error {
 		h.Destroy()
 	}
 	e.cfs = nil
-	e.db.Close()
+	if e.db != nil { // nil only between a failed reopen and the next try
+		e.db.Close()
+	}
 	e.destroyOptions()
 	return nil
 }
@@ -236,6 +223,10 @@ func (e *Engine) begin() error {
 	if e.closed {
 		e.mu.RUnlock()
 		return ErrClosed
+	}
+	if err := e.health.broken; err != nil {
+		e.mu.RUnlock()
+		return err
 	}
 	return nil
 }
@@ -276,14 +267,15 @@ func (e *Engine) beginRead(o ReadOptions) (*grocksdb.ColumnFamilyHandle, *grocks
 	return nil, nil, err
 }
 
-// beginWrite is beginRead for writes: it also consults the disk guard.
-func (e *Engine) beginWrite(cf string) (*grocksdb.ColumnFamilyHandle, error) {
+// beginWrite is beginRead for writes: it also asks the disk guard for
+// room for about n bytes.
+func (e *Engine) beginWrite(cf string, n int) (*grocksdb.ColumnFamilyHandle, error) {
 	if err := e.begin(); err != nil {
 		return nil, err
 	}
 	h, err := e.cf(cf)
 	if err == nil {
-		if err = e.guard.check(); err == nil {
+		if err = e.guard.check(uint64(n)); err == nil {
 			return h, nil
 		}
 	}
@@ -342,22 +334,22 @@ func (e *Engine) writeOptions(sync bool) *grocksdb.WriteOptions {
 
 // Put stores value under key.
 func (e *Engine) Put(key, value []byte, o WriteOptions) error {
-	h, err := e.beginWrite(o.CF)
+	h, err := e.beginWrite(o.CF, len(key)+len(value)+walEntryOverhead)
 	if err != nil {
 		return err
 	}
 	defer e.mu.RUnlock()
-	return classify("put", e.db.PutCF(e.writeOptions(o.Sync), h, key, value))
+	return e.writeFailed("put", e.db.PutCF(e.writeOptions(o.Sync), h, key, value))
 }
 
 // Delete removes key; deleting a missing key is not an error.
 func (e *Engine) Delete(key []byte, o WriteOptions) error {
-	h, err := e.beginWrite(o.CF)
+	h, err := e.beginWrite(o.CF, len(key)+walEntryOverhead)
 	if err != nil {
 		return err
 	}
 	defer e.mu.RUnlock()
-	return classify("delete", e.db.DeleteCF(e.writeOptions(o.Sync), h, key))
+	return e.writeFailed("delete", e.db.DeleteCF(e.writeOptions(o.Sync), h, key))
 }
 
 // DeleteRange removes every key in [start, end) of one column family.
@@ -395,7 +387,7 @@ func (e *Engine) Write(ops []BatchOp, sync bool) error {
 
 // Flush writes the memtables of a column family to SST files and waits.
 func (e *Engine) Flush(cf string) error {
-	h, err := e.beginWrite(cf)
+	h, err := e.beginWrite(cf, 0)
 	if err != nil {
 		return err
 	}
@@ -409,7 +401,7 @@ func (e *Engine) Flush(cf string) error {
 // CompactRange compacts [start, end] of a column family; nil bounds mean
 // the start or end of the keyspace. It returns when the compaction is done.
 func (e *Engine) CompactRange(cf string, start, end []byte) error {
-	h, err := e.beginWrite(cf)
+	h, err := e.beginWrite(cf, 0)
 	if err != nil {
 		return err
 	}
@@ -460,6 +452,9 @@ func (e *Engine) CreateColumnFamily(name string) error {
 	if e.closed {
 		return ErrClosed
 	}
+	if e.health.broken != nil {
+		return e.health.broken
+	}
 	if _, ok := e.cfs[name]; ok {
 		return fmt.Errorf("%w: %q", ErrColumnFamilyExists, name)
 	}
@@ -481,6 +476,9 @@ func (e *Engine) DropColumnFamily(name string) error {
 	defer e.mu.Unlock()
 	if e.closed {
 		return ErrClosed
+	}
+	if e.health.broken != nil {
+		return e.health.broken
 	}
 	h, ok := e.cfs[name]
 	if !ok {
@@ -507,7 +505,7 @@ func (e *Engine) Checkpoint(dir string) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("engine: checkpoint target: %w", err)
 	}
-	if err := e.guard.check(); err != nil {
+	if err := e.guard.check(0); err != nil {
 		return err // a checkpoint flushes the memtables first
 	}
 	cp, err := e.db.NewCheckpoint()

@@ -87,6 +87,7 @@ static void spire_multi_get_free(rocksdb_pinnableslice_t** vals, size_t n) {
 import "C"
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"sync"
@@ -154,8 +155,19 @@ func (e *Engine) writeNative(ops []BatchOp, sync bool) error {
 			}
 		}
 		value := op.Value
-		if op.Kind == OpDelete {
+		switch op.Kind {
+		case OpDelete:
 			value = nil
+		case OpDeleteRange:
+			// RocksDB would take a reversed range into the WAL, fail its
+			// memtable insert half-way through the batch and stop every
+			// later write: refuse it here, before anything is written.
+			if len(value) == 0 {
+				return fmt.Errorf("%w: batch entry %d: delete_range needs a non-empty end key", ErrInvalidArgument, i+1)
+			}
+			if bytes.Compare(op.Key, value) > 0 {
+				return fmt.Errorf("%w: batch entry %d: delete_range end %q comes before its start %q", ErrInvalidArgument, i+1, truncated(value), truncated(op.Key))
+			}
 		}
 		var hdr [batchEntryHeader]byte
 		hdr[0] = byte(op.Kind)
@@ -164,17 +176,25 @@ func (e *Engine) writeNative(ops []BatchOp, sync bool) error {
 		binary.LittleEndian.PutUint32(hdr[9:], uint32(len(value)))
 		buf = append(append(append(buf, hdr[:]...), op.Key...), value...)
 	}
-	if err := e.guard.check(); err != nil {
-		return err
-	}
 	if len(ops) == 0 {
 		return nil
+	}
+	if err := e.guard.check(uint64(len(buf) + len(ops)*(walEntryOverhead-batchEntryHeader))); err != nil {
+		return err
 	}
 	var cerr *C.char
 	C.spire_write(nativeDB(e.db), nativeWriteOptions(e.writeOptions(sync)),
 		(**C.rocksdb_column_family_handle_t)(unsafe.Pointer(&cfs[0])),
 		(*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &cerr)
-	return classify("write_batch", cError(cerr))
+	return e.writeFailed("write_batch", cError(cerr))
+}
+
+// truncated shortens a key for an error message.
+func truncated(b []byte) []byte {
+	if len(b) > 64 {
+		return b[:64]
+	}
+	return b
 }
 
 // cError turns a RocksDB error string into an error and frees it.

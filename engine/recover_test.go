@@ -1,0 +1,81 @@
+package engine
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestReversedRangesAreRefusedAndApplyNothing(t *testing.T) {
+	e := newTestEngine(t, nil)
+	require.NoError(t, e.CreateColumnFamily("other"))
+
+	err := e.DeleteRange([]byte("m9"), []byte("m1"), WriteOptions{})
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+	assert.ErrorIs(t, e.DeleteRange([]byte("a"), nil, WriteOptions{}), ErrInvalidArgument)
+
+	ops := make([]BatchOp, 0, 999)
+	for i := 0; i < 999; i++ {
+		ops = append(ops, BatchOp{Kind: OpPut, Key: []byte(fmt.Sprintf("k%03d", i)), Value: []byte("v")})
+	}
+	ops[500] = BatchOp{Kind: OpDeleteRange, CF: "other", Key: []byte("a"), Value: []byte("")}
+	assert.ErrorIs(t, e.Write(ops, false), ErrInvalidArgument)
+	ops[500] = BatchOp{Kind: OpDeleteRange, Key: []byte("b"), Value: []byte("a")}
+	assert.ErrorIs(t, e.Write(ops, false), ErrInvalidArgument)
+	_, err = e.Get([]byte("k000"), ReadOptions{})
+	assert.ErrorIs(t, err, ErrNotFound, "no entry of a refused batch is applied")
+
+	// Every later write still works, in every column family.
+	require.NoError(t, e.Put([]byte("k"), []byte("v"), WriteOptions{}))
+	require.NoError(t, e.Put([]byte("k"), []byte("v"), WriteOptions{CF: "other", Sync: true}))
+	require.NoError(t, e.DeleteRange([]byte("a"), []byte("a"), WriteOptions{}), "an empty range is no error")
+	require.NoError(t, e.DeleteRange([]byte("a"), []byte("b"), WriteOptions{}))
+	require.NoError(t, e.Flush(""))
+	assert.False(t, e.Health().WritesStopped)
+}
+
+func TestWritesComeBackAfterRocksDBStopsTakingThem(t *testing.T) {
+	e := newTestEngine(t, nil)
+	var logs []string
+	e.SetLogf(func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) })
+	require.NoError(t, e.Put([]byte("before"), []byte("1"), WriteOptions{Sync: true}))
+
+	require.Error(t, e.faultWrites())
+	require.True(t, e.writesStopped(), "the fault leaves RocksDB refusing writes")
+
+	// The first write to meet the state names it and starts the reopen.
+	err := e.Put([]byte("x"), []byte("y"), WriteOptions{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "stopped taking writes")
+
+	require.Eventually(t, func() bool {
+		return e.Put([]byte("after"), []byte("2"), WriteOptions{}) == nil
+	}, 10*time.Second, 10*time.Millisecond, "writes work again without a restart")
+	h := e.Health()
+	assert.False(t, h.WritesStopped)
+	assert.EqualValues(t, 1, h.Recoveries)
+	assert.Contains(t, h.LastError, "end key comes before start key")
+
+	v, err := e.Get([]byte("before"), ReadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "1", string(v), "an acknowledged write survives the reopen")
+	v, err = e.Get([]byte("after"), ReadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "2", string(v))
+	assert.NotEmpty(t, logs, "the state and the recovery are logged")
+}
+
+func TestDiskGuardCountsTheSizeOfTheWrite(t *testing.T) {
+	g := &diskGuard{dir: t.TempDir(), reserve: 8 << 20}
+	g.checked.Store(time.Now().Add(time.Hour).UnixNano()) // no probe: the state below holds
+	g.state.Store(&guardState{free: 28 << 20})
+	err := g.check(40 << 20)
+	require.Error(t, err, "40 MiB do not fit in 20 MiB above the reserve")
+	assert.Contains(t, err.Error(), "No space left on device")
+	require.NoError(t, g.check(10<<20))
+	require.Error(t, g.check(10<<20+1), "admitted writes count against what is left")
+	require.NoError(t, g.check(1<<20))
+}
