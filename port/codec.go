@@ -4,19 +4,20 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"reflect"
 
-	"github.com/okeuday/erlang_go/v2/erlang"
 	"github.com/spiredb/spire-port/etf"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// Codec encodes and decodes the term inside each packet. Both codecs decode
-// into the shapes etf.Decode produces (atoms, []byte, tuples or lists, ...)
-// so request parsing is written once.
+// Codec encodes and decodes the term inside each packet. Requests in either
+// codec reach the one request parser as ETF (see parse), so request
+// parsing is written once.
 type Codec interface {
 	Name() string
-	// Decode parses one request term, refusing malformed or hostile input.
-	Decode(b []byte) (any, error)
+	// requestTerm returns a request body as ETF bytes, refusing malformed
+	// input; for ETF it is the body itself.
+	requestTerm(b []byte) ([]byte, error)
 	// DecodeReply parses a reply term into Atom, []byte, int64, uint64,
 	// float64, Tuple, []any and Map values (the Go client's view).
 	DecodeReply(b []byte) (any, error)
@@ -60,19 +61,19 @@ var (
 
 type etfCodec struct{}
 
-func (etfCodec) Name() string                        { return "etf" }
-func (etfCodec) Decode(b []byte) (any, error)        { return etf.Decode(b) }
-func (etfCodec) DecodeReply(b []byte) (any, error)   { return etf.DecodeReply(b) }
-func (etfCodec) begin(dst []byte) []byte             { return etf.AppendVersion(dst) }
-func (etfCodec) atom(dst []byte, name string) []byte { return etf.AppendAtom(dst, name) }
-func (etfCodec) binary(dst, b []byte) []byte         { return etf.AppendBinary(dst, b) }
-func (etfCodec) str(dst []byte, s string) []byte     { return etf.AppendString(dst, s) }
-func (etfCodec) int(dst []byte, n int64) []byte      { return etf.AppendInt(dst, n) }
-func (etfCodec) uint(dst []byte, n uint64) []byte    { return etf.AppendUint(dst, n) }
-func (etfCodec) float(dst []byte, f float64) []byte  { return etf.AppendFloat(dst, f) }
-func (etfCodec) tuple(dst []byte, n int) []byte      { return etf.AppendTupleHeader(dst, n) }
-func (etfCodec) mapHeader(dst []byte, n int) []byte  { return etf.AppendMapHeader(dst, n) }
-func (etfCodec) beginList(dst []byte) ([]byte, int)  { d, m := etf.BeginList(dst); return d, int(m) }
+func (etfCodec) Name() string                         { return "etf" }
+func (etfCodec) requestTerm(b []byte) ([]byte, error) { return b, nil }
+func (etfCodec) DecodeReply(b []byte) (any, error)    { return etf.DecodeReply(b) }
+func (etfCodec) begin(dst []byte) []byte              { return etf.AppendVersion(dst) }
+func (etfCodec) atom(dst []byte, name string) []byte  { return etf.AppendAtom(dst, name) }
+func (etfCodec) binary(dst, b []byte) []byte          { return etf.AppendBinary(dst, b) }
+func (etfCodec) str(dst []byte, s string) []byte      { return etf.AppendString(dst, s) }
+func (etfCodec) int(dst []byte, n int64) []byte       { return etf.AppendInt(dst, n) }
+func (etfCodec) uint(dst []byte, n uint64) []byte     { return etf.AppendUint(dst, n) }
+func (etfCodec) float(dst []byte, f float64) []byte   { return etf.AppendFloat(dst, f) }
+func (etfCodec) tuple(dst []byte, n int) []byte       { return etf.AppendTupleHeader(dst, n) }
+func (etfCodec) mapHeader(dst []byte, n int) []byte   { return etf.AppendMapHeader(dst, n) }
+func (etfCodec) beginList(dst []byte) ([]byte, int)   { d, m := etf.BeginList(dst); return d, int(m) }
 func (etfCodec) endList(dst []byte, mark, n int) []byte {
 	return etf.EndList(dst, etf.ListMark(mark), n)
 }
@@ -88,52 +89,7 @@ type msgpackCodec struct{}
 
 func (msgpackCodec) Name() string { return "msgpack" }
 
-func (msgpackCodec) Decode(b []byte) (any, error) {
-	if err := checkMsgpack(b); err != nil {
-		return nil, err
-	}
-	var v any
-	if err := msgpack.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("%w: msgpack: %v", etf.ErrMalformed, err)
-	}
-	return fromMsgpack(v), nil
-}
-
-// fromMsgpack maps msgpack values onto etf.Decode's shapes: strings are
-// atoms, arrays are tuples (request parsing accepts them as lists too).
-func fromMsgpack(v any) any {
-	switch t := v.(type) {
-	case string:
-		return erlang.OtpErlangAtomUTF8(t)
-	case []any:
-		out := make(erlang.OtpErlangTuple, len(t))
-		for i, e := range t {
-			out[i] = fromMsgpack(e)
-		}
-		return out
-	case map[string]any:
-		m := make(erlang.OtpErlangMap, len(t))
-		for k, e := range t {
-			m[erlang.OtpErlangAtomUTF8(k)] = fromMsgpack(e)
-		}
-		return m
-	case int8:
-		return int64(t)
-	case int16:
-		return int64(t)
-	case int32:
-		return int64(t)
-	case uint8:
-		return int64(t)
-	case uint16:
-		return int64(t)
-	case uint32:
-		return int64(t)
-	case float32:
-		return float64(t)
-	}
-	return v
-}
+func (msgpackCodec) requestTerm(b []byte) ([]byte, error) { return msgpackToETF(b) }
 
 func (msgpackCodec) DecodeReply(b []byte) (any, error) {
 	if err := checkMsgpack(b); err != nil {
@@ -184,8 +140,10 @@ func replyFromMsgpack(v any) any {
 	case float32:
 		return float64(t)
 	}
-	if n, ok := etf.Int(fromMsgpack(v)); ok {
-		return n
+	if rv := reflect.ValueOf(v); rv.CanInt() {
+		return rv.Int()
+	} else if rv.CanUint() {
+		return int64(rv.Uint()) // uint64 above MaxInt64 was kept above
 	}
 	return v
 }

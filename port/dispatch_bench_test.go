@@ -84,28 +84,13 @@ func batchBody(n int) []byte {
 	return etf.AppendNil(etf.AppendNil(b))
 }
 
-// BenchmarkDecodeWriteBatch1000 is the decoding share of a 1000-row batch.
-func BenchmarkDecodeWriteBatch1000(b *testing.B) {
+// BenchmarkParseWriteBatch1000 is the parsing share of a 1000-row batch.
+func BenchmarkParseWriteBatch1000(b *testing.B) {
 	body := batchBody(1000)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		term, err := ETF.Decode(body)
-		if err != nil {
+		if _, err := parse(body); err != nil {
 			b.Fatal(err)
-		}
-		if _, err := parseRequest(term); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkFastParseWriteBatch1000 is the same batch through fastParse.
-func BenchmarkFastParseWriteBatch1000(b *testing.B) {
-	body := batchBody(1000)
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		if _, ok := fastParse(body); !ok {
-			b.Fatal("not fast")
 		}
 	}
 }

@@ -19,7 +19,7 @@ import (
 // cannot join it, so replies never wait for input that is not coming and
 // requests still take effect in the order they arrived.
 type group struct {
-	kind op // opGet, or opPut for puts and deletes; 0 when empty
+	kind op // opGet, opPut for puts and deletes, opWriteBatch for sync ones; 0 when empty
 	ids  []uint64
 	ops  []engine.BatchOp // kind, and key/value bounds as offsets into arena
 	// arena holds copies of the keys and values: the request bytes alias
@@ -38,15 +38,23 @@ const (
 	maxGroupBytes = 1 << 20
 )
 
-// groupable reports the kind of group a request can join, or 0.
-func groupable(r *request, fast bool) op {
-	if !fast {
+// groupable reports the kind of group a request can join, or 0: gets of
+// the default column family without a snapshot; puts and deletes of the
+// default column family, the sync ones in groups of their own (one fsync
+// for the whole group).
+func groupable(r *request) op {
+	if r.cf != "" {
 		return 0
 	}
 	switch r.op {
 	case opGet:
-		return opGet
+		if r.snapshot == 0 {
+			return opGet
+		}
 	case opPut, opDelete:
+		if r.sync {
+			return opWriteBatch
+		}
 		return opPut
 	}
 	return 0
@@ -115,8 +123,8 @@ func (s *Server) runGroup(scratch []byte) (out []byte) {
 	}()
 	if len(g.ids) == 1 {
 		// Alone, the plain path is cheaper than the batched one.
-		r := request{op: opGet, key: g.ops[0].Key, value: g.ops[0].Value}
-		if g.kind == opPut {
+		r := request{op: opGet, key: g.ops[0].Key, value: g.ops[0].Value, sync: g.kind == opWriteBatch}
+		if g.kind != opGet {
 			r.op = opPut
 			if g.ops[0].Kind == engine.OpDelete {
 				r.op = opDelete
@@ -126,8 +134,8 @@ func (s *Server) runGroup(scratch []byte) (out []byte) {
 	}
 	s.groups.Add(1)
 	s.grouped.Add(uint64(len(g.ids)))
-	if g.kind == opPut {
-		err := s.eng.Write(g.ops, false)
+	if g.kind != opGet {
+		err := s.eng.Write(g.ops, g.kind == opWriteBatch)
 		for _, id := range g.ids {
 			scratch = s.replyResult(scratch, id, err)
 		}

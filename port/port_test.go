@@ -86,9 +86,9 @@ func TestCheckMsgpack(t *testing.T) {
 	good, err := msgpack.Marshal([]any{"put", []byte("k"), []byte("v"), map[string]any{"sync": true}})
 	require.NoError(t, err)
 	require.NoError(t, checkMsgpack(good))
-	term, err := Msgpack.Decode(good)
+	term, err := Msgpack.requestTerm(good)
 	require.NoError(t, err)
-	r, err := parseRequest(term)
+	r, err := parse(term)
 	require.NoError(t, err)
 	assert.Equal(t, opPut, r.op)
 	assert.True(t, r.sync)
@@ -114,9 +114,7 @@ func TestParseRequestOptions(t *testing.T) {
 	b = etf.AppendInt(etf.AppendAtom(b, "batch_size"), 7)
 	b = etf.AppendInt(etf.AppendAtom(b, "limit"), 70000)
 	b = etf.AppendBinary(etf.AppendAtom(b, "cf"), []byte("rows"))
-	term, err := etf.Decode(b)
-	require.NoError(t, err)
-	r, err := parseRequest(term)
+	r, err := parse(b)
 	require.NoError(t, err)
 	assert.Equal(t, 7, r.batchSize)
 	assert.Equal(t, 70000, r.limit)
@@ -168,16 +166,10 @@ func FuzzRequest(f *testing.F) {
 		}
 	})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if fast, ok := fastParse(body); ok {
-			term, err := etf.Decode(body)
-			if err != nil {
-				t.Fatalf("the fast path took what the decoder refuses: %v", err)
+		if _, err := parse(body); err == nil {
+			if err := etf.Check(body); err != nil {
+				t.Fatalf("the parser took what the checker refuses: %v", err)
 			}
-			slow, err := parseRequest(term)
-			if err != nil {
-				t.Fatalf("the fast path took what the parser refuses: %v", err)
-			}
-			sameRequest(t, fast, slow)
 		}
 		useMsgpack := len(body) > 0 && body[0] != 131
 		s := servers[useMsgpack]
@@ -237,52 +229,34 @@ func TestServerAnswersEveryFrameOfAPipelinedStream(t *testing.T) {
 	assert.Greater(t, batches, 0, "pipelined replies share batch frames")
 }
 
-// sameRequest compares what fastParse and the general path produced.
-func sameRequest(t *testing.T, fast, slow request) {
-	t.Helper()
-	assert.Equal(t, slow.op, fast.op)
-	assert.Equal(t, string(slow.key), string(fast.key))
-	assert.Equal(t, string(slow.value), string(fast.value))
-	require.Equal(t, len(slow.keys), len(fast.keys))
-	for i := range slow.keys {
-		assert.Equal(t, string(slow.keys[i]), string(fast.keys[i]))
-	}
-	require.Equal(t, len(slow.batch), len(fast.batch))
-	for i := range slow.batch {
-		assert.Equal(t, slow.batch[i].Kind, fast.batch[i].Kind)
-		assert.Equal(t, string(slow.batch[i].Key), string(fast.batch[i].Key))
-		assert.Equal(t, string(slow.batch[i].Value), string(fast.batch[i].Value))
-	}
-	assert.Empty(t, slow.cf)
-	assert.False(t, slow.sync)
-}
+func TestParseReadsEveryEncodingOfTheHotRequests(t *testing.T) {
+	r, err := parse([]byte{131, 104, 1, 119, 4, 'p', 'i', 'n', 'g'})
+	require.NoError(t, err)
+	assert.Equal(t, opPing, r.op)
 
-func TestFastPathAgreesWithTheGeneralPath(t *testing.T) {
-	bodies := [][]byte{
-		{131, 104, 1, 119, 4, 'p', 'i', 'n', 'g'},
-		getBody("k"),
-		getBody(""),
-		batchBody(3),
-		batchBody(0),
-		hexOf("8368036400036765746D000000016B6A"), // OTP 25's ATOM_EXT
-		etf.AppendNil(etf.AppendNil(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 3), "multi_get"))),
-	}
-	for _, body := range bodies {
-		fast, ok := fastParse(body)
-		require.True(t, ok, "%x", body)
-		term, err := etf.Decode(body)
-		require.NoError(t, err)
-		slow, err := parseRequest(term)
-		require.NoError(t, err)
-		sameRequest(t, fast, slow)
-	}
+	r, err = parse(hexOf("8368036400036765746D000000016B6A")) // OTP 25's ATOM_EXT
+	require.NoError(t, err)
+	assert.Equal(t, opGet, r.op)
+	assert.Equal(t, "k", string(r.key))
+	assert.NotZero(t, groupable(&r), "a get with [] options joins a group")
+
+	r, err = parse(batchBody(3))
+	require.NoError(t, err)
+	require.Len(t, r.batch, 3)
+	assert.Equal(t, engine.OpPut, r.batch[2].Kind)
+	assert.Equal(t, "user:00000002", string(r.batch[2].Key))
+
+	r, err = parse(etf.AppendNil(etf.AppendNil(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 3), "multi_get"))))
+	require.NoError(t, err)
+	assert.Empty(t, r.keys)
+
 	for _, body := range [][]byte{
 		append(getBody("k"), 0),                 // trailing byte
 		getBody("k")[:10],                       // truncated
 		hexOf("8368036400036765746D400000006A"), // binary claims 1 GiB
 	} {
-		_, ok := fastParse(body)
-		assert.False(t, ok, "%x", body)
+		_, err := parse(body)
+		assert.ErrorIs(t, err, etf.ErrMalformed, "%x", body)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/etf"
 )
 
 // Options configure a Server. Zero fields take the defaults noted.
@@ -27,9 +28,6 @@ type Options struct {
 	MaxIterators int           // 1024 open cursors
 	MaxSnapshots int           // 1024 open snapshots
 	IdleTimeout  time.Duration // 5 minutes before an unused cursor or snapshot is closed
-	// InlineMax is the most keys or batch entries a multi_get or
-	// write_batch may have and still run on the reading goroutine (64).
-	InlineMax int
 	// CheckpointRoot is the only directory checkpoints may be written
 	// under; relative checkpoint paths resolve against it. Empty refuses
 	// every checkpoint.
@@ -58,9 +56,6 @@ func (o *Options) setDefaults() {
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 5 * time.Minute
-	}
-	if o.InlineMax <= 0 {
-		o.InlineMax = 64
 	}
 	if o.Log == nil {
 		o.Log = log.New(os.Stderr, "spire-port: ", log.LstdFlags)
@@ -93,23 +88,33 @@ type Server struct {
 
 	// group is the reader's pending run of point requests (see group.go);
 	// groups and grouped count the runs of two or more and their members.
-	group  group
-	groups atomic.Uint64
-	// alone is set by the reader while it serves a request that no other
-	// request is waiting behind.
-	alone   bool
+	group   group
+	groups  atomic.Uint64
 	grouped atomic.Uint64
 }
 
-// cursor is an open iter_open scan and the form its batches take.
+// cursor is an open iter_open scan and the form its batches take, or a
+// positioned iterator (iterator op): the two share one table, one bound
+// (--max-iterators) and one idle reaper.
 type cursor struct {
 	sc     *engine.Scanner
+	it     *engine.Iterator
 	packed bool
 }
 
+func (c *cursor) close() {
+	if c.sc != nil {
+		c.sc.Close()
+	}
+	if c.it != nil {
+		c.it.Close()
+	}
+}
+
 type job struct {
-	id  uint64
-	req request
+	id      uint64
+	req     request
+	scanner *engine.Scanner // a scan's, made on the reader
 }
 
 // NewServer prepares a server for eng writing replies to w.
@@ -123,7 +128,8 @@ func NewServer(eng *engine.Engine, w io.Writer, opt Options) *Server {
 		jobs:  make(chan job, opt.QueueDepth),
 		done:  make(chan struct{}),
 	}
-	s.cursors = newHandles(opt.MaxIterators, func(c *cursor) { c.sc.Close() })
+	s.cursors = newHandles(opt.MaxIterators, (*cursor).close)
+	eng.SetLogf(opt.Log.Printf)
 	s.snapshots = newHandles(opt.MaxSnapshots, func(sn *engine.Snapshot) { sn.Close() })
 	for i := 0; i < opt.Workers; i++ {
 		s.workers.Add(1)
@@ -202,9 +208,6 @@ func (s *Server) Serve(r io.Reader) error {
 			return nil
 		}
 		closing := false
-		// Nothing else waiting: a big request may run here, sparing the
-		// hand-off to a worker (a copy, a re-parse and a thread wake-up).
-		s.alone = br.Buffered() == 0
 		if id == BatchID {
 			scratch, closing = s.dispatchBatch(scratch, body)
 		} else {
@@ -250,10 +253,7 @@ func (s *Server) dispatchBatch(scratch []byte, body []byte) ([]byte, bool) {
 			continue
 		}
 		var closing bool
-		alone := s.alone
-		s.alone = alone && len(body) == 0 // only the last entry of a batch may be alone
 		scratch, closing = s.dispatch(scratch, id, entry[idSize:])
-		s.alone = alone
 		if closing {
 			return scratch, true
 		}
@@ -264,21 +264,18 @@ func (s *Server) dispatchBatch(scratch []byte, body []byte) ([]byte, bool) {
 // dispatch decodes one request and runs it here or hands it to a worker.
 func (s *Server) dispatch(scratch []byte, id uint64, body []byte) ([]byte, bool) {
 	s.requests.Add(1)
-	req, fast := request{}, false
-	if s.codec == ETF {
-		req, fast = fastParse(body)
+	term, err := s.codec.requestTerm(body)
+	var req request
+	if err == nil {
+		req, err = parse(term)
 	}
-	if !fast {
-		term, err := s.codec.Decode(body)
-		if err != nil {
+	if err != nil {
+		if errors.Is(err, etf.ErrMalformed) {
 			s.badFrames.Add(1)
-			return s.replyError(scratch, id, err), false
 		}
-		if req, err = parseRequest(term); err != nil {
-			return s.replyError(scratch, id, err), false
-		}
+		return s.replyError(scratch, id, err), false
 	}
-	if kind := groupable(&req, fast); kind != 0 {
+	if kind := groupable(&req); kind != 0 {
 		if s.group.kind != kind {
 			scratch = s.runGroup(scratch)
 		}
@@ -294,39 +291,52 @@ func (s *Server) dispatch(scratch []byte, id uint64, body []byte) ([]byte, bool)
 	scratch = s.runGroup(scratch)
 	if req.op == opClose {
 		s.stopLocked()
-		return s.reply(scratch, id, func(c Codec, b []byte) []byte { return c.atom(b, "ok") }), true
+		scratch = s.replyOK(scratch, id)
+		s.out.flush()
+		return scratch, true
 	}
-	if s.inline(&req) {
+	if !s.offReader(&req) {
 		return s.exec(scratch, id, &req), false
 	}
-	if fast {
-		// The fast path's slices alias the reader's buffer, which the next
-		// frame overwrites: a worker gets its own copy.
-		req, _ = fastParse(append([]byte(nil), body...))
+	// The request's slices alias the reader's buffer, which the next frame
+	// overwrites: a worker gets its own copy.
+	req, _ = parse(append([]byte(nil), term...))
+	j := job{id: id, req: req}
+	if req.op == opScan {
+		// The scan's iterator is made here, in arrival order, so it sees
+		// every write that came before it and none that came after.
+		ro, err := s.readOptions(&req)
+		if err == nil && req.packed && s.codec != ETF {
+			err = badf("scan: packed rows are for the etf codec")
+		}
+		if err == nil {
+			j.scanner, err = s.eng.NewScanner(req.key, req.end, s.scanOptions(&req, ro))
+		}
+		if err != nil {
+			return s.replyError(scratch, id, err), false
+		}
 	}
-	s.jobs <- job{id: id, req: req} // blocks when full: backpressure
+	s.jobs <- j // blocks when full: backpressure
 	return scratch, false
 }
 
-// inline says whether a request is cheap enough to run on the reader.
-func (s *Server) inline(r *request) bool {
+// offReader says whether a request goes to a worker. Only reads that take
+// their view of the data here (a scan's iterator is made before the
+// hand-off, a cursor has its own) and operations that change no data go:
+// every write runs on the reader, so the requests of one stream take
+// effect in the order they arrived (docs/protocol.md, "Order").
+func (s *Server) offReader(r *request) bool {
 	switch r.op {
-	case opPing, opGet, opCacheInfo:
-		return true
-	case opPut, opDelete:
-		return !r.sync
-	case opMultiGet:
-		return s.alone || len(r.keys) <= s.opt.InlineMax
-	case opWriteBatch:
-		return !r.sync && (s.alone || len(r.batch) <= s.opt.InlineMax)
 	case opScan:
 		// A short scan costs less than waking a worker (tens of µs on a VM).
-		return r.limit > 0 && r.limit <= inlineRows
+		return r.limit == 0 || r.limit > inlineRows
 	case opIterNext:
-		if cur, ok := s.cursors.get(r.id); ok {
-			return cur.sc.BatchSize() <= inlineRows
+		if cur, ok := s.cursors.get(r.id); ok && cur.sc != nil {
+			return cur.sc.BatchSize() > inlineRows
 		}
-		return true // unknown cursor: the error is cheap
+		return false // unknown cursor: the error is cheap
+	case opFlush, opCompactRange, opCheckpoint, opStats:
+		return true
 	}
 	return false
 }
@@ -368,6 +378,10 @@ func (s *Server) worker() {
 	defer s.workers.Done()
 	scratch := make([]byte, 0, 64<<10)
 	for j := range s.jobs {
+		if j.scanner != nil {
+			scratch = s.runScan(scratch, j.id, &j.req, j.scanner)
+			continue
+		}
 		scratch = s.exec(scratch, j.id, &j.req)
 	}
 }
@@ -557,16 +571,37 @@ func (s *Server) exec(scratch []byte, id uint64, r *request) (out []byte) {
 		return s.replyID(scratch, id, cid)
 	case opIterNext:
 		cur, ok := s.cursors.get(r.id)
-		if !ok {
+		if !ok || cur.sc == nil {
 			return s.replyError(scratch, id, &unknownIDError{"unknown_cursor", r.id})
 		}
 		// A finished cursor leaves the table before its last frame is sent,
 		// so whoever reads that frame never sees the cursor still open.
 		b, _, _ := s.batch(scratch, id, cur.sc, false, cur.packed, func() { s.cursors.remove(r.id) })
 		return b
-	case opIterClose:
+	case opIterClose, opIteratorClose:
 		s.cursors.remove(r.id)
 		return s.replyOK(scratch, id)
+	case opIterator:
+		it, err := s.eng.NewIterator(engine.IteratorOptions{CF: ro.CF, Snapshot: ro.Snapshot,
+			LowerBound: r.lower, UpperBound: r.upper, NoFillCache: r.noFillCache,
+			TotalOrderSeek: r.totalOrderSeek, PrefixSameAsStart: r.prefixSameAsStart, ReadaheadSize: r.readahead})
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		iid, err := s.cursors.add(&cursor{it: it}, errTooManyIterators)
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		return s.replyID(scratch, id, iid)
+	case opIteratorMove, opIteratorRefresh:
+		cur, ok := s.cursors.get(r.id)
+		if !ok || cur.it == nil {
+			return s.replyError(scratch, id, &unknownIDError{"unknown_iterator", r.id})
+		}
+		if r.op == opIteratorRefresh {
+			return s.replyResult(scratch, id, cur.it.Refresh())
+		}
+		return s.iteratorMove(scratch, id, r, cur.it)
 	case opSnapshotOpen:
 		sn, err := s.eng.NewSnapshot()
 		if err != nil {
@@ -681,9 +716,22 @@ func (s *Server) scan(scratch []byte, id uint64, r *request, ro engine.ReadOptio
 	if err != nil {
 		return s.replyError(scratch, id, err)
 	}
+	return s.runScan(scratch, id, r, sc)
+}
+
+// runScan sends every batch of sc and closes it. A panic is answered as
+// exec answers one.
+func (s *Server) runScan(scratch []byte, id uint64, r *request, sc *engine.Scanner) (out []byte) {
 	defer sc.Close()
+	defer func() {
+		if p := recover(); p != nil {
+			s.opt.Log.Printf("scan %d panicked: %v\n%s", id, p, debug.Stack())
+			out = s.replyError(scratch, id, fmt.Errorf("panic: %v", p))
+		}
+	}()
 	for {
 		var more bool
+		var err error
 		scratch, more, err = s.batch(scratch, id, sc, true, r.packed, nil)
 		if err != nil || !more {
 			return scratch
@@ -758,6 +806,53 @@ func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner, multiFrame
 	return b, more, nil
 }
 
+// maxAheadBytes bounds the key and value bytes one iterator move reads
+// ahead, so a walk over big values does not buffer megabytes it may never
+// use.
+const maxAheadBytes = 256 << 10
+
+// iteratorMove answers {ok, Rows, More}: the row the move landed on and
+// the rows read ahead, in the direction of the move ([] when it landed on
+// no row), and whether a row follows the last one. Rows is a list of
+// {Key, Value}, or with {packed, true} (ETF only) one binary of
+// <<KeyLen:32, Key, ValueLen:32, Value>> runs, as scans send them.
+func (s *Server) iteratorMove(scratch []byte, id uint64, r *request, it *engine.Iterator) []byte {
+	if r.packed && s.codec != ETF {
+		return s.replyError(scratch, id, badf("iterator_move: packed rows are for the etf codec"))
+	}
+	c := s.codec
+	b, start := beginFrame(scratch[:0], id)
+	b = c.atom(c.tuple(c.begin(b), 3), "ok")
+	var mark, lenAt int
+	if r.packed {
+		lenAt = len(b) + 1
+		b = append(b, 109, 0, 0, 0, 0)
+	} else {
+		b, mark = c.beginList(b)
+	}
+	rows, more, err := it.Move(r.move, r.ahead, maxAheadBytes, func(k, v []byte) {
+		if r.packed {
+			b = binary.BigEndian.AppendUint32(b, uint32(len(k)))
+			b = append(b, k...)
+			b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
+			b = append(b, v...)
+			return
+		}
+		b = c.binary(c.binary(c.tuple(b, 2), k), v)
+	})
+	if err != nil {
+		return s.replyError(b, id, err)
+	}
+	if r.packed {
+		binary.BigEndian.PutUint32(b[lenAt:], uint32(len(b)-lenAt-4))
+	} else {
+		b = c.endList(b, mark, rows)
+	}
+	b = c.atom(b, fmt.Sprint(more))
+	s.out.send(endFrame(b, start))
+	return b
+}
+
 func (s *Server) stats(scratch []byte, id uint64) []byte {
 	st, err := s.eng.Stats()
 	if err != nil {
@@ -784,7 +879,11 @@ func (s *Server) stats(scratch []byte, id uint64) []byte {
 		for name, props := range st.ColumnFamilies {
 			b = appendPropertyMap(c, c.str(b, name), props)
 		}
-		b = c.mapHeader(c.atom(b, "sidecar"), 7)
+		health := s.eng.Health()
+		b = c.mapHeader(c.atom(b, "sidecar"), 10)
+		b = c.atom(c.atom(b, "writes_stopped"), fmt.Sprint(health.WritesStopped))
+		b = c.uint(c.atom(b, "recoveries"), health.Recoveries)
+		b = c.str(c.atom(b, "last_write_error"), health.LastError)
 		b = c.int(c.atom(b, "open_iterators"), int64(s.cursors.len()))
 		b = c.int(c.atom(b, "open_snapshots"), int64(s.snapshots.len()))
 		b = c.uint(c.atom(b, "requests"), s.requests.Load())
@@ -804,7 +903,11 @@ func appendPropertyMap(c Codec, b []byte, props map[string]uint64) []byte {
 }
 
 // checkpointDir resolves a requested checkpoint path and refuses any that
-// would land outside the checkpoint root.
+// would land outside the checkpoint root. Nothing is created before the
+// path is known to stay inside: the deepest directory of it that exists is
+// resolved through its symlinks first. (A symlink swapped in by someone
+// who can write under the root, between this check and RocksDB's own
+// mkdir, is beyond what a path check can stop: docs/protocol.md.)
 func (s *Server) checkpointDir(name string) (string, error) {
 	root := s.opt.CheckpointRoot
 	if root == "" {
@@ -822,24 +925,38 @@ func (s *Server) checkpointDir(name string) (string, error) {
 		dir = filepath.Join(root, dir)
 	}
 	dir = filepath.Clean(dir)
-	rel, err := filepath.Rel(root, dir)
-	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	if !within(root, dir) || dir == root {
 		return "", badf("checkpoint: %q is not inside the checkpoint root %s", name, root)
 	}
-	// A symlinked parent could still lead outside: resolve it.
-	if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
-	}
-	parent, err := filepath.EvalSymlinks(filepath.Dir(dir))
-	if err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
+	if err := os.MkdirAll(root, 0o750); err != nil {
+		return "", fmt.Errorf("checkpoint: root: %w", err)
 	}
 	realRoot, err := filepath.EvalSymlinks(root)
 	if err != nil {
 		return "", fmt.Errorf("checkpoint: %w", err)
 	}
-	if rel, err := filepath.Rel(realRoot, parent); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	existing := filepath.Dir(dir)
+	for {
+		if _, err := os.Lstat(existing); err == nil {
+			break
+		}
+		existing = filepath.Dir(existing)
+	}
+	real, err := filepath.EvalSymlinks(existing)
+	if err != nil {
+		return "", fmt.Errorf("checkpoint: %w", err)
+	}
+	if !within(realRoot, real) {
 		return "", badf("checkpoint: %q leads outside the checkpoint root through a symlink", name)
 	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
+		return "", fmt.Errorf("checkpoint: %w", err)
+	}
 	return dir, nil
+}
+
+// within reports whether path is root or below it (both clean and absolute).
+func within(root, path string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
