@@ -104,7 +104,7 @@ defmodule Store.KV.Engine do
                   scan_time_ms tickers histograms properties column_families sidecar p50 p95
                   p99 max count sum capacity usage pinned_usage strict_capacity version path
                   open_iterators open_snapshots requests bad_frames groups grouped replies true false
-                  log)a
+                  log writes_stopped recoveries last_write_error unknown_iterator)a
   @doc false
   @spec __reply_atoms__() :: [atom()]
   def __reply_atoms__, do: @reply_atoms
@@ -720,11 +720,12 @@ defmodule Store.KV.Engine do
 
   # A LOCK held by a sidecar that is still closing (its engine process died
   # and its port closed a moment ago) is waited for, up to :lock_timeout,
-  # so a restart does not crash-loop against its predecessor.
+  # so a restart does not crash-loop against its predecessor. A LOCK that
+  # cannot be opened at all (permissions) will not get better: fail now.
   defp open(binary, opts, deadline) do
     case spawn_sidecar(binary, opts) do
       {:error, {:open_failed, msg}} = error ->
-        if msg =~ "LOCK" and System.monotonic_time(:millisecond) < deadline do
+        if lock_busy?(msg) and System.monotonic_time(:millisecond) < deadline do
           Process.sleep(50)
           open(binary, opts, deadline)
         else
@@ -738,6 +739,12 @@ defmodule Store.KV.Engine do
         {:ok, state}
     end
   end
+
+  # RocksDB's words for a LOCK another process (or this one) holds: flock's
+  # EWOULDBLOCK, or its own table of locks. Anything else (permissions, a
+  # read-only file system, a LOCK that is not a file) fails at once.
+  defp lock_busy?(msg),
+    do: msg =~ "LOCK" and (msg =~ "temporarily unavailable" or msg =~ "lock hold by current process")
 
   defp spawn_sidecar(binary, opts) do
     port =

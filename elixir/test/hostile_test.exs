@@ -1,0 +1,133 @@
+defmodule Store.KV.HostileTest do
+  # The hostile-input promises that the public API reaches.
+  use Store.KV.EngineCase, async: true
+  @moduletag :tmp_dir
+
+  test "a reversed range is refused and every later write still works", %{tmp_dir: dir} do
+    e = start_engine(dir)
+    :ok = Engine.create_column_family(e, "other")
+
+    assert {:error, {:badarg, msg}} = Engine.delete_range(e, "b", "a")
+    assert msg =~ "comes before"
+    assert {:error, {:badarg, _}} = Engine.write_batch(e, [{:delete_range, "a", ""}])
+
+    assert :ok = Engine.put(e, "k", "v")
+    assert :ok = Engine.put(e, "k", "v", cf: "other", sync: true)
+    assert :ok = Engine.delete(e, "k")
+    assert :ok = Engine.write_batch(e, [{:put, "a", "1"}, {:delete_range, "b", "c"}])
+    assert :ok = Engine.delete_range(e, "x", "y")
+    assert :ok = Engine.flush(e)
+    assert %{writes_stopped: false} = sidecar_stats(e)
+  end
+
+  test "a batch with a bad range anywhere applies nothing", %{tmp_dir: dir} do
+    e = start_engine(dir)
+    puts = for i <- 1..999, do: {:put, "w" <> String.pad_leading("#{i}", 3, "0"), "v"}
+
+    for bad <- [{:delete_range, "b", "a"}, {:delete_range, "a", ""}] do
+      batch = List.replace_at(puts, 500, bad)
+      assert {:error, {:badarg, _}} = Engine.write_batch(e, batch)
+      assert {:error, :not_found} = Engine.get(e, "w001")
+    end
+  end
+
+  test "a column family name with a NUL byte is refused", %{tmp_dir: dir} do
+    e = start_engine(dir)
+    assert {:error, {:badarg, msg}} = Engine.create_column_family(e, "a\0b")
+    assert msg =~ "NUL"
+    assert {:ok, ["default"]} = Engine.list_column_families(e)
+  end
+
+  test "a LOCK that cannot be opened fails start_link at once", %{tmp_dir: dir} do
+    # A directory where the LOCK file should be: RocksDB cannot open it, and
+    # waiting will not change that.
+    File.mkdir_p!(Path.join([dir, "data", "LOCK"]))
+    Process.flag(:trap_exit, true)
+    began = System.monotonic_time(:millisecond)
+
+    assert {:error, {:open_failed, msg}} =
+             Engine.start_link([path: dir, name: nil, lock_timeout: 20_000] ++ small_opts())
+
+    assert msg =~ "LOCK"
+    assert System.monotonic_time(:millisecond) - began < 10_000
+  end
+
+  test "concurrent callers each see their own writes in order", %{tmp_dir: dir} do
+    e = start_engine(dir)
+    :ok = Engine.create_column_family(e, "cf")
+
+    1..16
+    |> Task.async_stream(
+      fn c ->
+        for i <- 1..200 do
+          key = "c#{c}:#{rem(i, 5)}"
+          val = "#{i}"
+
+          case rem(i, 4) do
+            0 ->
+              :ok = Engine.put(e, key, val, sync: true)
+              {:ok, ^val} = Engine.get(e, key)
+
+            1 ->
+              :ok = Engine.put(e, key, val, cf: "cf")
+              {:ok, ^val} = Engine.get(e, key, cf: "cf")
+
+            2 ->
+              :ok = Engine.write_batch(e, [{:put, key, val}], sync: true)
+              {:ok, [^val]} = Engine.multi_get(e, [key])
+
+            3 ->
+              :ok = Engine.delete(e, key)
+              {:ok, []} = Engine.scan_range(e, key, key)
+          end
+        end
+
+        :ok
+      end,
+      max_concurrency: 16,
+      timeout: 60_000
+    )
+    |> Enum.each(fn result -> assert {:ok, :ok} = result end)
+  end
+
+  @tag :slow
+  test "a write larger than the free space is refused and the sidecar keeps serving", %{
+    tmp_dir: dir
+  } do
+    fs = Path.join(dir, "fs")
+    File.mkdir_p!(fs)
+
+    case System.cmd("mount", ["-t", "tmpfs", "-o", "size=64m", "tmpfs", fs],
+           stderr_to_stdout: true
+         ) do
+      {_, 0} ->
+        try do
+          full_disk(fs)
+        after
+          System.cmd("umount", ["-l", fs])
+        end
+
+      {out, _} ->
+        flunk("this test mounts a tmpfs and needs root: #{out}")
+    end
+  end
+
+  defp full_disk(fs) do
+    e = start_engine(fs, min_free_disk_bytes: 8 * 1024 * 1024, write_buffer_size: 1024 * 1024)
+    :ok = Engine.put(e, "kept", "yes", sync: true)
+    {df, 0} = System.cmd("df", ["-B1", "--output=avail", fs])
+    free = df |> String.split() |> List.last() |> String.to_integer()
+    ballast = free - 20 * 1024 * 1024
+    {_, 0} = System.cmd("fallocate", ["-l", "#{ballast}", Path.join(fs, "ballast")])
+    # The guard looks at the free space at most every 100 ms.
+    Process.sleep(250)
+
+    value = :binary.copy("x", 1024 * 1024)
+    batch = for i <- 1..40, do: {:put, "big#{i}", value}
+    assert {:error, {:rocksdb, msg}} = Engine.write_batch(e, batch)
+    assert msg =~ "No space left on device"
+    assert {:ok, "yes"} = Engine.get(e, "kept")
+    assert :ok = Engine.put(e, "small", "fits")
+    assert {:ok, "fits"} = Engine.get(e, "small")
+  end
+end
