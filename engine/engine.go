@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -401,6 +402,9 @@ func (e *Engine) Flush(cf string) error {
 // CompactRange compacts [start, end] of a column family; nil bounds mean
 // the start or end of the keyspace. It returns when the compaction is done.
 func (e *Engine) CompactRange(cf string, start, end []byte) error {
+	if start != nil && end != nil && bytes.Compare(start, end) > 0 {
+		return fmt.Errorf("%w: compact_range end %q comes before its start %q", ErrInvalidArgument, truncated(end), truncated(start))
+	}
 	h, err := e.beginWrite(cf, 0)
 	if err != nil {
 		return err

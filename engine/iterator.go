@@ -83,6 +83,10 @@ func (e *Engine) NewIterator(o IteratorOptions) (*Iterator, error) {
 	// as long as the iterator.
 	o.LowerBound = cloneBytes(o.LowerBound)
 	o.UpperBound = cloneBytes(o.UpperBound)
+	if o.LowerBound != nil && o.UpperBound != nil && bytes.Compare(o.LowerBound, o.UpperBound) > 0 {
+		return nil, fmt.Errorf("%w: iterate_upper_bound %q comes before iterate_lower_bound %q", ErrInvalidArgument,
+			truncated(o.UpperBound), truncated(o.LowerBound))
+	}
 	h, _, err := e.beginRead(ReadOptions{CF: o.CF, Snapshot: o.Snapshot})
 	if err != nil {
 		return nil, err

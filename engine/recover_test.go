@@ -28,6 +28,10 @@ func TestReversedRangesAreRefusedAndApplyNothing(t *testing.T) {
 	_, err = e.Get([]byte("k000"), ReadOptions{})
 	assert.ErrorIs(t, err, ErrNotFound, "no entry of a refused batch is applied")
 
+	assert.ErrorIs(t, e.CompactRange("", []byte("z"), []byte("a")), ErrInvalidArgument)
+	_, err = e.NewIterator(IteratorOptions{LowerBound: []byte("z"), UpperBound: []byte("a")})
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+
 	// Every later write still works, in every column family.
 	require.NoError(t, e.Put([]byte("k"), []byte("v"), WriteOptions{}))
 	require.NoError(t, e.Put([]byte("k"), []byte("v"), WriteOptions{CF: "other", Sync: true}))
