@@ -63,6 +63,11 @@ type Config struct {
 	// of keys not written recently then skip the memtable search, at some
 	// cost to every write.
 	MemtableBloomPercent int
+	// DBWriteBufferSize bounds the memtables of all column families
+	// together (RocksDB's db_write_buffer_size): past it the largest is
+	// flushed. 0 means WriteBufferSize*MaxWriteBufferNumber, what one
+	// family may hold, so a single-family database behaves as before.
+	DBWriteBufferSize uint64
 	// MinFreeDiskBytes is the free space below which writes are refused;
 	// 0 means WriteBufferSize*MaxWriteBufferNumber + 64 MiB.
 	MinFreeDiskBytes uint64
@@ -190,6 +195,15 @@ var Settings = []Setting{
 		apply: func(c *Config, v string) error {
 			n, err := parseUint(v, 0, 25)
 			c.MemtableBloomPercent = int(n)
+			return err
+		},
+	},
+	{
+		Env: "SPIRE_ROCKSDB_DB_WRITE_BUFFER_SIZE", Flag: "db-write-buffer-size", Default: "0 (auto: write buffer size x number, 512 MiB)",
+		Range: "0 .. 1099511627776 bytes",
+		Help:  "memtables of all column families together; past it the largest is flushed",
+		apply: func(c *Config, v string) (err error) {
+			c.DBWriteBufferSize, err = parseUint(v, 0, tib)
 			return err
 		},
 	},
@@ -332,6 +346,7 @@ func (c Config) Validate() error {
 	check(err == nil, "BottommostCompression %q: want none, snappy, lz4 or zstd", c.BottommostCompression)
 	check(c.WriteBufferSize >= 64*kib && c.WriteBufferSize <= 64*gib, "WriteBufferSize %d: want 64 KiB .. 64 GiB", c.WriteBufferSize)
 	check(c.MaxWriteBufferNumber >= 2 && c.MaxWriteBufferNumber <= 64, "MaxWriteBufferNumber %d: want 2 .. 64", c.MaxWriteBufferNumber)
+	check(c.DBWriteBufferSize <= tib, "DBWriteBufferSize %d: want 0 .. 1 TiB", c.DBWriteBufferSize)
 	check(c.RateLimitBytesPerSec <= tib, "RateLimitBytesPerSec %d: want 0 .. 1 TiB", c.RateLimitBytesPerSec)
 	check(c.MaxBackgroundJobs >= 1 && c.MaxBackgroundJobs <= 256, "MaxBackgroundJobs %d: want 1 .. 256", c.MaxBackgroundJobs)
 	check(c.MemtableBloomPercent >= 0 && c.MemtableBloomPercent <= 25, "MemtableBloomPercent %d: want 0 .. 25", c.MemtableBloomPercent)

@@ -112,6 +112,9 @@ func (e *Engine) buildOptions() {
 	o.SetBottommostCompression(compressionType(cfg.BottommostCompression))
 	o.SetWriteBufferSize(cfg.WriteBufferSize)
 	o.SetMaxWriteBufferNumber(cfg.MaxWriteBufferNumber)
+	// Per-family sizes do not add up to a bound: 14 families of 128 MiB x 4
+	// could hold 7 GiB of memtables. This caps their sum.
+	o.SetDbWriteBufferSize(cfg.TotalWriteBufferSize())
 	o.SetMaxBackgroundJobs(cfg.MaxBackgroundJobs)
 	if cfg.MemtableBloomPercent > 0 {
 		// In-process, with 80k fresh keys in the memtable: a random get
@@ -169,6 +172,15 @@ func dedupe(names []string) []string {
 		}
 	}
 	return out
+}
+
+// TotalWriteBufferSize is the bound on all memtables together:
+// DBWriteBufferSize, or what one family may hold when it is 0.
+func (c Config) TotalWriteBufferSize() uint64 {
+	if c.DBWriteBufferSize > 0 {
+		return c.DBWriteBufferSize
+	}
+	return c.WriteBufferSize * uint64(c.MaxWriteBufferNumber)
 }
 
 // Path is the directory the database lives in.

@@ -187,6 +187,15 @@ func (e *Engine) reopen() (done bool, err error) {
 	return true, nil
 }
 
+// ListColumnFamilies lists the column families of the database in dir
+// without opening it.
+func ListColumnFamilies(dir string) ([]string, error) {
+	opts := grocksdb.NewDefaultOptions()
+	defer opts.Destroy()
+	names, err := grocksdb.ListColumnFamilies(opts, dir)
+	return names, classify("list column families of "+dir, err)
+}
+
 // openDB opens RocksDB in e.path with e.opts and every column family it
 // has (plus those the config names); e.mu is held or the engine is new.
 func (e *Engine) openDB() error {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -82,4 +83,43 @@ func TestDiskGuardCountsTheSizeOfTheWrite(t *testing.T) {
 	require.NoError(t, g.check(10<<20))
 	require.Error(t, g.check(10<<20+1), "admitted writes count against what is left")
 	require.NoError(t, g.check(1<<20))
+}
+
+// Fourteen busy column families stay within the total write buffer budget,
+// where each alone would keep its data in memtables.
+func TestColumnFamiliesShareOneWriteBufferBudget(t *testing.T) {
+	const budget = 24 << 20
+	families := make([]string, 14)
+	for i := range families {
+		families[i] = fmt.Sprintf("cf%02d", i)
+	}
+	e := newTestEngine(t, func(c *Config) {
+		c.WriteBufferSize = 16 << 20 // 6 MiB per family never fills one
+		c.DBWriteBufferSize = budget
+		c.ColumnFamilies = families
+	})
+	value := make([]byte, 4096)
+	for _, cf := range families {
+		ops := make([]BatchOp, 0, 256)
+		for i := 0; i < 6<<20/len(value); i++ {
+			ops = append(ops, BatchOp{Kind: OpPut, CF: cf, Key: []byte(fmt.Sprintf("k%06d", i)), Value: value})
+			if len(ops) == cap(ops) {
+				require.NoError(t, e.Write(ops, false))
+				ops = ops[:0]
+			}
+		}
+		require.NoError(t, e.Write(ops, false))
+	}
+	var total uint64
+	for _, cf := range append(families, DefaultColumnFamily) {
+		v, ok, err := e.Property("rocksdb.cur-size-all-mem-tables", cf)
+		require.NoError(t, err)
+		require.True(t, ok)
+		n, err := strconv.ParseUint(v, 10, 64)
+		require.NoError(t, err)
+		total += n
+	}
+	t.Logf("memtables of 14 families after 84 MiB of writes: %d MiB (budget %d MiB)", total>>20, budget>>20)
+	assert.LessOrEqual(t, total, uint64(budget)*3/2, "the families' memtables stay near the budget")
+	assert.Equal(t, uint64(budget), e.Config().TotalWriteBufferSize())
 }

@@ -135,7 +135,7 @@ func newServerIn(dir string, codec Codec) *Server {
 	if err != nil {
 		panic(err)
 	}
-	return NewServer(eng, io.Discard, Options{Codec: codec, CheckpointRoot: filepath.Join(dir, "cp"),
+	return NewServer(eng, io.Discard, Options{Codec: codec, CheckpointRoots: []string{filepath.Join(dir, "cp")},
 		Log: log.New(io.Discard, "", 0)})
 }
 

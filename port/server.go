@@ -28,11 +28,11 @@ type Options struct {
 	MaxIterators int           // 1024 open cursors
 	MaxSnapshots int           // 1024 open snapshots
 	IdleTimeout  time.Duration // 5 minutes before an unused cursor or snapshot is closed
-	// CheckpointRoot is the only directory checkpoints may be written
-	// under; relative checkpoint paths resolve against it. Empty refuses
-	// every checkpoint.
-	CheckpointRoot string
-	Log            *log.Logger // stderr
+	// CheckpointRoots are the directories checkpoints may be written
+	// under; relative checkpoint paths resolve against the first. None
+	// refuses every checkpoint.
+	CheckpointRoots []string
+	Log             *log.Logger // stderr
 }
 
 func (o *Options) setDefaults() {
@@ -903,56 +903,59 @@ func appendPropertyMap(c Codec, b []byte, props map[string]uint64) []byte {
 }
 
 // checkpointDir resolves a requested checkpoint path and refuses any that
-// would land outside the checkpoint root. Nothing is created before the
+// would land outside every checkpoint root. Nothing is created before the
 // path is known to stay inside: the deepest directory of it that exists is
 // resolved through its symlinks first. (A symlink swapped in by someone
-// who can write under the root, between this check and RocksDB's own
-// mkdir, is beyond what a path check can stop: docs/protocol.md.)
+// who can write under a root, between this check and RocksDB's own mkdir,
+// is beyond what a path check can stop: docs/protocol.md.)
 func (s *Server) checkpointDir(name string) (string, error) {
-	root := s.opt.CheckpointRoot
-	if root == "" {
+	roots := s.opt.CheckpointRoots
+	if len(roots) == 0 {
 		return "", badf("checkpoint: checkpoints are disabled (no checkpoint root)")
 	}
 	if strings.ContainsRune(name, 0) {
 		return "", badf("checkpoint: the path contains a NUL byte")
 	}
-	root, err := filepath.Abs(root)
-	if err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
-	}
 	dir := name
 	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(root, dir)
+		dir = filepath.Join(roots[0], dir)
 	}
-	dir = filepath.Clean(dir)
-	if !within(root, dir) || dir == root {
-		return "", badf("checkpoint: %q is not inside the checkpoint root %s", name, root)
-	}
-	if err := os.MkdirAll(root, 0o750); err != nil {
-		return "", fmt.Errorf("checkpoint: root: %w", err)
-	}
-	realRoot, err := filepath.EvalSymlinks(root)
+	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return "", fmt.Errorf("checkpoint: %w", err)
 	}
-	existing := filepath.Dir(dir)
-	for {
-		if _, err := os.Lstat(existing); err == nil {
-			break
+	for _, root := range roots {
+		root, err := filepath.Abs(root)
+		if err != nil || !within(root, dir) || dir == root {
+			continue
 		}
-		existing = filepath.Dir(existing)
+		if err := os.MkdirAll(root, 0o750); err != nil {
+			return "", fmt.Errorf("checkpoint: root %s: %w", root, err)
+		}
+		realRoot, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			return "", fmt.Errorf("checkpoint: %w", err)
+		}
+		existing := filepath.Dir(dir)
+		for {
+			if _, err := os.Lstat(existing); err == nil {
+				break
+			}
+			existing = filepath.Dir(existing)
+		}
+		real, err := filepath.EvalSymlinks(existing)
+		if err != nil {
+			return "", fmt.Errorf("checkpoint: %w", err)
+		}
+		if !within(realRoot, real) {
+			return "", badf("checkpoint: %q leads outside the checkpoint root %s through a symlink", name, root)
+		}
+		if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
+			return "", fmt.Errorf("checkpoint: %w", err)
+		}
+		return dir, nil
 	}
-	real, err := filepath.EvalSymlinks(existing)
-	if err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
-	}
-	if !within(realRoot, real) {
-		return "", badf("checkpoint: %q leads outside the checkpoint root through a symlink", name)
-	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
-	}
-	return dir, nil
+	return "", badf("checkpoint: %q is not inside a checkpoint root (%s)", name, strings.Join(roots, ", "))
 }
 
 // within reports whether path is root or below it (both clean and absolute).

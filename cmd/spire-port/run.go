@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/etf"
 	"github.com/spiredb/spire-port/port"
 )
 
@@ -45,6 +46,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	spin := fs.Duration("spin", defaultSpin, "keep polling stdin this long before parking (0 parks at once); trades idle CPU for latency")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile to this file until exit (for `go tool pprof`)")
 	logFrames := fs.Bool("log-frames", false, "send log lines to the port's owner as {log, Line} frames (id 0) instead of stderr")
+	dataDirFlag := fs.String("data-dir", "", "RocksDB's own directory (default <path>/data); the :rocksdb app opens a database in exactly the path it was given")
+	listFamilies := fs.Bool("list-column-families", false, "print {ok, [Name]} or {error, Msg} as one ETF term for the database in --data-dir (or <path>/data) and exit, without opening it")
+	var checkpointRoots []string
+	fs.Func("checkpoint-root", "a directory checkpoints may be written under (repeatable; default <path>/checkpoints; the first takes relative paths)", func(v string) error {
+		checkpointRoots = append(checkpointRoots, v)
+		return nil
+	})
 	var families []string
 	fs.Func("column-family", "open or create this column family besides default (repeatable)", func(v string) error {
 		families = append(families, v)
@@ -105,9 +113,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	dataDir := *dataDirFlag
+	if dataDir == "" {
+		dataDir = filepath.Join(*path, "data")
+	}
+	if *listFamilies {
+		return listColumnFamilies(stdout, dataDir)
+	}
+	if len(checkpointRoots) == 0 {
+		checkpointRoots = []string{filepath.Join(*path, "checkpoints")}
+	}
 	srvOpts := port.Options{
 		Codec: codec, MaxFrame: *maxFrame, Workers: *workers, MaxIterators: *maxIters,
-		IdleTimeout: *idle, CheckpointRoot: filepath.Join(*path, "checkpoints"), Log: logger,
+		IdleTimeout: *idle, CheckpointRoots: checkpointRoots, Log: logger,
 	}
 	if *logFrames {
 		// The port's owner gets open failures in the id-0 error frame; a
@@ -122,7 +140,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	if err := cfg.Validate(); err != nil {
 		return failOpen(stdout, srvOpts, logger, "bad_config", err)
 	}
-	dataDir := filepath.Join(*path, "data")
 	if err := engine.KeepFreedMemory(); err != nil { // the reaper trims at rest instead
 		logger.Printf("malloc keeps its defaults: %v", err)
 	}
@@ -164,6 +181,28 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 		logger.Printf("%v: finishing requests in flight and closing", sig)
 		srv.Stop()
 	}
+	return exitOK
+}
+
+// listColumnFamilies writes the column families of the database in dir as
+// one ETF term, {ok, [Name]} or {error, Message}: what erlang-rocksdb's
+// list_column_families/2 answers, for a database no process has open.
+func listColumnFamilies(stdout io.Writer, dir string) int {
+	names, err := engine.ListColumnFamilies(dir)
+	b := etf.AppendVersion(nil)
+	if err != nil {
+		b = etf.AppendString(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "error"), err.Error())
+		_, _ = stdout.Write(b)
+		return exitOpen
+	}
+	b = etf.AppendAtom(etf.AppendTupleHeader(b, 2), "ok")
+	if len(names) > 0 {
+		b = etf.AppendListHeader(b, len(names))
+		for _, n := range names {
+			b = etf.AppendString(b, n)
+		}
+	}
+	_, _ = stdout.Write(etf.AppendNil(b))
 	return exitOK
 }
 
