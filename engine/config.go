@@ -80,6 +80,9 @@ type Config struct {
 	// ColumnFamilies are opened (or created) besides "default" and any the
 	// database already has on disk.
 	ColumnFamilies []string
+
+	// Tuning holds the options beyond the seed's (see tuning.go).
+	Tuning Tuning
 }
 
 // DefaultConfig returns the seed's defaults.
@@ -96,6 +99,7 @@ func DefaultConfig() Config {
 		Level0FileNumCompactionTrigger: 4,
 		MaxBytesForLevelBase:           256 * mib,
 		MaxBytesForLevelMultiplier:     10,
+		Tuning:                         defaultTuning(),
 	}
 }
 

@@ -98,10 +98,13 @@ func (e *Engine) buildOptions() {
 	if cfg.BloomBitsPerKey > 0 {
 		e.table.SetFilterPolicy(grocksdb.NewBloomFilterFull(float64(cfg.BloomBitsPerKey)))
 	}
-	// Index and filter blocks live in the block cache so that the cache
-	// capacity bounds memory, as the seed's diagram promises.
-	e.table.SetCacheIndexAndFilterBlocks(true)
-	e.table.SetPinL0FilterAndIndexBlocksInCache(true)
+	// Index and filter blocks live in the block cache (by default) so that
+	// the cache capacity bounds memory, as the seed's diagram promises.
+	t := cfg.Tuning
+	e.table.SetCacheIndexAndFilterBlocks(t.CacheIndexAndFilterBlocks)
+	e.table.SetPinL0FilterAndIndexBlocksInCache(t.CacheIndexAndFilterBlocks)
+	e.table.SetBlockSize(int(t.BlockSize))
+	e.table.SetFormatVersion(t.FormatVersion)
 
 	o := grocksdb.NewDefaultOptions()
 	o.SetCreateIfMissing(true)
@@ -126,6 +129,17 @@ func (e *Engine) buildOptions() {
 	o.SetLevel0FileNumCompactionTrigger(cfg.Level0FileNumCompactionTrigger)
 	o.SetMaxBytesForLevelBase(cfg.MaxBytesForLevelBase)
 	o.SetMaxBytesForLevelMultiplier(cfg.MaxBytesForLevelMultiplier)
+	o.SetTargetFileSizeBase(t.TargetFileSizeBase)
+	o.SetMinWriteBufferNumberToMerge(t.MinWriteBufferNumberToMerge)
+	o.SetMaxOpenFiles(t.MaxOpenFiles)
+	o.SetLevelCompactionDynamicLevelBytes(t.LevelCompactionDynamicLevels)
+	o.SetMaxTotalWalSize(t.MaxTotalWALSize)
+	o.SetWALRecoveryMode(grocksdb.WALRecoveryMode(walRecoveryModes[t.WALRecoveryMode]))
+	o.SetRecycleLogFileNum(uint(t.RecycleLogFileNum))
+	o.SetWALBytesPerSync(t.WALBytesPerSync)
+	o.SetOptimizeFiltersForHits(t.OptimizeFiltersForHits)
+	o.SetAllowConcurrentMemtableWrites(t.AllowConcurrentMemtableWrite)
+	o.SetEnableWriteThreadAdaptiveYield(t.EnableWriteThreadAdaptiveYield)
 	if cfg.RateLimitBytesPerSec > 0 {
 		e.limiter = grocksdb.NewRateLimiter(int64(cfg.RateLimitBytesPerSec), 100*1000, 10)
 		o.SetRateLimiter(e.limiter)

@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The erlang-rocksdb options the :rocksdb app maps onto variables reach
+// RocksDB's own OPTIONS file.
+func TestTuningReachesRocksDB(t *testing.T) {
+	cfg, err := LoadConfig(nil, map[string]string{
+		"SPIRE_ROCKSDB_TARGET_FILE_SIZE_BASE":                "33554432",
+		"SPIRE_ROCKSDB_MIN_WRITE_BUFFER_NUMBER_TO_MERGE":     "2",
+		"SPIRE_ROCKSDB_MAX_OPEN_FILES":                       "500",
+		"SPIRE_ROCKSDB_LEVEL_COMPACTION_DYNAMIC_LEVEL_BYTES": "true",
+		"SPIRE_ROCKSDB_MAX_TOTAL_WAL_SIZE":                   "268435456",
+		"SPIRE_ROCKSDB_WAL_RECOVERY_MODE":                    "absolute_consistency",
+		"SPIRE_ROCKSDB_RECYCLE_LOG_FILE_NUM":                 "2",
+		"SPIRE_ROCKSDB_WAL_BYTES_PER_SYNC":                   "1048576",
+		"SPIRE_ROCKSDB_OPTIMIZE_FILTERS_FOR_HITS":            "true",
+		"SPIRE_ROCKSDB_ALLOW_CONCURRENT_MEMTABLE_WRITE":      "false",
+		"SPIRE_ROCKSDB_ENABLE_WRITE_THREAD_ADAPTIVE_YIELD":   "false",
+		"SPIRE_ROCKSDB_BLOCK_SIZE":                           "16384",
+		"SPIRE_ROCKSDB_FORMAT_VERSION":                       "4",
+		"SPIRE_ROCKSDB_BOTTOMMOST_COMPRESSION":               "lz4",
+		"SPIRE_ROCKSDB_MAX_BYTES_FOR_LEVEL_BASE":             "134217728",
+		"SPIRE_ROCKSDB_DB_WRITE_BUFFER_SIZE":                 "100663296",
+		"SPIRE_ROCKSDB_BLOCK_CACHE_SIZE":                     "8388608",
+	})
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "data")
+	e, err := Open(dir, cfg)
+	require.NoError(t, err)
+	defer e.Close()
+	text := optionsFile(t, dir)
+	for _, want := range []string{
+		"target_file_size_base=33554432", "min_write_buffer_number_to_merge=2", "max_open_files=500",
+		"level_compaction_dynamic_level_bytes=true", "max_total_wal_size=268435456",
+		"wal_recovery_mode=kAbsoluteConsistency", "wal_bytes_per_sync=1048576",
+		"optimize_filters_for_hits=true", "allow_concurrent_memtable_write=false",
+		"enable_write_thread_adaptive_yield=false", "block_size=16384", "format_version=4",
+		"bottommost_compression=kLZ4Compression", "max_bytes_for_level_base=134217728",
+		"db_write_buffer_size=100663296",
+	} {
+		assert.Contains(t, text, want)
+	}
+
+	// RocksDB 7.8 recycles WAL files only with skip_any_corrupted_records:
+	// in the other modes it sanitizes recycle_log_file_num to 0.
+	cfg, err = LoadConfig(nil, map[string]string{"SPIRE_ROCKSDB_RECYCLE_LOG_FILE_NUM": "2",
+		"SPIRE_ROCKSDB_WAL_RECOVERY_MODE": "skip_any_corrupted_records", "SPIRE_ROCKSDB_BLOCK_CACHE_SIZE": "8388608"})
+	require.NoError(t, err)
+	dir = filepath.Join(t.TempDir(), "data")
+	e2, err := Open(dir, cfg)
+	require.NoError(t, err)
+	defer e2.Close()
+	assert.Contains(t, optionsFile(t, dir), "recycle_log_file_num=2")
+
+	_, err = LoadConfig(nil, map[string]string{"SPIRE_ROCKSDB_WAL_RECOVERY_MODE": "yolo", "SPIRE_ROCKSDB_MAX_OPEN_FILES": "-2"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "SPIRE_ROCKSDB_WAL_RECOVERY_MODE")
+	assert.Contains(t, err.Error(), "SPIRE_ROCKSDB_MAX_OPEN_FILES", "every problem at once")
+}
