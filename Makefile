@@ -35,6 +35,7 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change: $$out" >&2; exit 1; fi
 	cd elixir && mix format --check-formatted
+	cd elixir/rocksdb && mix format --check-formatted
 
 lint: fmt
 	$(GO) vet ./...
@@ -49,6 +50,7 @@ test: build lint
 	$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 	cd elixir && mix test --include slow
+	cd elixir/rocksdb && mix test
 
 demo: build
 	cd elixir && mix run --no-start scripts/demo.exs

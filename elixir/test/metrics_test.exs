@@ -66,3 +66,20 @@ defmodule Store.KV.MetricsTest do
     assert grouped >= 0
   end
 end
+
+defmodule Store.KV.MetricsDefaultEngineTest do
+  # The engine registered as Store.KV.Engine is global: not async.
+  use Store.KV.EngineCase, async: false
+  @moduletag :tmp_dir
+
+  test "prometheus_metrics/0 and get_metrics/0 read the default engine", %{tmp_dir: dir} do
+    assert "# spire-port: no metrics" <> _ = Store.KV.Metrics.prometheus_metrics()
+    assert {:error, :engine_down} = Store.KV.Metrics.get_metrics()
+    start_engine(dir, name: Store.KV.Engine)
+    :ok = Engine.put(Store.KV.Engine, "k", "v")
+    assert Store.KV.Metrics.prometheus_metrics() =~ ~r/^rocksdb_number_keys_written_total 1$/m
+
+    assert {:ok, %{tickers: %{"rocksdb.number.keys.written" => 1}, cache: %{capacity: _}}} =
+             Store.KV.Metrics.get_metrics()
+  end
+end

@@ -387,6 +387,29 @@ defmodule Store.KV.Engine do
     end
   end
 
+  @doc """
+  A `Store.KV.RocksDB` database handle on this engine's database (by its
+  registered name), for code that calls erlang-rocksdb's API: the handle
+  SpireDB keeps in `:persistent_term`. It stays valid across restarts.
+  """
+  @spec get_db_ref(engine()) :: Store.KV.RocksDB.db_handle()
+  def get_db_ref(engine) when is_atom(engine), do: Store.KV.RocksDB.db_handle(engine)
+
+  def get_db_ref(engine) when is_pid(engine) do
+    case Process.info(engine, :registered_name) do
+      {:registered_name, name} when is_atom(name) -> get_db_ref(name)
+      _ -> raise ArgumentError, "get_db_ref/1 needs an engine with a registered name"
+    end
+  end
+
+  @doc """
+  `Store.KV.RocksDB` handles of every column family of the engine, by name
+  (`%{"default" => :default_column_family, "users" => cf, ...}`).
+  """
+  @spec get_cf_refs(engine()) ::
+          {:ok, %{String.t() => Store.KV.RocksDB.cf_handle()}} | {:error, reason()}
+  def get_cf_refs(engine), do: engine |> get_db_ref() |> Store.KV.RocksDB.column_families()
+
   @doc "Sends a request through the whole path but RocksDB: the floor of every latency."
   @spec ping(engine()) :: :ok | {:error, reason()}
   def ping(engine), do: call(engine, {:ping}, nil)
@@ -605,6 +628,18 @@ defmodule Store.KV.Engine do
 
   defp unpack(<<>>, acc), do: :lists.reverse(acc)
 
+  # Sends a request whose reply nobody waits for (id 0): closing an
+  # iterator. It goes through the engine process, after the requests
+  # already waiting there.
+  @doc false
+  @spec cast(engine(), tuple()) :: :ok | {:error, :engine_down}
+  def cast(engine, request) do
+    with {:ok, ctx} <- lookup(engine) do
+      send(ctx.owner, {:"$spire", 0, nil, :erlang.term_to_binary(request)})
+      :ok
+    end
+  end
+
   @doc false
   @spec send_request(ctx(), tuple()) :: {:ok, reference()}
   def send_request(ctx, request) do
@@ -744,7 +779,9 @@ defmodule Store.KV.Engine do
   # EWOULDBLOCK, or its own table of locks. Anything else (permissions, a
   # read-only file system, a LOCK that is not a file) fails at once.
   defp lock_busy?(msg),
-    do: msg =~ "LOCK" and (msg =~ "temporarily unavailable" or msg =~ "lock hold by current process")
+    do:
+      msg =~ "LOCK" and
+        (msg =~ "temporarily unavailable" or msg =~ "lock hold by current process")
 
   defp spawn_sidecar(binary, opts) do
     port =
@@ -804,7 +841,8 @@ defmodule Store.KV.Engine do
 
   @impl true
   def handle_info({:"$spire", id, ref, term}, state) do
-    Process.put(id, ref)
+    # Id 0 (cast/2) is never registered: its reply is dropped.
+    if id != 0, do: Process.put(id, ref)
     drain(state.port, [[<<byte_size(term) + 8::32, id::64>> | term]], 1)
     {:noreply, state}
   end
@@ -914,7 +952,7 @@ defmodule Store.KV.Engine do
   defp drain(port, acc, n) when n < @max_batch do
     receive do
       {:"$spire", id, ref, term} ->
-        Process.put(id, ref)
+        if id != 0, do: Process.put(id, ref)
         drain(port, [[<<byte_size(term) + 8::32, id::64>> | term] | acc], n + 1)
     after
       0 -> write_requests(port, acc)
@@ -979,6 +1017,9 @@ defmodule Store.KV.Engine do
 
   defp answer_mailbox do
     receive do
+      {:"$spire", _id, nil, _term} ->
+        answer_mailbox()
+
       {:"$spire", _id, ref, _term} ->
         send(ref, {ref, :engine_down})
         answer_mailbox()

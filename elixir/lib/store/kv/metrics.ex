@@ -29,6 +29,30 @@ defmodule Store.KV.Metrics do
     end
   end
 
+  @doc """
+  Prometheus text for the engine registered as `Store.KV.Engine`, as
+  SpireDB's `/metrics` endpoint calls it; a comment line when none runs.
+  """
+  @spec prometheus_metrics() :: String.t()
+  def prometheus_metrics do
+    case prometheus(Store.KV.Engine) do
+      {:ok, text} -> text
+      {:error, reason} -> "# spire-port: no metrics: #{inspect(reason)}\n"
+    end
+  end
+
+  @doc """
+  The statistics of the engine registered as `Store.KV.Engine`:
+  `Store.KV.Engine.get_stats/1`'s map with its block cache under `:cache`.
+  """
+  @spec get_metrics() :: {:ok, map()} | {:error, Engine.reason()}
+  def get_metrics do
+    with {:ok, stats} <- Engine.get_stats(Store.KV.Engine),
+         {:ok, cache} <- Engine.get_cache_info(Store.KV.Engine) do
+      {:ok, Map.put(stats, :cache, cache)}
+    end
+  end
+
   @doc false
   @spec render(map(), map()) :: iodata()
   def render(stats, cache) do

@@ -14,7 +14,38 @@ defmodule Store.KV.Engine.Options do
       {"SPIRE_ROCKSDB_RATE_LIMIT_BYTES_PER_SEC", {:int, 0, 1_099_511_627_776}},
     max_background_jobs: {"SPIRE_ROCKSDB_MAX_BACKGROUND_JOBS", {:int, 1, 256}},
     memtable_bloom_percent: {"SPIRE_ROCKSDB_MEMTABLE_BLOOM_PERCENT", {:int, 0, 25}},
-    min_free_disk_bytes: {"SPIRE_ROCKSDB_MIN_FREE_DISK_BYTES", {:int, 0, 1_099_511_627_776}}
+    min_free_disk_bytes: {"SPIRE_ROCKSDB_MIN_FREE_DISK_BYTES", {:int, 0, 1_099_511_627_776}},
+    db_write_buffer_size: {"SPIRE_ROCKSDB_DB_WRITE_BUFFER_SIZE", {:int, 0, 1_099_511_627_776}},
+    bottommost_compression:
+      {"SPIRE_ROCKSDB_BOTTOMMOST_COMPRESSION", {:one_of, [:none, :snappy, :lz4, :zstd]}},
+    max_bytes_for_level_base:
+      {"SPIRE_ROCKSDB_MAX_BYTES_FOR_LEVEL_BASE", {:int, 1_048_576, 1_099_511_627_776}},
+    target_file_size_base:
+      {"SPIRE_ROCKSDB_TARGET_FILE_SIZE_BASE", {:int, 65_536, 68_719_476_736}},
+    min_write_buffer_number_to_merge:
+      {"SPIRE_ROCKSDB_MIN_WRITE_BUFFER_NUMBER_TO_MERGE", {:int, 1, 64}},
+    max_open_files: {"SPIRE_ROCKSDB_MAX_OPEN_FILES", {:int, -1, 1_048_576}},
+    level_compaction_dynamic_level_bytes:
+      {"SPIRE_ROCKSDB_LEVEL_COMPACTION_DYNAMIC_LEVEL_BYTES", :bool},
+    max_total_wal_size: {"SPIRE_ROCKSDB_MAX_TOTAL_WAL_SIZE", {:int, 0, 1_099_511_627_776}},
+    wal_recovery_mode:
+      {"SPIRE_ROCKSDB_WAL_RECOVERY_MODE",
+       {:one_of,
+        [
+          :tolerate_corrupted_tail_records,
+          :absolute_consistency,
+          :point_in_time_recovery,
+          :skip_any_corrupted_records
+        ]}},
+    recycle_log_file_num: {"SPIRE_ROCKSDB_RECYCLE_LOG_FILE_NUM", {:int, 0, 64}},
+    wal_bytes_per_sync: {"SPIRE_ROCKSDB_WAL_BYTES_PER_SYNC", {:int, 0, 1_073_741_824}},
+    optimize_filters_for_hits: {"SPIRE_ROCKSDB_OPTIMIZE_FILTERS_FOR_HITS", :bool},
+    allow_concurrent_memtable_write: {"SPIRE_ROCKSDB_ALLOW_CONCURRENT_MEMTABLE_WRITE", :bool},
+    enable_write_thread_adaptive_yield:
+      {"SPIRE_ROCKSDB_ENABLE_WRITE_THREAD_ADAPTIVE_YIELD", :bool},
+    block_size: {"SPIRE_ROCKSDB_BLOCK_SIZE", {:int, 1024, 4_194_304}},
+    cache_index_and_filter_blocks: {"SPIRE_ROCKSDB_CACHE_INDEX_AND_FILTER_BLOCKS", :bool},
+    format_version: {"SPIRE_ROCKSDB_FORMAT_VERSION", {:int, 2, 5}}
   ]
 
   @general [
@@ -26,7 +57,9 @@ defmodule Store.KV.Engine.Options do
     idle_timeout: 300_000,
     max_frame: 67_108_864,
     lock_timeout: 5_000,
-    spin: 50
+    spin: 50,
+    data_dir: nil,
+    checkpoint_roots: nil
   ]
 
   @doc "The RocksDB option names."
@@ -92,6 +125,17 @@ defmodule Store.KV.Engine.Options do
       "a list of non-empty strings"
     )
 
+    check!(:data_dir, opts[:data_dir], &(is_nil(&1) or (is_binary(&1) and &1 != "")), "a path")
+
+    check!(
+      :checkpoint_roots,
+      opts[:checkpoint_roots],
+      fn roots ->
+        is_nil(roots) or (is_list(roots) and Enum.all?(roots, &(is_binary(&1) and &1 != "")))
+      end,
+      "a list of directories"
+    )
+
     for {key, {_env, spec}} <- @rocksdb, value = opts[key], value != nil do
       validate_rocksdb!(key, value, spec)
     end
@@ -102,6 +146,9 @@ defmodule Store.KV.Engine.Options do
   defp validate_rocksdb!(key, value, {:int, lo, hi}) do
     check!(key, value, &(is_integer(&1) and &1 >= lo and &1 <= hi), "an integer #{lo}..#{hi}")
   end
+
+  defp validate_rocksdb!(key, value, :bool),
+    do: check!(key, value, &is_boolean/1, "true or false")
 
   defp validate_rocksdb!(key, value, {:one_of, choices}) do
     ok? = fn v -> to_atom_choice(v, choices) != nil end
@@ -134,6 +181,8 @@ defmodule Store.KV.Engine.Options do
   @spec args(keyword()) :: [String.t()]
   def args(opts) do
     families = Enum.flat_map(opts[:column_families], &["--column-family", &1])
+    data_dir = if opts[:data_dir], do: ["--data-dir", opts[:data_dir]], else: []
+    roots = Enum.flat_map(opts[:checkpoint_roots] || [], &["--checkpoint-root", &1])
 
     [
       "--log-frames",
@@ -145,7 +194,7 @@ defmodule Store.KV.Engine.Options do
       "#{opts[:idle_timeout]}ms",
       "--spin",
       "#{opts[:spin]}us"
-    ] ++ families
+    ] ++ families ++ data_dir ++ roots
   end
 
   @doc """

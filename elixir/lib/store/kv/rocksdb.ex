@@ -1,0 +1,736 @@
+defmodule Store.KV.RocksDB do
+  @moduledoc """
+  erlang-rocksdb's API (the `:rocksdb` module of hex package `rocksdb`
+  1.9) over the spire-port sidecar: the same function names, arities,
+  argument shapes and results, so code written against the NIF runs
+  unchanged. The `:rocksdb` application in `elixir/rocksdb/` is a module
+  `:rocksdb` that delegates here; depend on it instead of the NIF.
+
+      {:ok, db, [default, users]} =
+        Store.KV.RocksDB.open_with_cf(~c"/var/lib/app/db", [create_if_missing: true],
+          [{~c"default", []}, {~c"users", []}])
+      :ok = Store.KV.RocksDB.put(db, users, "u:1", "alice", [])
+      {:ok, "alice"} = Store.KV.RocksDB.get(db, users, "u:1", [])
+      {:ok, itr} = Store.KV.RocksDB.iterator(db, users, [])
+      {:ok, "u:1", "alice"} = Store.KV.RocksDB.iterator_move(itr, {:seek, "u:"})
+      {:error, :invalid_iterator} = Store.KV.RocksDB.iterator_move(itr, :next)
+      :ok = Store.KV.RocksDB.iterator_close(itr)
+
+  ## Handles
+
+  A database handle names its engine, a column family handle its engine
+  and family, so both stay valid across a sidecar restart and can be kept
+  in `:persistent_term`. An iterator is a reference (`is_reference/1`,
+  `==`). A handle that is not one (`nil`, a closed database, another
+  module's term) raises `ArgumentError`, as the NIF raises `badarg`.
+
+  ## Where it differs from the NIF
+
+    * `open/2,3` starts a `Store.KV.Engine` (a sidecar) under spire_port's
+      supervision, with RocksDB in exactly the path given. It is closed by
+      `close/1`, or when the process that opened it exits: the NIF closes a
+      database once nothing references its handle, which the BEAM cannot
+      observe for a plain term. Iterators likewise close when the process
+      that made them exits, if not before.
+    * Iterators read ahead: a positioning move (`first`, `last`, `seek`,
+      `seek_for_prev`) brings back rows ahead, and `next`/`prev` are local
+      until they run out. The rows come from one RocksDB iterator, so they
+      are what the NIF would return.
+    * When the sidecar restarts, iterators, snapshots and batches in flight
+      do not survive with their view: an iterator is made again (it then
+      sees the database as it is, and goes on from the key it was on);
+      a snapshot handle answers errors. While the sidecar is down calls
+      return `{:error, :engine_down}`, and `{:error, :timeout}` when a
+      call's timeout passes (5 s, the engine's `:timeout`); functions whose
+      NIF spec has no error tuple (`batch_put/3`, ...) need no sidecar.
+    * Options the sidecar does not apply are logged once, by name, at
+      open, and never fail the open (docs/spiredb.md lists them).
+    * `checkpoint/2` may write anywhere the BEAM's user may, as the NIF's.
+  """
+
+  require Logger
+
+  alias Store.KV.Engine
+  alias Store.KV.RocksDB.{Iterator, Options, Registry}
+
+  @db :spire_rocksdb_db
+  @cf :spire_rocksdb_cf
+  @snap :spire_rocksdb_snapshot
+
+  @typedoc "A database handle."
+  @type db_handle :: {:spire_rocksdb_db, atom()}
+  @typedoc "A column family handle, or the default family."
+  @type cf_handle :: {:spire_rocksdb_cf, atom(), String.t()} | :default_column_family
+  @typedoc "An iterator handle."
+  @type itr_handle :: reference()
+  @typedoc "A snapshot handle."
+  @type snapshot_handle :: {:spire_rocksdb_snapshot, atom(), pos_integer()}
+  @typedoc "A batch handle."
+  @type batch_handle :: reference()
+  @typedoc "A cache, rate limiter or statistics handle."
+  @type object_handle :: reference()
+  @typedoc "A file name, as the NIF takes it."
+  @type path :: charlist() | binary()
+
+  ## Opening and closing
+
+  @doc "Opens (with `create_if_missing: true`, creates) the database in exactly `path`."
+  @spec open(path(), list()) :: {:ok, db_handle()} | {:error, term()}
+  def open(path, opts) do
+    with {:ok, db, _} <- open_db(path, opts, []), do: {:ok, db}
+  end
+
+  @doc "Opens the database with column families `[{name, cf_opts}]`; their handles come in order."
+  @spec open(path(), list(), [{path(), list()}]) ::
+          {:ok, db_handle(), [cf_handle()]} | {:error, term()}
+  def open(path, opts, cf_descriptors), do: open_db(path, opts, cf_descriptors)
+
+  @doc "The same as `open/3`."
+  @spec open_with_cf(path(), list(), [{path(), list()}]) ::
+          {:ok, db_handle(), [cf_handle()]} | {:error, term()}
+  def open_with_cf(path, opts, cf_descriptors), do: open_db(path, opts, cf_descriptors)
+
+  defp open_db(path, opts, cfds) when is_list(opts) and is_list(cfds) do
+    abs = path |> to_string() |> Path.expand()
+    families = for {n, _} <- cfds, do: to_string(n)
+    name = engine_name(abs)
+    {engine_opts, create?, skipped} = Options.map(opts)
+
+    cond do
+      alive?(name) ->
+        {:error, {:db_open, ~c"IO error: lock hold by current process: #{abs}/LOCK"}}
+
+      not create? and not File.exists?(Path.join(abs, "CURRENT")) ->
+        {:error,
+         {:db_open, ~c"Invalid argument: #{abs}: does not exist (create_if_missing is false)"}}
+
+      true ->
+        if skipped != [],
+          do: Logger.warning("rocksdb open #{abs}: options not applied: #{inspect(skipped)}")
+
+        start(name, abs, families, engine_opts)
+    end
+  end
+
+  defp open_db(_path, _opts, _cfds), do: :erlang.error(:badarg)
+
+  defp start(name, abs, families, engine_opts) do
+    opts =
+      [
+        path: abs,
+        data_dir: abs,
+        name: name,
+        checkpoint_roots: ["/"],
+        column_families: Enum.reject(families, &(&1 == "default"))
+      ] ++ engine_opts
+
+    spec = Supervisor.child_spec({Engine, opts}, id: name)
+
+    case DynamicSupervisor.start_child(Store.KV.RocksDB.Engines, spec) do
+      {:ok, _pid} ->
+        :ets.insert(Registry.dbs(), {name, abs, self()})
+        Registry.watch_db(self(), name)
+        db = {@db, name}
+        {:ok, db, Enum.map(families, &cf(name, &1))}
+
+      {:error, {kind, msg}} when kind in [:open_failed, :bad_config] ->
+        {:error, {:db_open, String.to_charlist(msg)}}
+
+      {:error, reason} ->
+        {:error, {:db_open, ~c"#{inspect(reason)}"}}
+    end
+  end
+
+  defp cf(_name, "default"), do: :default_column_family
+  defp cf(name, family), do: {@cf, name, family}
+
+  # One engine per path; the name is an atom so that a call finds the
+  # engine as cheaply as Store.KV.Engine's own default name.
+  defp engine_name(abs), do: :"spire_rocksdb_#{:erlang.phash2(abs, 4_294_967_296)}"
+
+  defp alive?(name), do: is_pid(Process.whereis(name))
+
+  @doc "Closes a database opened with `open/2,3` (and its iterators); `:ok` also when closed already."
+  @spec close(db_handle()) :: :ok
+  def close(db), do: db |> engine!() |> close_name()
+
+  @doc false
+  @spec close_name(atom()) :: :ok
+  def close_name(name) do
+    case :ets.lookup(Registry.dbs(), name) do
+      [{^name, _abs, opener}] when is_pid(opener) ->
+        Iterator.close_all(name)
+        :ets.delete(Registry.dbs(), name)
+        Registry.unwatch({:db, name})
+
+        case Process.whereis(name) do
+          nil -> :ok
+          pid -> DynamicSupervisor.terminate_child(Store.KV.RocksDB.Engines, pid)
+        end
+
+        :ok
+
+      # A shared engine (get_db_ref/1) belongs to its own supervisor.
+      _ ->
+        :ok
+    end
+  end
+
+  @doc """
+  A database handle on an engine started with `Store.KV.Engine.start_link/1`
+  (by its registered name), as `Store.KV.Engine.get_db_ref/1` returns.
+  """
+  @spec db_handle(atom()) :: db_handle()
+  def db_handle(name) when is_atom(name) do
+    :ets.insert_new(Registry.dbs(), {name, nil, nil})
+    {@db, name}
+  end
+
+  @doc "The handle of column family `family` of a database."
+  @spec cf_handle(db_handle(), String.t()) :: cf_handle()
+  def cf_handle(db, family) when is_binary(family), do: cf(engine!(db), family)
+
+  @doc "Handles of every column family of a database, by name."
+  @spec column_families(db_handle()) :: {:ok, %{String.t() => cf_handle()}} | {:error, term()}
+  def column_families(db) do
+    name = engine!(db)
+
+    with {:ok, names} <- checked(name, Engine.list_column_families(name)) do
+      {:ok, Map.new(names, &{&1, cf(name, &1)})}
+    end
+  end
+
+  @doc "Lists the column families of the database in `path` (charlists), open or not."
+  @spec list_column_families(path(), list()) :: {:ok, [charlist()]} | {:error, term()}
+  def list_column_families(path, _opts) do
+    abs = path |> to_string() |> Path.expand()
+    name = engine_name(abs)
+
+    if alive?(name) do
+      with {:ok, names} <- Engine.list_column_families(name),
+           do: {:ok, Enum.map(names, &String.to_charlist/1)}
+    else
+      binary = Store.KV.Engine.Options.binary([])
+      args = ["--path", abs, "--data-dir", abs, "--list-column-families"]
+
+      with {out, _status} <- System.cmd(binary, args, stderr_to_stdout: false) do
+        case :erlang.binary_to_term(out, [:safe]) do
+          {:ok, names} -> {:ok, Enum.map(names, &String.to_charlist/1)}
+          {:error, msg} -> {:error, {:db_open, String.to_charlist(msg)}}
+        end
+      end
+    end
+  end
+
+  @doc "Creates a column family; returns its handle."
+  @spec create_column_family(db_handle(), path(), list()) :: {:ok, cf_handle()} | {:error, term()}
+  def create_column_family(db, family, _cf_opts) do
+    name = engine!(db)
+    family = to_string(family)
+
+    with :ok <- checked(name, Engine.create_column_family(name, family)),
+         do: {:ok, cf(name, family)}
+  end
+
+  @doc "Drops a column family and its data."
+  @spec drop_column_family(db_handle(), cf_handle()) :: :ok | {:error, term()}
+  def drop_column_family(db, cf) do
+    name = engine!(db)
+    checked(name, Engine.drop_column_family(name, family!(name, cf)))
+  end
+
+  ## Handles
+
+  defp engine!({@db, name}) when is_atom(name), do: name
+  defp engine!(_), do: :erlang.error(:badarg)
+
+  defp family!(_name, :default_column_family), do: "default"
+  defp family!(name, {@cf, name, family}), do: family
+  defp family!(_name, _), do: :erlang.error(:badarg)
+
+  # A call that found no engine: a database that is not open (closed, or
+  # never opened) is a bad handle; one whose sidecar is restarting answers
+  # the error.
+  defp checked(name, {:error, :engine_down} = error) do
+    if :ets.member(Registry.dbs(), name), do: error, else: :erlang.error(:badarg)
+  end
+
+  defp checked(_name, result), do: result
+
+  defp key!(k) when is_binary(k), do: k
+  defp key!(_), do: :erlang.error(:badarg)
+
+  defp read_opts(name, opts, cf) do
+    base = if cf, do: [cf: cf], else: []
+
+    Enum.reduce(opts, base, fn
+      {:snapshot, {@snap, ^name, id}}, acc -> [{:snapshot, {:snapshot, id}} | acc]
+      {:snapshot, _}, _acc -> :erlang.error(:badarg)
+      _, acc -> acc
+    end)
+  end
+
+  defp write_opts(opts, cf) do
+    sync = if Keyword.get(List.wrap(opts), :sync, false) == true, do: [sync: true], else: []
+    if cf, do: [{:cf, cf} | sync], else: sync
+  end
+
+  defp cf_opt(_name, :default_column_family), do: nil
+  defp cf_opt(name, cf), do: family!(name, cf)
+
+  ## Key/value
+
+  @doc "Reads `key` from the default column family: `{:ok, value}` or `:not_found`."
+  @spec get(db_handle(), binary(), list()) :: {:ok, binary()} | :not_found | {:error, term()}
+  def get({@db, name}, key, []) when is_atom(name) and is_binary(key) do
+    case Engine.get(name, key) do
+      {:error, :not_found} -> :not_found
+      {:error, :engine_down} = error -> checked(name, error)
+      result -> result
+    end
+  end
+
+  def get(db, key, opts), do: do_get(engine!(db), nil, key!(key), opts)
+
+  @doc "Reads `key` from a column family."
+  @spec get(db_handle(), cf_handle(), binary(), list()) ::
+          {:ok, binary()} | :not_found | {:error, term()}
+  def get(db, cf, key, opts) do
+    name = engine!(db)
+    do_get(name, cf_opt(name, cf), key!(key), opts)
+  end
+
+  defp do_get(name, cf, key, opts) do
+    case Engine.get(name, key, read_opts(name, opts, cf)) do
+      {:error, :not_found} -> :not_found
+      result -> checked(name, result)
+    end
+  end
+
+  @doc "Writes `key` in the default column family (`[sync: true]` to fsync)."
+  @spec put(db_handle(), binary(), binary(), list()) :: :ok | {:error, term()}
+  def put({@db, name}, key, value, []) when is_atom(name) and is_binary(key) and is_binary(value),
+    do: checked(name, Engine.put(name, key, value))
+
+  def put(db, key, value, opts), do: do_put(engine!(db), nil, key, value, opts)
+
+  @doc "Writes `key` in a column family."
+  @spec put(db_handle(), cf_handle(), binary(), binary(), list()) :: :ok | {:error, term()}
+  def put(db, cf, key, value, opts) do
+    name = engine!(db)
+    do_put(name, cf_opt(name, cf), key, value, opts)
+  end
+
+  defp do_put(name, cf, key, value, opts) when is_binary(key) and is_binary(value),
+    do: checked(name, Engine.put(name, key, value, write_opts(opts, cf)))
+
+  defp do_put(_, _, _, _, _), do: :erlang.error(:badarg)
+
+  @doc "Deletes `key` from the default column family."
+  @spec delete(db_handle(), binary(), list()) :: :ok | {:error, term()}
+  def delete(db, key, opts), do: do_delete(engine!(db), nil, key!(key), opts)
+
+  @doc "Deletes `key` from a column family."
+  @spec delete(db_handle(), cf_handle(), binary(), list()) :: :ok | {:error, term()}
+  def delete(db, cf, key, opts) do
+    name = engine!(db)
+    do_delete(name, cf_opt(name, cf), key!(key), opts)
+  end
+
+  defp do_delete(name, cf, key, opts),
+    do: checked(name, Engine.delete(name, key, write_opts(opts, cf)))
+
+  @doc "A delete (RocksDB's SingleDelete contract is the caller's; a Delete honours it)."
+  @spec single_delete(db_handle(), binary(), list()) :: :ok | {:error, term()}
+  def single_delete(db, key, opts), do: delete(db, key, opts)
+
+  @doc "A delete in a column family."
+  @spec single_delete(db_handle(), cf_handle(), binary(), list()) :: :ok | {:error, term()}
+  def single_delete(db, cf, key, opts), do: delete(db, cf, key, opts)
+
+  @doc "Deletes `[begin, end)` of the default column family."
+  @spec delete_range(db_handle(), binary(), binary(), list()) :: :ok | {:error, term()}
+  def delete_range(db, begin_key, end_key, opts) do
+    name = engine!(db)
+
+    checked(
+      name,
+      Engine.delete_range(name, key!(begin_key), key!(end_key), write_opts(opts, nil))
+    )
+  end
+
+  @doc "Deletes `[begin, end)` of a column family."
+  @spec delete_range(db_handle(), cf_handle(), binary(), binary(), list()) ::
+          :ok | {:error, term()}
+  def delete_range(db, cf, begin_key, end_key, opts) do
+    name = engine!(db)
+    cf = cf_opt(name, cf)
+    checked(name, Engine.delete_range(name, key!(begin_key), key!(end_key), write_opts(opts, cf)))
+  end
+
+  @doc "Applies write actions atomically (`{:put, k, v}`, `{:put, cf, k, v}`, `{:delete, ...}`, ...)."
+  @spec write(db_handle(), list(), list()) :: :ok | {:error, term()}
+  def write(db, actions, opts) when is_list(actions) do
+    name = engine!(db)
+    checked(name, Engine.write_batch(name, to_ops(name, actions, []), write_opts(opts, nil)))
+  end
+
+  def write(_db, _actions, _opts), do: :erlang.error(:badarg)
+
+  defp to_ops(_name, [], acc), do: :lists.reverse(acc)
+  defp to_ops(name, [:clear | rest], _acc), do: to_ops(name, rest, [])
+  defp to_ops(name, [action | rest], acc), do: to_ops(name, rest, [to_op(name, action) | acc])
+
+  defp to_op(_name, {:put, k, v}) when is_binary(k) and is_binary(v), do: {:put, k, v}
+
+  defp to_op(name, {:put, cf, k, v}) when is_binary(k) and is_binary(v),
+    do: put_op(name, cf, k, v)
+
+  defp to_op(_name, {kind, k}) when kind in [:delete, :single_delete] and is_binary(k),
+    do: {:delete, k}
+
+  defp to_op(name, {kind, cf, k}) when kind in [:delete, :single_delete] and is_binary(k),
+    do: cf_op(name, cf, {:delete, k})
+
+  defp to_op(_name, {:delete_range, s, e}) when is_binary(s) and is_binary(e),
+    do: {:delete_range, s, e}
+
+  defp to_op(name, {:delete_range, cf, s, e}) when is_binary(s) and is_binary(e),
+    do: cf_op(name, cf, {:delete_range, s, e})
+
+  defp to_op(_name, _), do: :erlang.error(:badarg)
+
+  defp put_op(name, cf, k, v), do: cf_op(name, cf, {:put, k, v})
+
+  defp cf_op(name, cf, op) do
+    case cf_opt(name, cf) do
+      nil -> op
+      family -> op |> Tuple.insert_at(1, family)
+    end
+  end
+
+  ## Batches
+
+  @doc "A new, empty batch."
+  @spec batch() :: {:ok, batch_handle()}
+  def batch, do: {:ok, make_ref()}
+
+  @doc "Forgets a batch."
+  @spec release_batch(batch_handle()) :: :ok
+  def release_batch(batch) when is_reference(batch) do
+    :ets.delete(Registry.batches(), batch)
+    :ok
+  end
+
+  @doc "Adds a put."
+  @spec batch_put(batch_handle(), binary(), binary()) :: :ok
+  def batch_put(batch, k, v) when is_reference(batch) and is_binary(k) and is_binary(v),
+    do: add(batch, {:put, k, v})
+
+  @doc "Adds a put in a column family."
+  @spec batch_put(batch_handle(), cf_handle(), binary(), binary()) :: :ok
+  def batch_put(batch, cf, k, v) when is_reference(batch) and is_binary(k) and is_binary(v),
+    do: add(batch, {:put, cf, k, v})
+
+  @doc "Adds a delete."
+  @spec batch_delete(batch_handle(), binary()) :: :ok
+  def batch_delete(batch, k) when is_reference(batch) and is_binary(k),
+    do: add(batch, {:delete, k})
+
+  @doc "Adds a delete in a column family."
+  @spec batch_delete(batch_handle(), cf_handle(), binary()) :: :ok
+  def batch_delete(batch, cf, k) when is_reference(batch) and is_binary(k),
+    do: add(batch, {:delete, cf, k})
+
+  @doc "Adds a delete (see `single_delete/3`)."
+  @spec batch_single_delete(batch_handle(), binary()) :: :ok
+  def batch_single_delete(batch, k), do: batch_delete(batch, k)
+
+  @doc "Adds a delete in a column family."
+  @spec batch_single_delete(batch_handle(), cf_handle(), binary()) :: :ok
+  def batch_single_delete(batch, cf, k), do: batch_delete(batch, cf, k)
+
+  @doc "Adds a range delete `[begin, end)`."
+  @spec batch_delete_range(batch_handle(), binary(), binary()) :: :ok
+  def batch_delete_range(batch, s, e) when is_reference(batch) and is_binary(s) and is_binary(e),
+    do: add(batch, {:delete_range, s, e})
+
+  @doc "Adds a range delete in a column family."
+  @spec batch_delete_range(batch_handle(), cf_handle(), binary(), binary()) :: :ok
+  def batch_delete_range(batch, cf, s, e)
+      when is_reference(batch) and is_binary(s) and is_binary(e),
+      do: add(batch, {:delete_range, cf, s, e})
+
+  @doc "Empties a batch."
+  @spec batch_clear(batch_handle()) :: :ok
+  def batch_clear(batch), do: release_batch(batch)
+
+  @doc "The number of operations in a batch."
+  @spec batch_count(batch_handle()) :: non_neg_integer()
+  def batch_count(batch) when is_reference(batch),
+    do: :ets.select_count(Registry.batches(), [{{batch, :_}, [], [true]}])
+
+  @doc "The operations of a batch, in order."
+  @spec batch_tolist(batch_handle()) :: list()
+  def batch_tolist(batch) when is_reference(batch),
+    do: for({_, op} <- :ets.lookup(Registry.batches(), batch), do: op)
+
+  defp add(batch, op) do
+    :ets.insert(Registry.batches(), {batch, op})
+    :ok
+  end
+
+  @doc "Writes a batch atomically."
+  @spec write_batch(db_handle(), batch_handle(), list()) :: :ok | {:error, term()}
+  def write_batch(db, batch, opts) when is_reference(batch),
+    do: write(db, batch_tolist(batch), opts)
+
+  def write_batch(_db, _batch, _opts), do: :erlang.error(:badarg)
+
+  ## Snapshots
+
+  @doc "A consistent view of the whole database."
+  @spec snapshot(db_handle()) :: {:ok, snapshot_handle()} | {:error, term()}
+  def snapshot(db) do
+    name = engine!(db)
+
+    with {:ok, {:snapshot, id}} <- checked(name, Engine.snapshot(name)),
+         do: {:ok, {@snap, name, id}}
+  end
+
+  @doc "Releases a snapshot."
+  @spec release_snapshot(snapshot_handle()) :: :ok | {:error, term()}
+  def release_snapshot({@snap, name, id}) when is_atom(name),
+    do: checked(name, Engine.release_snapshot(name, {:snapshot, id}))
+
+  def release_snapshot(_), do: :erlang.error(:badarg)
+
+  ## Iterators
+
+  @doc "An iterator over the default column family (unpositioned until its first move)."
+  @spec iterator(db_handle(), list()) :: {:ok, itr_handle()} | {:error, term()}
+  def iterator(db, opts) do
+    name = engine!(db)
+    checked(name, Iterator.new(name, iterator_opts(name, opts, nil)))
+  end
+
+  @doc "An iterator over a column family."
+  @spec iterator(db_handle(), cf_handle(), list()) :: {:ok, itr_handle()} | {:error, term()}
+  def iterator(db, cf, opts) do
+    name = engine!(db)
+    checked(name, Iterator.new(name, iterator_opts(name, opts, cf_opt(name, cf))))
+  end
+
+  # Read options the sidecar applies; others are accepted and ignored, as
+  # the NIF ignores what it does not know.
+  defp iterator_opts(name, opts, cf) when is_list(opts) do
+    base = if cf, do: [cf: cf], else: []
+
+    Enum.reduce(opts, base, fn
+      {:snapshot, {@snap, ^name, id}}, acc ->
+        [{:snapshot, id} | acc]
+
+      {:snapshot, _}, _ ->
+        :erlang.error(:badarg)
+
+      {k, v}, acc when k in [:iterate_lower_bound, :iterate_upper_bound] and is_binary(v) ->
+        [{k, v} | acc]
+
+      {k, v}, acc
+      when k in [:fill_cache, :total_order_seek, :prefix_same_as_start] and is_boolean(v) ->
+        [{k, v} | acc]
+
+      {:readahead_size, n}, acc when is_integer(n) and n >= 0 ->
+        [{:readahead_size, n} | acc]
+
+      _, acc ->
+        acc
+    end)
+  end
+
+  defp iterator_opts(_name, _opts, _cf), do: :erlang.error(:badarg)
+
+  @doc """
+  Moves an iterator: `:first`, `:last`, `:next`, `:prev`, `{:seek, k}` (or
+  a bare binary), `{:seek_for_prev, k}`. `{:ok, key, value}`, or
+  `{:error, :invalid_iterator}` when it lands on no row, or
+  `{:error, :iterator_closed}`.
+  """
+  @spec iterator_move(itr_handle(), term()) ::
+          {:ok, binary(), binary()} | {:error, :invalid_iterator | :iterator_closed | term()}
+  def iterator_move(itr, action), do: Iterator.move(itr, action)
+
+  @doc "Makes an iterator see the database as it is now; it is unpositioned after."
+  @spec iterator_refresh(itr_handle()) :: :ok | {:error, term()}
+  def iterator_refresh(itr), do: Iterator.refresh(itr)
+
+  @doc "Closes an iterator; closing twice is fine."
+  @spec iterator_close(itr_handle()) :: :ok
+  def iterator_close(itr), do: Iterator.close(itr)
+
+  ## Maintenance
+
+  @doc "Flushes the memtables of the default column family."
+  @spec flush(db_handle(), list()) :: :ok | {:error, term()}
+  def flush(db, opts), do: flush(db, :default_column_family, opts)
+
+  @doc "Flushes the memtables of a column family."
+  @spec flush(db_handle(), cf_handle(), list()) :: :ok | {:error, term()}
+  def flush(db, cf, _opts) do
+    name = engine!(db)
+    opts = if f = cf_opt(name, cf), do: [cf: f], else: []
+    checked(name, Engine.flush(name, opts))
+  end
+
+  @doc "Compacts `[begin, end]` (`:undefined` for an open end) of the default column family."
+  @spec compact_range(db_handle(), binary() | :undefined, binary() | :undefined, list()) ::
+          :ok | {:error, term()}
+  def compact_range(db, begin_key, end_key, opts),
+    do: compact_range(db, :default_column_family, begin_key, end_key, opts)
+
+  @doc "Compacts a range of a column family."
+  @spec compact_range(
+          db_handle(),
+          cf_handle(),
+          binary() | :undefined,
+          binary() | :undefined,
+          list()
+        ) ::
+          :ok | {:error, term()}
+  def compact_range(db, cf, begin_key, end_key, _opts) do
+    name = engine!(db)
+    opts = if f = cf_opt(name, cf), do: [cf: f], else: []
+    checked(name, Engine.compact_range(name, bound(begin_key), bound(end_key), opts))
+  end
+
+  defp bound(:undefined), do: nil
+  defp bound(b) when is_binary(b), do: b
+  defp bound(_), do: :erlang.error(:badarg)
+
+  @doc "A RocksDB property of the default column family: `{:ok, binary}`."
+  @spec get_property(db_handle(), binary()) :: {:ok, binary()} | {:error, term()}
+  def get_property(db, property), do: get_property(db, :default_column_family, property)
+
+  @doc "A RocksDB property of a column family."
+  @spec get_property(db_handle(), cf_handle(), binary()) :: {:ok, binary()} | {:error, term()}
+  def get_property(db, cf, property) when is_binary(property) do
+    name = engine!(db)
+    opts = if f = cf_opt(name, cf), do: [cf: f], else: []
+    checked(name, Engine.get_property(name, property, opts))
+  end
+
+  @doc "RocksDB's `rocksdb.stats` text for the default column family."
+  @spec stats(db_handle()) :: {:ok, binary()} | {:error, term()}
+  def stats(db), do: get_property(db, "rocksdb.stats")
+
+  @doc "RocksDB's `rocksdb.stats` text for a column family."
+  @spec stats(db_handle(), cf_handle()) :: {:ok, binary()} | {:error, term()}
+  def stats(db, cf), do: get_property(db, cf, "rocksdb.stats")
+
+  @doc "Writes an openable copy of the database to `path`, which must not exist."
+  @spec checkpoint(db_handle(), path()) :: :ok | {:error, term()}
+  def checkpoint(db, path) do
+    name = engine!(db)
+    checked(name, Engine.checkpoint(name, path |> to_string() |> Path.expand()))
+  end
+
+  @doc "Whether the default column family holds no key."
+  @spec is_empty(db_handle()) :: boolean()
+  def is_empty(db) do
+    name = engine!(db)
+
+    case checked(name, Engine.scan_range(name, "", "", limit: 1)) do
+      {:ok, []} -> true
+      {:ok, _} -> false
+      {:error, _} = error -> error
+    end
+  end
+
+  ## Caches, rate limiters, statistics
+
+  @doc "A block cache of `capacity` bytes, to pass as `block_based_table_options: [block_cache: c]`."
+  @spec new_cache(:lru | :clock, non_neg_integer()) :: {:ok, object_handle()}
+  def new_cache(type, capacity)
+      when type in [:lru, :clock] and is_integer(capacity) and capacity >= 0,
+      do: new_object(:cache, %{capacity: capacity})
+
+  @doc "Forgets a cache handle (the engine that uses it keeps its cache)."
+  @spec release_cache(object_handle()) :: :ok
+  def release_cache(cache), do: release_object(cache)
+
+  @doc """
+  `[capacity:, strict_capacity:, usage:, pinned_usage:]`: usage from the
+  engines opened with this cache.
+  """
+  @spec cache_info(object_handle()) :: [{atom(), term()}]
+  def cache_info(cache) do
+    %{capacity: cap} = object!(cache, :cache)
+
+    {usage, pinned} =
+      for [{name, _, _}] <- :ets.match(Registry.dbs(), :"$1"),
+          used_cache?(name, cap),
+          {:ok, info} <- [Engine.get_cache_info(name)],
+          reduce: {0, 0} do
+        {u, p} -> {u + info.usage, p + info.pinned_usage}
+      end
+
+    [capacity: cap, strict_capacity: false, usage: usage, pinned_usage: pinned]
+  end
+
+  defp used_cache?(name, cap) do
+    match?({:ok, %{capacity: ^cap}}, alive?(name) && Engine.get_cache_info(name))
+  end
+
+  @doc "One item of `cache_info/1`."
+  @spec cache_info(object_handle(), atom()) :: term()
+  def cache_info(cache, item), do: Keyword.fetch!(cache_info(cache), item)
+
+  @doc "A rate limiter for flush and compaction I/O, for the `rate_limiter` open option."
+  @spec new_rate_limiter(non_neg_integer(), boolean()) :: {:ok, object_handle()}
+  def new_rate_limiter(rate, _auto) when is_integer(rate) and rate >= 0,
+    do: new_object(:rate_limiter, %{rate: rate})
+
+  @doc "Forgets a rate limiter handle."
+  @spec release_rate_limiter(object_handle()) :: :ok
+  def release_rate_limiter(limiter), do: release_object(limiter)
+
+  @doc "A statistics handle: the sidecar always keeps RocksDB's statistics."
+  @spec new_statistics() :: {:ok, object_handle()}
+  def new_statistics, do: new_object(:statistics, %{level: :stats_except_detailed_timers})
+
+  @doc "Records the statistics level (the sidecar keeps its own)."
+  @spec set_stats_level(object_handle(), atom()) :: :ok
+  def set_stats_level(stats, level) when is_atom(level) do
+    object!(stats, :statistics)
+    :ets.insert(Registry.objects(), {stats, :statistics, %{level: level}})
+    :ok
+  end
+
+  @doc "`[stats_level: level]`."
+  @spec statistics_info(object_handle()) :: [{:stats_level, atom()}]
+  def statistics_info(stats), do: [stats_level: object!(stats, :statistics).level]
+
+  @doc "Forgets a statistics handle."
+  @spec release_statistics(object_handle()) :: :ok
+  def release_statistics(stats), do: release_object(stats)
+
+  defp new_object(kind, data) do
+    ref = make_ref()
+    :ets.insert(Registry.objects(), {ref, kind, data})
+    {:ok, ref}
+  end
+
+  defp object!(ref, kind) do
+    case :ets.lookup(Registry.objects(), ref) do
+      [{^ref, ^kind, data}] -> data
+      _ -> :erlang.error(:badarg)
+    end
+  end
+
+  defp release_object(ref) when is_reference(ref) do
+    :ets.delete(Registry.objects(), ref)
+    :ok
+  end
+
+  defp release_object(_), do: :erlang.error(:badarg)
+end

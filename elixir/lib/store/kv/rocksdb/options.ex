@@ -1,0 +1,121 @@
+defmodule Store.KV.RocksDB.Options do
+  @moduledoc false
+  # Maps erlang-rocksdb's open options onto Store.KV.Engine's. What the
+  # sidecar does not apply is returned by name, for one log line at open;
+  # nothing here raises on an option it does not know, as the NIF skips
+  # what it does not know.
+
+  alias Store.KV.Engine.Options, as: EngineOptions
+  alias Store.KV.RocksDB.Registry
+
+  # erlang-rocksdb name => Store.KV.Engine option of the same meaning.
+  @direct ~w(write_buffer_size max_write_buffer_number min_write_buffer_number_to_merge
+             max_open_files max_background_jobs level_compaction_dynamic_level_bytes
+             max_bytes_for_level_base target_file_size_base max_total_wal_size wal_recovery_mode
+             recycle_log_file_num wal_bytes_per_sync optimize_filters_for_hits
+             allow_concurrent_memtable_write enable_write_thread_adaptive_yield
+             db_write_buffer_size)a
+
+  # Accepted with nothing to do: the sidecar always behaves so.
+  @implied ~w(create_missing_column_families statistics total_threads)a
+
+  @compressions %{none: :none, snappy: :snappy, lz4: :lz4, lz4h: :lz4, zstd: :zstd}
+
+  @doc """
+  Returns `{engine_opts, create_if_missing, not_applied}` for erlang-rocksdb
+  options (a proplist; a bare atom is `{atom, true}`).
+  """
+  @spec map(list()) :: {keyword(), boolean(), [atom()]}
+  def map(opts) when is_list(opts) do
+    pairs =
+      Enum.map(opts, fn
+        {k, v} -> {k, v}
+        k when is_atom(k) -> {k, true}
+        other -> {other, nil}
+      end)
+
+    {engine, create, skipped} =
+      Enum.reduce(pairs, {[], false, []}, fn {k, v}, {engine, create, skipped} ->
+        case option(k, v) do
+          {:create_if_missing, c} -> {engine, c, skipped}
+          :implied -> {engine, create, skipped}
+          :skip -> {engine, create, [k | skipped]}
+          kv when is_list(kv) -> {kv ++ engine, create, skipped}
+        end
+      end)
+
+    engine = background_jobs(engine, pairs)
+    {valid, invalid} = Enum.split_with(engine, &valid?/1)
+    {Enum.reverse(valid), create, Enum.reverse(skipped) ++ Keyword.keys(invalid)}
+  end
+
+  defp option(:create_if_missing, v), do: {:create_if_missing, v == true}
+  defp option(k, _v) when k in @implied, do: :implied
+  defp option(k, v) when k in @direct, do: [{k, v}]
+
+  defp option(k, v) when k in [:compression, :bottommost_compression] do
+    case Map.fetch(@compressions, v) do
+      {:ok, c} -> [{k, c}]
+      :error -> :skip
+    end
+  end
+
+  defp option(:rate_limiter, ref) do
+    case :ets.lookup(Registry.objects(), ref) do
+      [{_, :rate_limiter, %{rate: rate}}] -> [rate_limit_bytes_per_sec: rate]
+      _ -> :skip
+    end
+  end
+
+  defp option(:block_based_table_options, table) when is_list(table) do
+    Enum.flat_map(table, fn
+      {:block_cache, ref} ->
+        case :ets.lookup(Registry.objects(), ref) do
+          [{_, :cache, %{capacity: cap}}] -> [block_cache_size: cap]
+          _ -> []
+        end
+
+      {:block_cache_size, n} ->
+        [block_cache_size: n]
+
+      {:bloom_filter_policy, bits} ->
+        [bloom_bits_per_key: bits]
+
+      {k, v} when k in [:block_size, :cache_index_and_filter_blocks, :format_version] ->
+        [{k, v}]
+
+      _ ->
+        []
+    end)
+  end
+
+  # Counted into max_background_jobs below.
+  defp option(k, _v) when k in [:max_background_compactions, :max_background_flushes], do: []
+  defp option(_k, _v), do: :skip
+
+  # RocksDB folds the two old limits into max_background_jobs; so does this
+  # when max_background_jobs itself is not given.
+  defp background_jobs(engine, pairs) do
+    if Keyword.has_key?(engine, :max_background_jobs) do
+      engine
+    else
+      n =
+        Enum.sum(
+          for {k, v} <- pairs,
+              k in [:max_background_compactions, :max_background_flushes],
+              is_integer(v) and v > 0,
+              do: v
+        )
+
+      if n > 0, do: [{:max_background_jobs, n} | engine], else: engine
+    end
+  end
+
+  # A value the engine would refuse is skipped (and named), never raised.
+  defp valid?({k, v}) do
+    EngineOptions.validate!([{:path, "/"}, {k, v}])
+    true
+  rescue
+    ArgumentError -> false
+  end
+end
