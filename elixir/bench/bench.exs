@@ -292,10 +292,16 @@ end
 secs = opts[:secs] || if opts[:quick], do: 1.0, else: 3.0
 n_keys = 200_000
 {:ok, _} = Application.ensure_all_started(:logger)
+# Store.KV.RocksDB's tables; the application itself would also start the
+# engine its config names (prod: /var/lib/spiredb).
+{:ok, _} = Store.KV.RocksDB.Registry.start_link([])
 Logger.configure(level: :warning)
 dir = Path.expand("../var/bench-elixir", File.cwd!())
 File.rm_rf!(dir)
-{:ok, e} = Engine.start_link(path: dir, name: nil, block_cache_size: 512 * 1024 * 1024)
+{:ok, e} = Engine.start_link(path: dir, name: :bench_engine, block_cache_size: 512 * 1024 * 1024)
+
+# The same database through erlang-rocksdb's API (Store.KV.RocksDB).
+db = Engine.get_db_ref(:bench_engine)
 value = :binary.copy("x", 100)
 
 for chunk <- Enum.chunk_every(0..(n_keys - 1), 1000) do
@@ -339,6 +345,16 @@ get_fun = fn -> {:ok, _} = Engine.get(e, random_key.()) end
 
 rows = fn batches -> Enum.reduce(batches, 0, fn {r, _}, acc -> acc + length(r) end) end
 
+rocksdb_get = fn -> {:ok, _} = Store.KV.RocksDB.get(db, random_key.(), []) end
+
+# A walk as SpireDB's modules write them: seek, then :next until done.
+walk = fn itr, start, n ->
+  {:ok, _, _} = Store.KV.RocksDB.iterator_move(itr, {:seek, start})
+  for _ <- 2..n//1, do: {:ok, _, _} = Store.KV.RocksDB.iterator_move(itr, :next)
+end
+
+start_key = fn -> elem(:persistent_term.get({Bench, :keys}), :rand.uniform(n_keys - 2000)) end
+
 # Reads first, on the 200k keys as loaded, flushed and compacted (the
 # in-process baseline's state); then the writes, whose fresh keys would
 # otherwise sit in the memtable that every later get searches first.
@@ -370,6 +386,29 @@ workloads = [
    fn ->
      start = elem(:persistent_term.get({Bench, :keys}), :rand.uniform(n_keys - 200))
      {:ok, [{_, _}]} = Engine.scan_range(e, start, "user:~", limit: 100)
+   end},
+  {"rocksdb: get, 1 caller", 1, 1, rocksdb_get},
+  {"rocksdb: get, 16 callers", 16, 1, rocksdb_get},
+  {"rocksdb: iterator walk of 1000 rows (rows/s)", 1, 1000,
+   fn ->
+     {:ok, itr} = Store.KV.RocksDB.iterator(db, [])
+     walk.(itr, start_key.(), 1000)
+     :ok = Store.KV.RocksDB.iterator_close(itr)
+   end},
+  {"rocksdb: seek + 2 next, held iterator (walks/s)", 1, 1,
+   fn ->
+     itr =
+       Process.get(:bench_itr) ||
+         Process.put(:bench_itr, elem(Store.KV.RocksDB.iterator(db, []), 1)) ||
+         Process.get(:bench_itr)
+
+     walk.(itr, start_key.(), 3)
+   end},
+  {"rocksdb: iterator + seek + 2 next + close (walks/s)", 1, 1,
+   fn ->
+     {:ok, itr} = Store.KV.RocksDB.iterator(db, [])
+     walk.(itr, start_key.(), 3)
+     :ok = Store.KV.RocksDB.iterator_close(itr)
    end},
   {"put, 1 caller", 1, 1, put_fun},
   {"put, 16 callers", 16, 1, put_fun},
