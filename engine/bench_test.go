@@ -164,3 +164,39 @@ func BenchmarkScan100k(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkIteratorSeekAhead2 is the sidecar's work for a positioning
+// move of the :rocksdb API (a seek and two rows read ahead), random keys.
+func BenchmarkIteratorSeekAhead2(b *testing.B) {
+	const n = 200_000
+	e := benchEngine(b, n)
+	require.NoError(b, e.CompactRange("", nil, nil))
+	it, err := e.NewIterator(IteratorOptions{})
+	require.NoError(b, err)
+	defer it.Close()
+	keys := randomKeys(n)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := it.Move(Move{Kind: MoveSeek, Key: keys[i%n]}, 2, 1<<20, func(_, _ []byte) {}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportOps(b, 1)
+}
+
+// BenchmarkIteratorWalk1000 reads rows ahead 1000 at a time, as a long
+// walk of the :rocksdb API does.
+func BenchmarkIteratorWalk1000(b *testing.B) {
+	const n = 200_000
+	e := benchEngine(b, n)
+	it, err := e.NewIterator(IteratorOptions{})
+	require.NoError(b, err)
+	defer it.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := it.Move(Move{Kind: MoveSeek, Key: benchKey(i % (n - 1000))}, 999, 1<<20, func(_, _ []byte) {}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportOps(b, 1000)
+}

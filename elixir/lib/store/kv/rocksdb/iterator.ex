@@ -7,7 +7,7 @@ defmodule Store.KV.RocksDB.Iterator do
   # ahead in the direction of travel; :next and :prev are then served from
   # that buffer with no round trip. Past the buffer's end, the next round
   # trip asks the sidecar for the rows after (or before) the last key it
-  # handed out, reading further ahead each time (16, 64, 256, 1000 rows), so
+  # handed out, reading further ahead each time (3, 24, 192, 1000 rows), so
   # a walk of N rows costs O(log N) round trips. Every row comes from the
   # same RocksDB iterator, so what a walk sees is what the NIF's would: the
   # database as it was when the iterator was made, until a refresh.
@@ -24,11 +24,15 @@ defmodule Store.KV.RocksDB.Iterator do
 
   @pos 1
   @gen 2
-  # Rows read past the one a positioning move lands on; continuations grow
-  # from there by 4x up to @max_ahead.
-  @first_ahead 15
+  # Rows read past the one a positioning move lands on: few, since most
+  # walks stop after a row or three on a prefix test, and each row read
+  # ahead delays the answer. Continuations grow by 8x up to @max_ahead:
+  # 3, 24, 192, 1000 rows, so a 1000-row walk takes four round trips.
+  @first_ahead 2
+  @growth 8
   @max_ahead 999
-  # Per-process caches kept (most recent first).
+  # Buffers a process keeps in its dictionary, {@cache_key, itr} each; the
+  # list under @cache_key names them, most recent first.
   @cached 8
   @cache_key :spire_rocksdb_iterator_cache
 
@@ -90,7 +94,7 @@ defmodule Store.KV.RocksDB.Iterator do
 
           j > n ->
             {last, _} = elem(rows, n - 1)
-            remote(itr, {action, last}, min(4 * (ahead + 1) - 1, @max_ahead))
+            remote(itr, {action, last}, min(@growth * (ahead + 1) - 1, @max_ahead))
 
           true ->
             {first, _} = elem(rows, 0)
@@ -112,16 +116,14 @@ defmodule Store.KV.RocksDB.Iterator do
 
   # The buffer of generation gen, from this process's cache or the table.
   defp buffer(itr, gen) do
-    cache = Process.get(@cache_key, [])
-
-    case List.keyfind(cache, itr, 0) do
+    case Process.get({@cache_key, itr}) do
       {^itr, ^gen, rows, reverse, more, ahead} ->
         {rows, reverse, more, ahead}
 
       _ ->
         case :ets.lookup(Registry.buffers(), itr) do
           [{^itr, ^gen, rows, reverse, more, ahead} = entry] ->
-            remember(cache, entry)
+            remember(entry)
             {rows, reverse, more, ahead}
 
           _ ->
@@ -131,9 +133,23 @@ defmodule Store.KV.RocksDB.Iterator do
     end
   end
 
-  defp remember(cache, {itr, _, _, _, _, _} = entry) do
-    rest = cache |> List.keydelete(itr, 0) |> Enum.take(@cached - 1)
-    Process.put(@cache_key, [entry | rest])
+  defp remember({itr, _, _, _, _, _} = entry) do
+    Process.put({@cache_key, itr}, entry)
+
+    case Process.get(@cache_key, []) do
+      [^itr | _] ->
+        :ok
+
+      cached ->
+        {keep, drop} = Enum.split([itr | List.delete(cached, itr)], @cached)
+        for old <- drop, do: Process.delete({@cache_key, old})
+        Process.put(@cache_key, keep)
+    end
+  end
+
+  defp forget(itr) do
+    Process.delete({@cache_key, itr})
+    Process.put(@cache_key, List.delete(Process.get(@cache_key, []), itr))
   end
 
   defp remote(itr, move, ahead) do
@@ -188,7 +204,7 @@ defmodule Store.KV.RocksDB.Iterator do
     gen = :atomics.add_get(itr, @gen, 1)
     entry = {itr, gen, rows, reverse, more, ahead}
     :ets.insert(Registry.buffers(), entry)
-    remember(Process.get(@cache_key, []), entry)
+    remember(entry)
 
     case rows do
       {} ->
@@ -257,7 +273,7 @@ defmodule Store.KV.RocksDB.Iterator do
       end
 
       :ets.delete(Registry.buffers(), itr)
-      Process.put(@cache_key, List.keydelete(Process.get(@cache_key, []), itr, 0))
+      forget(itr)
       Registry.unwatch({:iterator, itr})
     end
 
