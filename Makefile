@@ -4,7 +4,7 @@
 SHELL       := /bin/bash
 GO          ?= go
 BIN         := bin/spire-port
-DEB_PKGS    := librocksdb-dev elixir erlang-dev
+DEB_PKGS    := librocksdb-dev elixir erlang-dev g++
 # An execution count, not a duration: Go 1.26's fuzz coordinator can report
 # a bare "context deadline exceeded" at the end of a timed run
 # (golang/go#75804, fixed in Go 1.27). About 10 s each on 2 vCPUs.
