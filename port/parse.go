@@ -361,6 +361,22 @@ func (p *termParser) arg(r *request, op string, pos int, kind argKind) error {
 		r.id = uint64(v)
 	case argMove:
 		return p.move(r, op, pos)
+	case argBackupID:
+		if a, ok := p.atom(); ok && string(a) == "latest" {
+			r.id = 0
+			return nil
+		}
+		v, ok := p.int()
+		if !ok || v < 1 || v > math.MaxUint32 {
+			return badf("%s: argument %d must be a backup id (1 .. 4294967295) or latest, got %s", op, pos, p.describe())
+		}
+		r.id = uint64(v)
+	case argTarget:
+		name, ok := p.text()
+		if !ok || name == "" {
+			return badf("%s: argument %d must be a non-empty binary, got %s", op, pos, p.describe())
+		}
+		r.target = name
 	}
 	return nil
 }
@@ -511,7 +527,7 @@ func (p *termParser) option(r *request, spec opSpec) error {
 			return badf("%s: cf must be a non-empty binary, got %s", spec.name, p.describe())
 		}
 		r.cf = cf
-	case optSync, optPacked, optFillCache, optTotalOrder, optPrefixSame:
+	case optSync, optPacked, optFillCache, optTotalOrder, optPrefixSame, optFlush, optFlat:
 		v, ok := p.bool()
 		if !ok {
 			return badf("%s: %s must be true or false, got %s", spec.name, name, p.describe())
@@ -527,6 +543,20 @@ func (p *termParser) option(r *request, spec opSpec) error {
 			r.totalOrderSeek = v
 		case optPrefixSame:
 			r.prefixSameAsStart = v
+		case optFlush:
+			r.flush = v
+		case optFlat:
+			r.flat = v
+		}
+	case optRateLimit, optProgressEvery:
+		n, ok := p.int()
+		if !ok || n < 0 {
+			return badf("%s: %s must be a non-negative integer, got %s", spec.name, name, p.describeInt(ok, n))
+		}
+		if bit == optRateLimit {
+			r.rateLimit = uint64(n)
+		} else {
+			r.progressEvery = uint64(n)
 		}
 	case optBatchSize:
 		n, ok := p.int()

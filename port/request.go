@@ -40,6 +40,12 @@ const (
 	opIteratorMove
 	opIteratorRefresh
 	opIteratorClose
+	opBackup
+	opBackupList
+	opBackupVerify
+	opBackupDelete
+	opBackupPurge
+	opBackupRestore
 )
 
 // Option bits: which options an op accepts.
@@ -57,6 +63,10 @@ const (
 	optPrefixSame
 	optReadahead
 	optAhead
+	optFlush
+	optRateLimit
+	optProgressEvery
+	optFlat
 )
 
 // iteratorReadOpts are the read options an iterator takes.
@@ -76,13 +86,15 @@ type argKind uint8
 const (
 	argKey argKind = iota + 1
 	argValue
-	argEnd   // a range end: binary; "" means the end of the keyspace
-	argBound // a compaction bound: binary, nil or undefined
-	argKeys  // a list of binaries
-	argBatch // a list of batch entries
-	argID    // a cursor or snapshot id
-	argName  // a binary name (property, column family, checkpoint dir)
-	argMove  // an iterator move: first | last | next | prev | {seek | seek_for_prev | next | prev, Key}
+	argEnd      // a range end: binary; "" means the end of the keyspace
+	argBound    // a compaction bound: binary, nil or undefined
+	argKeys     // a list of binaries
+	argBatch    // a list of batch entries
+	argID       // a cursor or snapshot id
+	argName     // a binary name (property, column family, checkpoint dir)
+	argMove     // an iterator move: first | last | next | prev | {seek | seek_for_prev | next | prev, Key}
+	argBackupID // a backup id, or latest (0)
+	argTarget   // a second path (restore target), kept in request.target
 )
 
 var specs = map[op]opSpec{
@@ -104,7 +116,7 @@ var specs = map[op]opSpec{
 	opProperty:      {"property", []argKind{argName}, optCF},
 	opFlush:         {"flush", nil, optCF},
 	opCompactRange:  {"compact_range", []argKind{argBound, argBound}, optCF},
-	opCheckpoint:    {"checkpoint", []argKind{argName}, 0},
+	opCheckpoint:    {"checkpoint", []argKind{argName}, optFlat},
 	opCFList:        {"cf_list", nil, 0},
 	opCFCreate:      {"cf_create", []argKind{argName}, 0},
 	opCFDrop:        {"cf_drop", []argKind{argName}, 0},
@@ -114,6 +126,13 @@ var specs = map[op]opSpec{
 	opIteratorMove:    {"iterator_move", []argKind{argID, argMove}, optAhead | optPacked},
 	opIteratorRefresh: {"iterator_refresh", []argKind{argID}, 0},
 	opIteratorClose:   {"iterator_close", []argKind{argID}, 0},
+
+	opBackup:        {"backup", []argKind{argName}, optFlush | optRateLimit | optProgressEvery},
+	opBackupList:    {"backup_list", []argKind{argName}, 0},
+	opBackupVerify:  {"backup_verify", []argKind{argName, argID}, 0},
+	opBackupDelete:  {"backup_delete", []argKind{argName, argID}, 0},
+	opBackupPurge:   {"backup_purge", []argKind{argName, argID}, 0},
+	opBackupRestore: {"backup_restore", []argKind{argName, argBackupID, argTarget}, optFlat | optRateLimit},
 }
 
 var opsByName = func() map[string]op {
@@ -154,6 +173,13 @@ type request struct {
 	readahead         int // readahead_size, bytes
 	move              engine.Move
 	ahead             int // rows to read past the one a move lands on
+
+	// Checkpoints and backups.
+	target        string // backup_restore: where the database goes
+	flat          bool   // RocksDB's files in the path itself, not <path>/data
+	flush         bool
+	rateLimit     uint64
+	progressEvery uint64
 }
 
 // badArg is a request the sidecar cannot serve as sent; it travels as
@@ -170,7 +196,9 @@ func badf(format string, args ...any) error {
 var optionBits = map[string]int{"cf": optCF, "sync": optSync, "batch_size": optBatchSize, "limit": optLimit,
 	"snapshot": optSnapshot, "packed": optPacked, "iterate_lower_bound": optLowerBound,
 	"iterate_upper_bound": optUpperBound, "fill_cache": optFillCache, "total_order_seek": optTotalOrder,
-	"prefix_same_as_start": optPrefixSame, "readahead_size": optReadahead, "ahead": optAhead}
+	"prefix_same_as_start": optPrefixSame, "readahead_size": optReadahead, "ahead": optAhead,
+	"flush": optFlush, "rate_limit_bytes_per_sec": optRateLimit, "progress_every_bytes": optProgressEvery,
+	"flat": optFlat}
 
 // isBadArg reports whether err is a caller mistake rather than a failure.
 func isBadArg(err error) bool {

@@ -8,9 +8,7 @@ import (
 	"io"
 	"log"
 	"os"
-	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -335,7 +333,8 @@ func (s *Server) offReader(r *request) bool {
 			return cur.sc.BatchSize() > inlineRows
 		}
 		return false // unknown cursor: the error is cheap
-	case opFlush, opCompactRange, opCheckpoint, opStats:
+	case opFlush, opCompactRange, opCheckpoint, opStats, opBackup, opBackupList, opBackupVerify,
+		opBackupDelete, opBackupPurge, opBackupRestore:
 		return true
 	}
 	return false
@@ -652,11 +651,9 @@ func (s *Server) exec(scratch []byte, id uint64, r *request) (out []byte) {
 		}
 		return s.replyResult(scratch, id, s.eng.CompactRange(r.cf, start, end))
 	case opCheckpoint:
-		dir, err := s.checkpointDir(r.name)
-		if err == nil {
-			err = s.eng.Checkpoint(dir)
-		}
-		return s.replyResult(scratch, id, err)
+		return s.replyResult(scratch, id, s.checkpoint(r))
+	case opBackup, opBackupList, opBackupVerify, opBackupDelete, opBackupPurge, opBackupRestore:
+		return s.backup(scratch, id, r)
 	case opCFList:
 		names, err := s.eng.ColumnFamilies()
 		if err != nil {
@@ -900,66 +897,4 @@ func appendPropertyMap(c Codec, b []byte, props map[string]uint64) []byte {
 		b = c.uint(c.str(b, name), v)
 	}
 	return b
-}
-
-// checkpointDir resolves a requested checkpoint path and refuses any that
-// would land outside every checkpoint root. Nothing is created before the
-// path is known to stay inside: the deepest directory of it that exists is
-// resolved through its symlinks first. (A symlink swapped in by someone
-// who can write under a root, between this check and RocksDB's own mkdir,
-// is beyond what a path check can stop: docs/protocol.md.)
-func (s *Server) checkpointDir(name string) (string, error) {
-	roots := s.opt.CheckpointRoots
-	if len(roots) == 0 {
-		return "", badf("checkpoint: checkpoints are disabled (no checkpoint root)")
-	}
-	if strings.ContainsRune(name, 0) {
-		return "", badf("checkpoint: the path contains a NUL byte")
-	}
-	dir := name
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(roots[0], dir)
-	}
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
-	}
-	for _, root := range roots {
-		root, err := filepath.Abs(root)
-		if err != nil || !within(root, dir) || dir == root {
-			continue
-		}
-		if err := os.MkdirAll(root, 0o750); err != nil {
-			return "", fmt.Errorf("checkpoint: root %s: %w", root, err)
-		}
-		realRoot, err := filepath.EvalSymlinks(root)
-		if err != nil {
-			return "", fmt.Errorf("checkpoint: %w", err)
-		}
-		existing := filepath.Dir(dir)
-		for {
-			if _, err := os.Lstat(existing); err == nil {
-				break
-			}
-			existing = filepath.Dir(existing)
-		}
-		real, err := filepath.EvalSymlinks(existing)
-		if err != nil {
-			return "", fmt.Errorf("checkpoint: %w", err)
-		}
-		if !within(realRoot, real) {
-			return "", badf("checkpoint: %q leads outside the checkpoint root %s through a symlink", name, root)
-		}
-		if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
-			return "", fmt.Errorf("checkpoint: %w", err)
-		}
-		return dir, nil
-	}
-	return "", badf("checkpoint: %q is not inside a checkpoint root (%s)", name, strings.Join(roots, ", "))
-}
-
-// within reports whether path is root or below it (both clean and absolute).
-func within(root, path string) bool {
-	rel, err := filepath.Rel(root, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

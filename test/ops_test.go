@@ -144,8 +144,8 @@ func TestEveryOpInBothCodecs(t *testing.T) {
 			require.NoError(t, s.DropColumnFamily("rows"))
 
 			require.NoError(t, s.Checkpoint("cp1"))
-			_, err = os.Stat(filepath.Join(s.Path, "checkpoints", "cp1", "CURRENT"))
-			require.NoError(t, err, "a checkpoint is an openable copy")
+			_, err = os.Stat(filepath.Join(s.Path, "checkpoints", "cp1", "data", "CURRENT"))
+			require.NoError(t, err, "a checkpoint is an openable copy in the engine layout")
 			assert.Equal(t, "badarg", kind(s.Checkpoint("cp1")), "an existing target is refused")
 			assert.Equal(t, "badarg", kind(s.Checkpoint("../escape")))
 			assert.Equal(t, "badarg", kind(s.Checkpoint("/tmp/elsewhere")))

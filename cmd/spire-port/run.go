@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/spiredb/spire-port/engine"
@@ -32,6 +33,9 @@ const (
 
 // run is the whole program; main only wires it to the process.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(string) (string, bool), sigs <-chan os.Signal) int {
+	if isTool(args) {
+		return runTool(args, stdout, stderr)
+	}
 	logs := port.NewLogWriter(stderr)
 	logger := log.New(logs, "spire-port: ", log.LstdFlags|log.Lmsgprefix)
 	fs := flag.NewFlagSet("spire-port", flag.ContinueOnError)
@@ -67,7 +71,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 		})
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: spire-port --path DIR [flags]\n\nspire-port serves a RocksDB database as an Erlang port ({packet, 4} frames on stdin/stdout).\n\n")
+		fmt.Fprintf(stderr, "usage: spire-port --path DIR [flags]\n       %s\n\nspire-port serves a RocksDB database as an Erlang port ({packet, 4} frames on stdin/stdout).\n\n", strings.ReplaceAll(toolUsage, "\n", "\n       "))
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -121,7 +125,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 		return listColumnFamilies(stdout, dataDir)
 	}
 	if len(checkpointRoots) == 0 {
-		checkpointRoots = []string{filepath.Join(*path, "checkpoints")}
+		if env, ok := lookup("SPIRE_CHECKPOINT_ROOTS"); ok && env != "" {
+			checkpointRoots = filepath.SplitList(env)
+		} else {
+			checkpointRoots = []string{filepath.Join(*path, "checkpoints")}
+		}
 	}
 	srvOpts := port.Options{
 		Codec: codec, MaxFrame: *maxFrame, Workers: *workers, MaxIterators: *maxIters,

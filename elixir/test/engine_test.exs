@@ -318,11 +318,8 @@ defmodule Store.KV.EngineTest do
     assert {:error, {:badarg, _}} = Engine.checkpoint(e, "backup-1")
     assert {:error, {:badarg, _}} = Engine.checkpoint(e, "../outside")
 
-    # Restore: the checkpoint becomes the data dir of a new engine.
-    restored = Path.join(dir, "restored")
-    File.mkdir_p!(restored)
-    File.rename!(Path.join([dir, "checkpoints", "backup-1"]), Path.join(restored, "data"))
-    copy = start_engine(restored)
+    # A checkpoint is an engine layout: an engine opens it as it is.
+    copy = start_engine(Path.join([dir, "checkpoints", "backup-1"]))
     assert {:ok, [{rows, _}]} = Engine.scan_range(copy, "user:", "user:~")
     assert length(rows) == 100
   end

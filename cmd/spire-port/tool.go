@@ -1,0 +1,105 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/etf"
+	"github.com/spiredb/spire-port/port"
+)
+
+// toolUsage lists the one-shot commands that work on backup directories
+// without serving a database (Store.KV.Engine's list_backups/1 and its
+// siblings run them).
+const toolUsage = `spire-port backup-list DIR
+spire-port backup-verify DIR ID
+spire-port backup-delete DIR ID
+spire-port backup-purge DIR KEEP
+spire-port backup-restore DIR ID|latest PATH [flat]`
+
+// isTool reports whether args name a one-shot command.
+func isTool(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	switch args[0] {
+	case "backup-list", "backup-verify", "backup-delete", "backup-purge", "backup-restore":
+		return true
+	}
+	return false
+}
+
+// runTool runs one command and writes its result to stdout as one ETF
+// term: ok, {ok, Term} or {error, {Kind, Message}}, the replies the wire
+// protocol gives for the same ops. Exit status 0 on ok, 1 on an error, 2
+// for a usage error.
+func runTool(args []string, stdout, stderr io.Writer) int {
+	cmd, rest := args[0], args[1:]
+	want := map[string]int{"backup-list": 1, "backup-verify": 2, "backup-delete": 2, "backup-purge": 2, "backup-restore": 3}[cmd]
+	if len(rest) != want && !(cmd == "backup-restore" && len(rest) == 4 && rest[3] == "flat") {
+		fmt.Fprintf(stderr, "usage:\n%s\n", toolUsage)
+		return exitUsage
+	}
+	dir := rest[0]
+	var id uint64
+	if want >= 2 {
+		var err error
+		if cmd == "backup-restore" && rest[1] == "latest" {
+			id = 0
+		} else if id, err = strconv.ParseUint(rest[1], 10, 32); err != nil {
+			fmt.Fprintf(stderr, "%s: %q is not a backup id\n%s\n", cmd, rest[1], toolUsage)
+			return exitUsage
+		}
+	}
+	b := etf.AppendVersion(nil)
+	var err error
+	switch cmd {
+	case "backup-list":
+		var infos []engine.BackupInfo
+		if infos, err = engine.ListBackups(dir); err == nil {
+			b = etf.AppendAtom(etf.AppendTupleHeader(b, 2), "ok")
+			if len(infos) > 0 {
+				b = etf.AppendListHeader(b, len(infos))
+				for _, info := range infos {
+					b = etf.AppendMapHeader(b, 4)
+					b = etf.AppendUint(etf.AppendAtom(b, "id"), uint64(info.ID))
+					b = etf.AppendInt(etf.AppendAtom(b, "timestamp"), info.Timestamp.Unix())
+					b = etf.AppendUint(etf.AppendAtom(b, "size"), info.Size)
+					b = etf.AppendUint(etf.AppendAtom(b, "files"), uint64(info.Files))
+				}
+			}
+			b = etf.AppendNil(b)
+		}
+	case "backup-verify":
+		err = engine.VerifyBackup(dir, uint32(id))
+	case "backup-delete":
+		err = engine.DeleteBackup(dir, uint32(id))
+	case "backup-purge":
+		err = engine.PurgeOldBackups(dir, uint32(id))
+	case "backup-restore":
+		err = port.RestoreInto(dir, uint32(id), rest[2], len(rest) == 4, 0, "")
+	}
+	if err != nil {
+		kind, msg := "rocksdb", err.Error()
+		var re *engine.RocksDBError
+		switch {
+		case errors.Is(err, engine.ErrNoBackups):
+			kind = "no_backups"
+		case errors.As(err, &re):
+			msg = re.Msg
+		default:
+			kind = "badarg"
+		}
+		b = etf.AppendString(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 2), "error"), 2), kind), msg)
+		_, _ = stdout.Write(b)
+		return exitOpen
+	}
+	if cmd != "backup-list" {
+		b = etf.AppendAtom(b, "ok")
+	}
+	_, _ = stdout.Write(b)
+	return exitOK
+}

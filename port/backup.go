@@ -1,0 +1,213 @@
+package port
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spiredb/spire-port/engine"
+)
+
+// rootedPath resolves a path a request names for a checkpoint, a backup
+// directory or a restore target, and refuses any that would land outside
+// every root (Options.CheckpointRoots). A relative path is taken under the
+// first root. Nothing is created: the deepest directory of the path that
+// exists is resolved through its symlinks and must stay inside the root,
+// so a symlink under a root cannot lead a request outside it. (A symlink
+// swapped in afterwards, by someone who can write under a root, is beyond
+// what a path check can stop: docs/protocol.md.)
+func (s *Server) rootedPath(what, name string) (string, error) {
+	roots := s.opt.CheckpointRoots
+	if len(roots) == 0 {
+		return "", badf("%s: no root is configured (--checkpoint-root)", what)
+	}
+	if strings.ContainsRune(name, 0) {
+		return "", badf("%s: the path contains a NUL byte", what)
+	}
+	dir := name
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(roots[0], dir)
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	for _, root := range roots {
+		root, err := filepath.Abs(root)
+		if err != nil || !within(root, dir) || dir == root {
+			continue
+		}
+		realRoot, err := resolve(root)
+		if err != nil {
+			return "", fmt.Errorf("%s: root %s: %w", what, root, err)
+		}
+		real, err := resolve(dir)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", what, err)
+		}
+		if !within(realRoot, real) {
+			return "", badf("%s: %q leads outside the root %s through a symlink", what, name, root)
+		}
+		return dir, nil
+	}
+	return "", badf("%s: %q is not inside a root (%s); widen them with --checkpoint-root, SPIRE_CHECKPOINT_ROOTS or checkpoint_roots:",
+		what, name, strings.Join(roots, ", "))
+}
+
+// resolve follows the symlinks of the part of an absolute path that
+// exists and keeps the rest as it is: where the path would lead if its
+// missing directories were made now.
+func resolve(path string) (string, error) {
+	existing := path
+	for {
+		if _, err := os.Lstat(existing); err == nil || existing == filepath.Dir(existing) {
+			break
+		}
+		existing = filepath.Dir(existing)
+	}
+	real, err := filepath.EvalSymlinks(existing)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(real, strings.TrimPrefix(path, existing)), nil
+}
+
+// within reports whether path is root or below it (both clean and absolute).
+func within(root, path string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// checkpoint writes a checkpoint that Store.KV.Engine opens as it is: the
+// engine's layout, RocksDB's files in <dir>/data (with flat, in dir
+// itself, as erlang-rocksdb's checkpoint/2 writes them). The target must
+// not exist.
+func (s *Server) checkpoint(r *request) error {
+	dir, err := s.rootedPath("checkpoint", r.name)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(dir); err == nil {
+		return badf("checkpoint: the target %s exists", dir)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	target := dir
+	if !r.flat {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		target = filepath.Join(dir, "data")
+	} else if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := s.eng.Checkpoint(target); err != nil {
+		if !r.flat {
+			_ = os.Remove(dir) // leave nothing half-made behind
+		}
+		return err
+	}
+	return nil
+}
+
+// backup serves the backup ops. Every directory is under a root, as
+// checkpoints are.
+func (s *Server) backup(scratch []byte, id uint64, r *request) []byte {
+	dir, err := s.rootedPath(specs[r.op].name, r.name)
+	if err != nil {
+		return s.replyError(scratch, id, err)
+	}
+	switch r.op {
+	case opBackup:
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return s.replyError(scratch, id, fmt.Errorf("backup: %w", err))
+		}
+		began := time.Now()
+		info, err := s.eng.Backup(dir, engine.BackupOptions{Flush: r.flush, RateLimitBytesPerSec: r.rateLimit,
+			ProgressEvery: r.progressEvery, Progress: func(n uint64) {
+				s.opt.Log.Printf("backup to %s: %d MiB copied", dir, n>>20)
+				s.SendEvent(BackupProgressEvent(dir, n))
+			}})
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		s.opt.Log.Printf("backup %d to %s: %d files, %d MiB, in %v", info.ID, dir, info.Files, info.Size>>20,
+			time.Since(began).Round(time.Millisecond))
+		return s.reply(scratch, id, func(c Codec, b []byte) []byte {
+			return appendBackupInfo(c, c.atom(c.tuple(b, 2), "ok"), info)
+		})
+	case opBackupList:
+		infos, err := engine.ListBackups(dir)
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		return s.reply(scratch, id, func(c Codec, b []byte) []byte {
+			b = c.list(c.atom(c.tuple(b, 2), "ok"), len(infos))
+			for _, info := range infos {
+				b = appendBackupInfo(c, b, info)
+			}
+			return c.listEnd(b, len(infos))
+		})
+	case opBackupVerify:
+		return s.replyResult(scratch, id, engine.VerifyBackup(dir, uint32(r.id)))
+	case opBackupDelete:
+		return s.replyResult(scratch, id, engine.DeleteBackup(dir, uint32(r.id)))
+	case opBackupPurge:
+		return s.replyResult(scratch, id, engine.PurgeOldBackups(dir, uint32(r.id)))
+	}
+	// opBackupRestore
+	to, err := s.rootedPath("backup_restore", r.target)
+	if err == nil {
+		err = RestoreInto(dir, uint32(r.id), to, r.flat, r.rateLimit, s.eng.Path())
+	}
+	return s.replyResult(scratch, id, err)
+}
+
+// RestoreInto restores backup id (0: the latest) of dir to path: in the
+// engine's layout (<path>/data), or with flat in path itself. It refuses a
+// path that holds a database, or is the database live is one (live).
+func RestoreInto(dir string, id uint32, path string, flat bool, rateLimit uint64, live string) error {
+	dbDir := path
+	if !flat {
+		dbDir = filepath.Join(path, "data")
+	}
+	if abs, err := filepath.Abs(dbDir); err == nil && live != "" {
+		if liveAbs, err := filepath.Abs(live); err == nil && abs == liveAbs {
+			return badf("backup_restore: %s is the database this sidecar serves", dbDir)
+		}
+	}
+	if _, err := engine.ListBackups(dir); err != nil {
+		return err // before anything is made at the target
+	}
+	if err := os.MkdirAll(filepath.Dir(dbDir), 0o750); err != nil {
+		return fmt.Errorf("backup_restore: %w", err)
+	}
+	if err := engine.RestoreBackup(dir, id, dbDir, rateLimit); err != nil {
+		if errors.Is(err, engine.ErrInvalidArgument) {
+			return badf("backup_restore: %s holds a database (an engine may run there): restore to a new path", dbDir)
+		}
+		return err
+	}
+	return nil
+}
+
+func appendBackupInfo(c Codec, b []byte, info engine.BackupInfo) []byte {
+	b = c.mapHeader(b, 4)
+	b = c.uint(c.atom(b, "id"), uint64(info.ID))
+	b = c.int(c.atom(b, "timestamp"), info.Timestamp.Unix())
+	b = c.uint(c.atom(b, "size"), info.Size)
+	return c.uint(c.atom(b, "files"), uint64(info.Files))
+}
+
+// BackupProgressEvent is {backup_progress, #{dir => Dir, bytes => N}}: a
+// backup under way has copied N bytes.
+func BackupProgressEvent(dir string, bytes uint64) EventBuilder {
+	return func(c Codec, b []byte) []byte {
+		b = c.mapHeader(c.atom(c.tuple(b, 2), "backup_progress"), 2)
+		b = c.str(c.atom(b, "dir"), dir)
+		return c.uint(c.atom(b, "bytes"), bytes)
+	}
+}

@@ -1,0 +1,100 @@
+package port
+
+import (
+	"time"
+
+	"github.com/spiredb/spire-port/etf"
+)
+
+// BackupInfo describes one backup, as the backup ops report it.
+type BackupInfo struct {
+	ID        uint32
+	Timestamp time.Time
+	Size      uint64 // bytes of the files it needs, shared ones included
+	Files     uint32
+}
+
+// BackupOpts shape a backup.
+type BackupOpts struct {
+	Flush                bool   // write the memtables to SST files first
+	RateLimitBytesPerSec uint64 // 0: no cap
+	ProgressEveryBytes   uint64 // 0: every 64 MiB
+}
+
+func toBackupInfo(v any) BackupInfo {
+	m, _ := v.(etf.Map)
+	get := func(k string) uint64 { x, _ := m.Get(k); return toUint(x) }
+	return BackupInfo{ID: uint32(get("id")), Timestamp: time.Unix(int64(get("timestamp")), 0),
+		Size: get("size"), Files: uint32(get("files"))}
+}
+
+// Backup adds an incremental backup of the database to dir, which must be
+// under one of the sidecar's checkpoint roots.
+func (c *Client) Backup(dir string, o BackupOpts) (BackupInfo, error) {
+	v, err := c.Call(func(c Codec, b []byte) []byte {
+		b = c.str(c.atom(c.tuple(b, 3), "backup"), dir)
+		b = c.list(b, 3)
+		b = c.atom(c.atom(c.tuple(b, 2), "flush"), boolAtom(o.Flush))
+		b = c.uint(c.atom(c.tuple(b, 2), "rate_limit_bytes_per_sec"), o.RateLimitBytesPerSec)
+		b = c.uint(c.atom(c.tuple(b, 2), "progress_every_bytes"), o.ProgressEveryBytes)
+		return c.listEnd(b, 3)
+	})
+	if err != nil {
+		return BackupInfo{}, err
+	}
+	return toBackupInfo(v), nil
+}
+
+func boolAtom(v bool) string {
+	if v {
+		return "true"
+	}
+	return "false"
+}
+
+// ListBackups lists the backups in dir, oldest first.
+func (c *Client) ListBackups(dir string) ([]BackupInfo, error) {
+	v, err := c.simple("backup_list", dir)
+	var infos []BackupInfo
+	for _, i := range asSeq(v) {
+		infos = append(infos, toBackupInfo(i))
+	}
+	return infos, err
+}
+
+func (c *Client) backupOp(op, dir string, n uint64) error {
+	_, err := c.Call(func(c Codec, b []byte) []byte {
+		return c.uint(c.str(c.atom(c.tuple(b, 3), op), dir), n)
+	})
+	return err
+}
+
+// VerifyBackup checks every file of backup id: present, its size, its checksum.
+func (c *Client) VerifyBackup(dir string, id uint32) error {
+	return c.backupOp("backup_verify", dir, uint64(id))
+}
+
+// DeleteBackup deletes backup id.
+func (c *Client) DeleteBackup(dir string, id uint32) error {
+	return c.backupOp("backup_delete", dir, uint64(id))
+}
+
+// PurgeOldBackups keeps the newest keep backups and deletes the others.
+func (c *Client) PurgeOldBackups(dir string, keep uint32) error {
+	return c.backupOp("backup_purge", dir, uint64(keep))
+}
+
+// RestoreBackup writes backup id (0: the latest) to path in the engine's
+// layout (<path>/data), which must hold no database.
+func (c *Client) RestoreBackup(dir string, id uint32, path string) error {
+	_, err := c.Call(func(c Codec, b []byte) []byte {
+		b = c.str(c.atom(c.tuple(b, 4), "backup_restore"), dir)
+		if id == 0 {
+			b = c.atom(b, "latest")
+		} else {
+			b = c.uint(b, uint64(id))
+		}
+		return c.str(b, path)
+	})
+	return err
+}
