@@ -104,7 +104,8 @@ defmodule Store.KV.Engine do
                   scan_time_ms tickers histograms properties column_families sidecar p50 p95
                   p99 max count sum capacity usage pinned_usage strict_capacity version path
                   open_iterators open_snapshots requests bad_frames groups grouped replies true false
-                  log writes_stopped recoveries last_write_error unknown_iterator)a
+                  log writes_stopped recoveries last_write_error unknown_iterator
+                  no_backups backup_progress dir bytes id timestamp size files)a
   @doc false
   @spec __reply_atoms__() :: [atom()]
   def __reply_atoms__, do: @reply_atoms
@@ -439,13 +440,75 @@ defmodule Store.KV.Engine do
   end
 
   @doc """
-  Writes an openable copy of the database (hard links where possible) while
-  writes go on. `dir` is relative to `<path>/checkpoints` or an absolute
-  path inside it; a target that exists is refused. Restore by starting an
-  engine whose `<path>/data` is the checkpoint.
+  Writes an openable copy of the database, every column family, while
+  writes go on: SST files are hard-linked on the same file system and
+  copied onto another. The checkpoint is an engine layout (RocksDB's files
+  in `<dir>/data`): restore by `start_link(path: dir)`.
+
+  `dir` must lie under one of the engine's checkpoint roots
+  (`checkpoint_roots:`, default `[<path>/checkpoints]`); a relative `dir`
+  goes under the first. A target that exists, or a path outside every root
+  (also through a symlink), is `{:error, {:badarg, msg}}` with nothing
+  created.
   """
   @spec checkpoint(engine(), String.t()) :: :ok | {:error, reason()}
   def checkpoint(engine, dir) when is_binary(dir), do: call(engine, {:checkpoint, dir}, 600_000)
+
+  ## Backups
+
+  @doc """
+  Adds an incremental backup of the database to `backup_dir` (under a
+  checkpoint root, as for `checkpoint/2`; created if missing) with
+  RocksDB's BackupEngine: SST files already in `backup_dir` are shared, not
+  copied again. Reads and writes go on while it runs; the backup holds what
+  the database held when it began. Returns `{:ok, %{id: n, timestamp:
+  unix_seconds, size: bytes, files: n}}`.
+
+  Options: `flush: true` writes the memtables to SST files first (else the
+  WAL is backed up); `rate_limit_bytes_per_sec:` caps the copy;
+  `progress_every_bytes:` (64 MiB) how often a progress log line and a
+  `[:store, :kv, :engine, :backup, :progress]` telemetry event
+  (`%{bytes: n}`, `%{dir: dir}`) report a long backup; `timeout:`
+  (`:infinity`).
+  """
+  @spec backup(engine(), String.t(), keyword()) ::
+          {:ok, Store.KV.Engine.Backup.info()} | {:error, reason()}
+  def backup(engine, backup_dir, opts \\ []),
+    do: Store.KV.Engine.Backup.backup(engine, backup_dir, opts)
+
+  @doc """
+  The backups in `backup_dir`, oldest first: `{:ok, [%{id:, timestamp:,
+  size:, files:}]}`. Needs no engine; `{:error, {:no_backups, msg}}` when the
+  directory does not exist.
+  """
+  @spec list_backups(String.t()) :: {:ok, [Store.KV.Engine.Backup.info()]} | {:error, reason()}
+  def list_backups(backup_dir), do: Store.KV.Engine.Backup.list(backup_dir)
+
+  @doc """
+  Checks every file of backup `id`: there, of its size, with its checksum.
+  A damaged file is `{:error, {:rocksdb, "Corruption: ..."}}`.
+  """
+  @spec verify_backup(String.t(), pos_integer()) :: :ok | {:error, reason()}
+  def verify_backup(backup_dir, id), do: Store.KV.Engine.Backup.verify(backup_dir, id)
+
+  @doc "Deletes backup `id` and the files no other backup needs."
+  @spec delete_backup(String.t(), pos_integer()) :: :ok | {:error, reason()}
+  def delete_backup(backup_dir, id), do: Store.KV.Engine.Backup.delete(backup_dir, id)
+
+  @doc "Keeps the newest `keep: n` backups and deletes the others."
+  @spec purge_old_backups(String.t(), keyword()) :: :ok | {:error, reason()}
+  def purge_old_backups(backup_dir, opts), do: Store.KV.Engine.Backup.purge(backup_dir, opts)
+
+  @doc """
+  Writes backup `id` (or `:latest`) to `to_path` as an engine layout
+  (`<to_path>/data`), so `start_link(path: to_path)` opens it. A path that
+  holds a database (where an engine may run) is refused: restore to a new
+  path.
+  """
+  @spec restore_backup(String.t(), pos_integer() | :latest, String.t()) ::
+          :ok | {:error, reason()}
+  def restore_backup(backup_dir, id, to_path),
+    do: Store.KV.Engine.Backup.restore(backup_dir, id, to_path)
 
   ## Column families
 
@@ -851,8 +914,14 @@ defmodule Store.KV.Engine do
     # Id 0 carries log lines, and the replies to fire-and-forget requests
     # (closing a dead caller's cursor, {close}), which nobody waits for.
     case decode(body) do
-      {:log, line} -> Logger.info(line, spire_port: state.os_pid)
-      _reply -> :ok
+      {:log, line} ->
+        Logger.info(line, spire_port: state.os_pid)
+
+      {:backup_progress, %{dir: dir, bytes: bytes}} ->
+        emit([:backup, :progress], %{bytes: bytes}, %{dir: dir, path: state.opts[:path]})
+
+      _reply ->
+        :ok
     end
 
     {:noreply, state}

@@ -45,7 +45,10 @@ defmodule Store.KV.RocksDB do
       NIF spec has no error tuple (`batch_put/3`, ...) need no sidecar.
     * Options the sidecar does not apply are logged once, by name, at
       open, and never fail the open (docs/spiredb.md lists them).
-    * `checkpoint/2` may write anywhere the BEAM's user may, as the NIF's.
+    * `checkpoint/2` and the backup functions may write anywhere the BEAM's
+      user may, as the NIF's, for databases opened with `open/2,3`; on a
+      handle from `Store.KV.Engine.get_db_ref/1` the engine's checkpoint
+      roots apply.
   """
 
   require Logger
@@ -56,6 +59,7 @@ defmodule Store.KV.RocksDB do
   @db :spire_rocksdb_db
   @cf :spire_rocksdb_cf
   @snap :spire_rocksdb_snapshot
+  @backup :spire_rocksdb_backup_engine
 
   @typedoc "A database handle."
   @type db_handle :: {:spire_rocksdb_db, atom()}
@@ -627,12 +631,94 @@ defmodule Store.KV.RocksDB do
   @spec stats(db_handle(), cf_handle()) :: {:ok, binary()} | {:error, term()}
   def stats(db, cf), do: get_property(db, cf, "rocksdb.stats")
 
-  @doc "Writes an openable copy of the database to `path`, which must not exist."
+  @doc "Writes an openable copy of the database to `path` (RocksDB's files in it), which must not exist."
   @spec checkpoint(db_handle(), path()) :: :ok | {:error, term()}
   def checkpoint(db, path) do
     name = engine!(db)
-    checked(name, Engine.checkpoint(name, path |> to_string() |> Path.expand()))
+    dir = path |> to_string() |> Path.expand()
+    checked(name, Engine.call(name, {:checkpoint, dir, [flat: true]}, 600_000))
   end
+
+  ## Backups
+
+  @typedoc "A backup engine handle: the backup directory."
+  @type backup_engine :: {:spire_rocksdb_backup_engine, String.t()}
+
+  @doc "A handle on the backup directory `path` (created by the first backup)."
+  @spec open_backup_engine(path()) :: {:ok, backup_engine()}
+  def open_backup_engine(path), do: {:ok, {@backup, path |> to_string() |> Path.expand()}}
+
+  @doc "Forgets a backup engine handle."
+  @spec close_backup_engine(backup_engine()) :: :ok
+  def close_backup_engine({@backup, _}), do: :ok
+  def close_backup_engine(_), do: :erlang.error(:badarg)
+
+  @doc "Nothing to collect: every call opens and closes RocksDB's BackupEngine."
+  @spec gc_backup_engine(backup_engine()) :: :ok
+  def gc_backup_engine({@backup, _}), do: :ok
+  def gc_backup_engine(_), do: :erlang.error(:badarg)
+
+  @doc "Adds a backup of `db` (with the WAL, as RocksDB's CreateNewBackup does)."
+  @spec create_new_backup(backup_engine(), db_handle()) :: :ok | {:error, term()}
+  def create_new_backup({@backup, dir}, db) do
+    name = engine!(db)
+
+    case checked(name, Engine.backup(name, dir)) do
+      {:ok, _info} -> :ok
+      error -> error
+    end
+  end
+
+  def create_new_backup(_, _), do: :erlang.error(:badarg)
+
+  @doc "A backup cannot be stopped once started here; it runs to its end."
+  @spec stop_backup(backup_engine()) :: :ok
+  def stop_backup({@backup, _}), do: :ok
+
+  @doc "`[%{id:, timestamp:, size:, number_files:}]`, oldest first."
+  @spec get_backup_info(backup_engine()) :: [map()]
+  def get_backup_info({@backup, dir}) do
+    case Engine.list_backups(dir) do
+      {:ok, infos} ->
+        for i <- infos,
+            do: %{id: i.id, timestamp: i.timestamp, size: i.size, number_files: i.files}
+
+      {:error, _} ->
+        []
+    end
+  end
+
+  @doc "Checks every file of a backup, checksums included."
+  @spec verify_backup(backup_engine(), pos_integer()) :: :ok | {:error, term()}
+  def verify_backup({@backup, dir}, id), do: Engine.verify_backup(dir, id)
+
+  @doc "Deletes one backup."
+  @spec delete_backup(backup_engine(), pos_integer()) :: :ok | {:error, term()}
+  def delete_backup({@backup, dir}, id), do: Engine.delete_backup(dir, id)
+
+  @doc "Keeps the newest `n` backups."
+  @spec purge_old_backup(backup_engine(), non_neg_integer()) :: :ok | {:error, term()}
+  def purge_old_backup({@backup, dir}, n), do: Engine.purge_old_backups(dir, keep: n)
+
+  @doc "Restores backup `id` as a database in `db_dir` (RocksDB's files in it)."
+  @spec restore_db_from_backup(backup_engine(), pos_integer(), path()) :: :ok | {:error, term()}
+  def restore_db_from_backup({@backup, dir}, id, db_dir),
+    do: Store.KV.Engine.Backup.restore(dir, id, db_dir |> to_string() |> Path.expand(), true)
+
+  @doc "As `restore_db_from_backup/3`; the WAL goes with the database."
+  @spec restore_db_from_backup(backup_engine(), pos_integer(), path(), path()) ::
+          :ok | {:error, term()}
+  def restore_db_from_backup(be, id, db_dir, _wal_dir), do: restore_db_from_backup(be, id, db_dir)
+
+  @doc "Restores the latest backup as a database in `db_dir`."
+  @spec restore_db_from_latest_backup(backup_engine(), path()) :: :ok | {:error, term()}
+  def restore_db_from_latest_backup({@backup, dir}, db_dir),
+    do: Store.KV.Engine.Backup.restore(dir, :latest, db_dir |> to_string() |> Path.expand(), true)
+
+  @doc "As `restore_db_from_latest_backup/2`; the WAL goes with the database."
+  @spec restore_db_from_latest_backup(backup_engine(), path(), path()) :: :ok | {:error, term()}
+  def restore_db_from_latest_backup(be, db_dir, _wal_dir),
+    do: restore_db_from_latest_backup(be, db_dir)
 
   @doc "Whether the default column family holds no key."
   @spec is_empty(db_handle()) :: boolean()

@@ -1,0 +1,85 @@
+defmodule Store.KV.Engine.Backup do
+  @moduledoc false
+  # Backups with RocksDB's BackupEngine. backup/3 asks a running engine's
+  # sidecar (the database is there); the others work on a backup
+  # directory alone, so they run the spire-port binary once (its
+  # backup-* commands) and read the one term it prints.
+
+  alias Store.KV.Engine
+  alias Store.KV.Engine.Options
+
+  @type info :: %{
+          id: pos_integer(),
+          timestamp: integer(),
+          size: non_neg_integer(),
+          files: non_neg_integer()
+        }
+
+  @doc false
+  @spec backup(Engine.engine(), String.t(), keyword()) :: {:ok, info()} | {:error, term()}
+  def backup(engine, dir, opts) when is_binary(dir) and is_list(opts) do
+    with {:ok, wire, timeout} <- backup_opts(opts) do
+      Engine.call(engine, {:backup, dir, wire}, timeout)
+    end
+  end
+
+  def backup(_engine, dir, opts),
+    do:
+      {:error,
+       {:badarg, "backup needs a directory and a keyword list, got: #{inspect({dir, opts})}"}}
+
+  defp backup_opts(opts) do
+    Enum.reduce_while(opts, {:ok, [], :infinity}, fn
+      {:flush, v}, {:ok, acc, t} when is_boolean(v) ->
+        {:cont, {:ok, [{:flush, v} | acc], t}}
+
+      {k, v}, {:ok, acc, t}
+      when k in [:rate_limit_bytes_per_sec, :progress_every_bytes] and is_integer(v) and v >= 0 ->
+        {:cont, {:ok, [{k, v} | acc], t}}
+
+      {:timeout, t}, {:ok, acc, _} when (is_integer(t) and t > 0) or t == :infinity ->
+        {:cont, {:ok, acc, t}}
+
+      other, _ ->
+        {:halt, {:error, {:badarg, "unknown or invalid backup option: #{inspect(other)}"}}}
+    end)
+  end
+
+  @doc false
+  @spec list(String.t()) :: {:ok, [info()]} | {:error, term()}
+  def list(dir), do: tool(["backup-list", dir])
+
+  @doc false
+  @spec verify(String.t(), pos_integer()) :: :ok | {:error, term()}
+  def verify(dir, id) when is_integer(id) and id > 0, do: tool(["backup-verify", dir, "#{id}"])
+
+  @doc false
+  @spec delete(String.t(), pos_integer()) :: :ok | {:error, term()}
+  def delete(dir, id) when is_integer(id) and id > 0, do: tool(["backup-delete", dir, "#{id}"])
+
+  @doc false
+  @spec purge(String.t(), keyword()) :: :ok | {:error, term()}
+  def purge(dir, opts) do
+    case Keyword.fetch(opts, :keep) do
+      {:ok, n} when is_integer(n) and n >= 0 -> tool(["backup-purge", dir, "#{n}"])
+      _ -> {:error, {:badarg, "purge_old_backups needs keep: n (a non-negative integer)"}}
+    end
+  end
+
+  @doc false
+  @spec restore(String.t(), pos_integer() | :latest, String.t(), boolean()) ::
+          :ok | {:error, term()}
+  def restore(dir, id, to_path, flat \\ false)
+      when (id == :latest or (is_integer(id) and id > 0)) and is_binary(to_path) do
+    tool(["backup-restore", dir, to_string(id), to_path] ++ if(flat, do: ["flat"], else: []))
+  end
+
+  defp tool([_cmd, dir | _] = args) when is_binary(dir) do
+    case System.cmd(Options.binary([]), args, stderr_to_stdout: false) do
+      {out, _status} when byte_size(out) > 0 -> :erlang.binary_to_term(out, [:safe])
+      {_, status} -> {:error, {:tool_failed, status}}
+    end
+  end
+
+  defp tool(args), do: {:error, {:badarg, "invalid arguments: #{inspect(args)}"}}
+end
