@@ -62,6 +62,7 @@ bench: build
 	mkdir -p var
 	$(GO) test ./engine ./port -run '^$$' -bench . -benchtime 2s | tee var/bench-go.txt
 	cd elixir && MIX_ENV=prod mix run --no-start bench/bench.exs --out ../docs/benchmarks.md --go ../var/bench-go.txt
+	cd elixir && MIX_ENV=prod mix run --no-start bench/backup.exs --out ../docs/benchmarks-backup.md
 
 clean:
 	rm -rf bin var elixir/_build elixir/tmp elixir/data
