@@ -27,18 +27,44 @@ defmodule Bench do
       end
 
     started = System.monotonic_time(:microsecond)
+    cpu0 = cpu_times()
     n = tasks |> Enum.map(&Task.await(&1, :infinity)) |> Enum.sum()
+    {beam, sidecar} = cpu_times()
     elapsed = System.monotonic_time(:microsecond) - started
     lat = quantiles(hist, n)
 
     %{
       ops: n * per_op / elapsed * 1_000_000,
+      # CPU time per call, in µs, of the BEAM (its schedulers' busy waiting
+      # included) and of the sidecar, from /proc.
+      cpu_beam: (beam - elem(cpu0, 0)) / max(n, 1),
+      cpu_sidecar: (sidecar - elem(cpu0, 1)) / max(n, 1),
       n: n,
       p50: pct(lat, 0.50),
       p99: pct(lat, 0.99),
       mean: :atomics.get(sum, 1) / max(n, 1) / 1000,
       lat: lat
     }
+  end
+
+  # utime + stime of the BEAM and of the sidecar, in µs (clock ticks of
+  # 10 ms: rows of seconds make it fine enough).
+  def cpu_times do
+    sidecar = :persistent_term.get({Bench, :os_pid}, nil)
+    {proc_cpu("self"), if(sidecar, do: proc_cpu(Integer.to_string(sidecar)), else: 0)}
+  end
+
+  defp proc_cpu(pid) do
+    case File.read("/proc/#{pid}/stat") do
+      {:ok, stat} ->
+        # Fields after the command name (which may hold spaces), from 3 on.
+        [_, rest] = String.split(stat, ") ", parts: 2)
+        fields = String.split(rest)
+        (String.to_integer(Enum.at(fields, 11)) + String.to_integer(Enum.at(fields, 12))) * 10_000
+
+      _ ->
+        0
+    end
   end
 
   # Latencies go into a shared histogram of atomics, not lists: a list of
@@ -139,7 +165,7 @@ defmodule Bench.Report do
       "200k keys as loaded, flushed and compacted; the writes come last, each from a settled LSM\n",
       "(memtable flushed, no compaction running). Then 16 callers carry the sidecar to 10M requests\n",
       "while the engine process's mailbox and pending table are sampled (issue 8, target 7).\n\n",
-      "| workload | ops/s | p50 µs | p99 µs | mean µs | mean/ping |\n|---|---:|---:|---:|---:|---:|\n",
+      "| workload | ops/s | p50 µs | p99 µs | mean µs | mean/ping | BEAM CPU µs/op | sidecar CPU µs/op |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
       table(results),
       "\nSidecar RSS at rest (6 s after the last request): #{rss}.\n\n",
       "![latency distribution](#{Path.basename(svg)})\n"
@@ -167,7 +193,7 @@ defmodule Bench.Report do
 
         ratio = r.mean / Map.get(pings, callers, r.mean)
 
-        {"| #{name} | #{Bench.fmt(r.ops)} | #{Bench.fmt(r.p50)} | #{Bench.fmt(r.p99)} | #{Bench.fmt(r.mean)} | #{Float.round(ratio, 2)}x |\n",
+        {"| #{name} | #{Bench.fmt(r.ops)} | #{Bench.fmt(r.p50)} | #{Bench.fmt(r.p99)} | #{Bench.fmt(r.mean)} | #{Float.round(ratio, 2)}x | #{Bench.fmt(r.cpu_beam)} | #{Bench.fmt(r.cpu_sidecar)} |\n",
          pings}
       end)
 
@@ -286,7 +312,14 @@ end
 
 {opts, _, _} =
   OptionParser.parse(System.argv(),
-    strict: [quick: :boolean, out: :string, go: :string, only: :string, secs: :float]
+    strict: [
+      quick: :boolean,
+      out: :string,
+      go: :string,
+      only: :string,
+      secs: :float,
+      spin: :integer
+    ]
   )
 
 secs = opts[:secs] || if opts[:quick], do: 1.0, else: 3.0
@@ -302,6 +335,8 @@ File.rm_rf!(dir)
 
 # The same database through erlang-rocksdb's API (Store.KV.RocksDB).
 db = Engine.get_db_ref(:bench_engine)
+{:ok, sidecar_pid} = Engine.os_pid(e)
+:persistent_term.put({Bench, :os_pid}, sidecar_pid)
 value = :binary.copy("x", 100)
 
 for chunk <- Enum.chunk_every(0..(n_keys - 1), 1000) do
@@ -343,6 +378,32 @@ random_key = fn -> elem(:persistent_term.get({Bench, :keys}), :rand.uniform(n_ke
 
 get_fun = fn -> {:ok, _} = Engine.get(e, random_key.()) end
 
+# Issue 16's harness: each call builds its key and matches the result, as
+# application code does between calls.
+built_key = fn ->
+  "user:" <> String.pad_leading(Integer.to_string(:rand.uniform(n_keys) - 1), 8, "0")
+end
+
+app_get = fn -> {:ok, _} = Engine.get(e, built_key.()) end
+
+app_missing = fn ->
+  {:error, :not_found} =
+    Engine.get(e, "nope:" <> String.pad_leading(Integer.to_string(:rand.uniform(n_keys)), 8, "0"))
+end
+
+app_counter = :counters.new(1, [])
+
+app_put = fn ->
+  :counters.add(app_counter, 1, 1)
+
+  :ok =
+    Engine.put(
+      e,
+      "app:" <> String.pad_leading(Integer.to_string(:counters.get(app_counter, 1)), 8, "0"),
+      value
+    )
+end
+
 rows = fn batches -> Enum.reduce(batches, 0, fn {r, _}, acc -> acc + length(r) end) end
 
 rocksdb_get = fn -> {:ok, _} = Store.KV.RocksDB.get(db, random_key.(), []) end
@@ -367,6 +428,9 @@ workloads = [
    end},
   {"ping, 16 callers", 16, 1, fn -> :ok = Engine.ping(e) end},
   {"get cached, 16 callers", 16, 1, get_fun},
+  {"app get, 1 caller (builds its key)", 1, 1, app_get},
+  {"app get missing, 1 caller (builds its key)", 1, 1, app_missing},
+  {"app get, 16 callers (build their keys)", 16, 1, app_get},
   {"scan_range 200k rows, batch 1000 (rows/s)", 1, n_keys,
    fn ->
      {:ok, b} = Engine.scan_range(e, "user:", "user:~", batch_size: 1000)
@@ -412,11 +476,18 @@ workloads = [
    end},
   {"put, 1 caller", 1, 1, put_fun},
   {"put, 16 callers", 16, 1, put_fun},
+  {"app put, 1 caller (builds its key)", 1, 1, app_put},
+  {"app put, 16 callers (build their keys)", 16, 1, app_put},
   {"write_batch of 1000 (rows/s)", 1, 1000, batch_fun}
 ]
 
 # Write workloads start from a settled LSM (see Bench.settle/1).
-writes = ["put, 1 caller", "put, 16 callers", "write_batch of 1000 (rows/s)"]
+writes = [
+  "put, 1 caller",
+  "put, 16 callers",
+  "app put, 1 caller (builds its key)",
+  "write_batch of 1000 (rows/s)"
+]
 
 # --only "get,ping": just the workloads whose names contain one of these.
 workloads =
@@ -439,7 +510,9 @@ header =
     String.pad_leading("ops/s", 10) <>
     String.pad_leading("p50 µs", 9) <>
     String.pad_leading("p99 µs", 9) <>
-    String.pad_leading("mean µs", 9) <> String.pad_leading("mean/ping", 11)
+    String.pad_leading("mean µs", 9) <>
+    String.pad_leading("mean/ping", 11) <>
+    String.pad_leading("BEAM µs/op", 12) <> String.pad_leading("sidecar µs/op", 15)
 
 IO.puts(header)
 IO.puts(String.duplicate("-", String.length(header)))
@@ -457,7 +530,9 @@ IO.puts(String.duplicate("-", String.length(header)))
         String.pad_leading(Bench.fmt(r.p50), 9) <>
         String.pad_leading(Bench.fmt(r.p99), 9) <>
         String.pad_leading(Bench.fmt(r.mean), 9) <>
-        String.pad_leading("#{Float.round(ratio, 2)}x", 11)
+        String.pad_leading("#{Float.round(ratio, 2)}x", 11) <>
+        String.pad_leading(Bench.fmt(r.cpu_beam), 12) <>
+        String.pad_leading(Bench.fmt(r.cpu_sidecar), 15)
     )
 
     {{name, callers, Map.delete(r, :lat), r.lat}, pings}
@@ -551,6 +626,61 @@ owner_line =
 IO.puts(owner_line)
 
 GenServer.stop(e)
+
+# The read cache (issue 16): the same database, an engine with
+# read_cache_size: 64 MiB (room for all 200k rows), warmed by one read of
+# every key; then issue 16's harness.
+cache_results =
+  if opts[:only] == nil or String.contains?(opts[:only], "cache") do
+    {:ok, c} =
+      Engine.start_link(
+        path: dir,
+        name: :bench_cached,
+        block_cache_size: 512 * 1024 * 1024,
+        read_cache_size: 64 * 1024 * 1024
+      )
+
+    :persistent_term.put({Bench, :os_pid}, elem(Engine.os_pid(c), 1))
+    for i <- 0..(n_keys - 1), do: {:ok, _} = Engine.get(c, Bench.key(i))
+
+    cached_get = fn ->
+      {:ok, _} =
+        Engine.get(
+          c,
+          "user:" <> String.pad_leading(Integer.to_string(:rand.uniform(n_keys) - 1), 8, "0")
+        )
+    end
+
+    rows =
+      for {name, callers} <- [
+            {"app get, 1 caller, read cache (warm)", 1},
+            {"app get, 16 callers, read cache (warm)", 16}
+          ] do
+        r = Bench.run(callers, secs, 1, cached_get)
+
+        IO.puts(
+          String.pad_trailing(name, 44) <>
+            String.pad_leading(Bench.fmt(r.ops), 10) <>
+            String.pad_leading(Bench.fmt(r.p50), 9) <>
+            String.pad_leading(Bench.fmt(r.p99), 9) <>
+            String.pad_leading(Bench.fmt(r.mean), 9) <>
+            String.pad_leading("", 11) <>
+            String.pad_leading(Bench.fmt(r.cpu_beam), 12) <>
+            String.pad_leading(Bench.fmt(r.cpu_sidecar), 15)
+        )
+
+        {name, callers, Map.delete(r, :lat), r.lat}
+      end
+
+    {:ok, stats} = Engine.read_cache_stats(c)
+    IO.puts("read cache: #{inspect(stats)}")
+    GenServer.stop(c)
+    rows
+  else
+    []
+  end
+
+results = results ++ cache_results
 
 if out = opts[:out] do
   Bench.Report.write(out, results, opts[:go], secs, String.trim(rss) <> "; " <> owner_line)

@@ -27,6 +27,15 @@ defmodule Store.KV.Engine do
 
     * `:path` (required) - the data root: RocksDB lives in `<path>/data`,
       checkpoints in `<path>/checkpoints`.
+    * `:data_dir` - RocksDB's own directory instead of `<path>/data` (to
+      open a database where the NIF kept it).
+    * `:checkpoint_roots` - directories checkpoints and backups may go
+      under (`[<path>/checkpoints]`); the first takes relative paths.
+    * `:read_cache_size` - bytes of an ETS cache of point reads (0, off):
+      gets of hot keys on the default column family are answered without
+      crossing the pipe. A read never returns a value older than the last
+      write acknowledged before it began (see `Store.KV.Engine.ReadCache`);
+      snapshot and column-family reads bypass it.
     * `:name` - the registered name, default `Store.KV.Engine`; `nil` for none.
     * `:binary` - the `spire-port` executable. By default the one the
       project builds into `bin/` (see `Store.KV.Engine.Options`), or
@@ -48,7 +57,16 @@ defmodule Store.KV.Engine do
       `:block_cache_size`, `:bloom_bits_per_key`, `:compression` (`:none`,
       `:snappy`, `:lz4`, `:zstd`), `:write_buffer_size`,
       `:max_write_buffer_number`, `:rate_limit_bytes_per_sec`,
-      `:max_background_jobs`, `:memtable_bloom_percent`, `:min_free_disk_bytes`. Each overrides its `SPIRE_ROCKSDB_*` variable.
+      `:max_background_jobs`, `:memtable_bloom_percent`, `:min_free_disk_bytes`,
+      `:db_write_buffer_size`, and the erlang-rocksdb names
+      `:bottommost_compression`, `:max_bytes_for_level_base`,
+      `:target_file_size_base`, `:min_write_buffer_number_to_merge`,
+      `:max_open_files`, `:level_compaction_dynamic_level_bytes`,
+      `:max_total_wal_size`, `:wal_recovery_mode`, `:recycle_log_file_num`,
+      `:wal_bytes_per_sync`, `:optimize_filters_for_hits`,
+      `:allow_concurrent_memtable_write`, `:enable_write_thread_adaptive_yield`,
+      `:block_size`, `:cache_index_and_filter_blocks`, `:format_version`. Each
+      overrides its `SPIRE_ROCKSDB_*` variable (README, "Configuration").
 
   ## Errors
 
@@ -63,6 +81,7 @@ defmodule Store.KV.Engine do
   require Logger
 
   alias Store.KV.Engine.Options
+  alias Store.KV.Engine.ReadCache
 
   @typedoc "A running engine: its registered name or pid."
   @type engine :: GenServer.server()
@@ -155,6 +174,15 @@ defmodule Store.KV.Engine do
   @spec get(engine(), key(), [read_opt()]) :: {:ok, value()} | {:error, reason()}
   def get(engine, key, opts \\ [])
 
+  def get(engine, key, []) when is_binary(key) do
+    with {:ok, ctx} <- lookup(engine) do
+      case ctx.cache do
+        nil -> call_ctx(ctx, {:get, key, []}, nil)
+        cache -> ReadCache.get(cache, key, fn -> call_ctx(ctx, {:get, key, []}, nil) end)
+      end
+    end
+  end
+
   def get(engine, key, opts) when is_binary(key) do
     with {:ok, wire, timeout} <- wire_opts(opts, [:cf, :snapshot]) do
       call(engine, {:get, key, wire}, timeout)
@@ -190,7 +218,7 @@ defmodule Store.KV.Engine do
 
   def put(engine, key, value, opts) when is_binary(key) and is_binary(value) do
     with {:ok, wire, timeout} <- wire_opts(opts, [:cf, :sync]) do
-      call(engine, {:put, key, value, wire}, timeout)
+      write(engine, {:put, key, value, wire}, timeout, &ReadCache.written(&1, key))
     end
   end
 
@@ -204,7 +232,7 @@ defmodule Store.KV.Engine do
 
   def delete(engine, key, opts) when is_binary(key) do
     with {:ok, wire, timeout} <- wire_opts(opts, [:cf, :sync]) do
-      call(engine, {:delete, key, wire}, timeout)
+      write(engine, {:delete, key, wire}, timeout, &ReadCache.written(&1, key))
     end
   end
 
@@ -220,7 +248,7 @@ defmodule Store.KV.Engine do
   def delete_range(engine, start_key, end_key, opts)
       when is_binary(start_key) and is_binary(end_key) and end_key != "" do
     with {:ok, wire, timeout} <- wire_opts(opts, [:cf, :sync]) do
-      call(engine, {:delete_range, start_key, end_key, wire}, timeout)
+      write(engine, {:delete_range, start_key, end_key, wire}, timeout, &ReadCache.written_all/1)
     end
   end
 
@@ -240,7 +268,7 @@ defmodule Store.KV.Engine do
     case check_batch(ops, 1) do
       :ok ->
         with {:ok, wire, timeout} <- wire_opts(opts, [:sync]) do
-          call(engine, {:write_batch, ops, wire}, timeout)
+          write(engine, {:write_batch, ops, wire}, timeout, &batch_written(&1, ops))
         end
 
       error ->
@@ -410,6 +438,16 @@ defmodule Store.KV.Engine do
   @spec get_cf_refs(engine()) ::
           {:ok, %{String.t() => Store.KV.RocksDB.cf_handle()}} | {:error, reason()}
   def get_cf_refs(engine), do: engine |> get_db_ref() |> Store.KV.RocksDB.column_families()
+
+  @doc """
+  The read cache's counters: `{:ok, %{enabled: true, hits:, misses:,
+  bytes:, entries:, budget:}}`, or `{:ok, %{enabled: false}}` without
+  `read_cache_size:`.
+  """
+  @spec read_cache_stats(engine()) :: {:ok, map()} | {:error, :engine_down}
+  def read_cache_stats(engine) do
+    with {:ok, ctx} <- lookup(engine), do: {:ok, ReadCache.stats(ctx.cache)}
+  end
 
   @doc "Sends a request through the whole path but RocksDB: the floor of every latency."
   @spec ping(engine()) :: :ok | {:error, reason()}
@@ -597,16 +635,40 @@ defmodule Store.KV.Engine do
   @doc false
   @spec call(engine(), tuple(), timeout() | nil) :: term()
   def call(engine, request, timeout) do
-    with {:ok, ctx} <- lookup(engine) do
-      # A :reply alias deactivates itself with the first reply it receives.
-      ref = :erlang.alias([:reply])
-      submit(ctx, ref, request)
+    with {:ok, ctx} <- lookup(engine), do: call_ctx(ctx, request, timeout)
+  end
 
-      case await(ctx, ref, timeout || ctx.timeout) do
-        {:ok, body} -> decode(body)
-        error -> finish(ref, error)
-      end
+  defp call_ctx(ctx, request, timeout) do
+    # A :reply alias deactivates itself with the first reply it receives.
+    ref = :erlang.alias([:reply])
+    submit(ctx, ref, request)
+
+    case await(ctx, ref, timeout || ctx.timeout) do
+      {:ok, body} -> decode(body)
+      error -> finish(ref, error)
     end
+  end
+
+  # A write tells the read cache, once it is answered (also with an error
+  # or a timeout: it may still have been applied) and before its caller
+  # hears of it; see Store.KV.Engine.ReadCache.
+  defp write(engine, request, timeout, written) do
+    with {:ok, ctx} <- lookup(engine) do
+      result = call_ctx(ctx, request, timeout)
+      written.(ctx.cache)
+      result
+    end
+  end
+
+  defp batch_written(nil, _ops), do: :ok
+
+  defp batch_written(cache, ops) do
+    Enum.each(ops, fn
+      {:put, k, _} -> ReadCache.written(cache, k)
+      {:delete, k} -> ReadCache.written(cache, k)
+      {:delete_range, _, _} -> ReadCache.written_all(cache)
+      _other_family -> :ok
+    end)
   end
 
   # A request answered by several frames ({:rows, ...} then {:done, ...}).
@@ -873,7 +935,13 @@ defmodule Store.KV.Engine do
             await_ready(port, opts)
 
           {:ready, info} ->
-            ctx = %{port: port, owner: self(), timeout: opts[:timeout]}
+            ctx = %{
+              port: port,
+              owner: self(),
+              timeout: opts[:timeout],
+              cache: ReadCache.new(opts[:read_cache_size])
+            }
+
             :persistent_term.put({__MODULE__, self()}, ctx)
             {:os_pid, os_pid} = Port.info(port, :os_pid)
             emit([:start], %{}, %{path: opts[:path], os_pid: os_pid, version: info[:version]})

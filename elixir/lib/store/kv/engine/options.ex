@@ -59,7 +59,8 @@ defmodule Store.KV.Engine.Options do
     lock_timeout: 5_000,
     spin: 50,
     data_dir: nil,
-    checkpoint_roots: nil
+    checkpoint_roots: nil,
+    read_cache_size: 0
   ]
 
   @doc "The RocksDB option names."
@@ -123,6 +124,13 @@ defmodule Store.KV.Engine.Options do
       opts[:column_families],
       fn cfs -> is_list(cfs) and Enum.all?(cfs, &(is_binary(&1) and &1 != "")) end,
       "a list of non-empty strings"
+    )
+
+    check!(
+      :read_cache_size,
+      opts[:read_cache_size],
+      &(is_integer(&1) and &1 >= 0),
+      "a non-negative integer (bytes; 0 = no read cache)"
     )
 
     check!(:data_dir, opts[:data_dir], &(is_nil(&1) or (is_binary(&1) and &1 != "")), "a path")
