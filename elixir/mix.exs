@@ -1,8 +1,6 @@
 defmodule SpirePort.MixProject do
   use Mix.Project
 
-  @repo_root Path.expand("..", __DIR__)
-
   def project do
     [
       app: :spire_port,
@@ -10,7 +8,10 @@ defmodule SpirePort.MixProject do
       elixir: "~> 1.14",
       start_permanent: Mix.env() == :prod,
       deps: [],
-      aliases: aliases(),
+      # The sidecar is built before the Elixir code, also when this project
+      # is a dependency (of elixir/rocksdb, of SpireDB): a compiler runs
+      # there, where an alias would not.
+      compilers: [:spire_port_sidecar | Mix.compilers()],
       elixirc_options: [warnings_as_errors: true],
       elixirc_paths: elixirc_paths(Mix.env()),
       docs: [main: "Store.KV.Engine"]
@@ -23,20 +24,24 @@ defmodule SpirePort.MixProject do
   def application do
     [extra_applications: [:logger], mod: {Store.KV.Application, []}]
   end
+end
 
-  # The sidecar is built before the Elixir code so that dev and test find
-  # it with no configuration. Go's build cache makes this cheap when
-  # nothing changed.
-  defp aliases do
-    [compile: [&build_sidecar/1, "compile"]]
-  end
+defmodule Mix.Tasks.Compile.SpirePortSidecar do
+  @moduledoc false
+  # Builds bin/spire-port at the repository root with `go build` when a Go
+  # source is newer than it. Go's build cache makes this cheap when nothing
+  # changed. $SPIRE_PORT_BINARY (a prebuilt sidecar) skips it.
+  use Mix.Task.Compiler
 
-  defp build_sidecar(_args) do
+  @repo_root Path.expand("..", __DIR__)
+
+  @impl true
+  def run(_args) do
     binary = Path.join(@repo_root, "bin/spire-port")
 
     cond do
       System.get_env("SPIRE_PORT_BINARY") ->
-        :ok
+        {:noop, []}
 
       System.find_executable("go") == nil ->
         unless File.exists?(binary) do
@@ -44,6 +49,8 @@ defmodule SpirePort.MixProject do
             "spire-port is not built and `go` is not on PATH; run `make build` at #{@repo_root}"
           )
         end
+
+        {:noop, []}
 
       stale?(binary) ->
         Mix.shell().info("Building #{binary}")
@@ -55,16 +62,17 @@ defmodule SpirePort.MixProject do
           )
 
         if status != 0, do: Mix.raise("go build failed:\n" <> out)
+        {:ok, []}
 
       true ->
-        :ok
+        {:noop, []}
     end
   end
 
   defp stale?(binary) do
     case File.stat(binary, time: :posix) do
       {:ok, %{mtime: built}} ->
-        [@repo_root, "{cmd,port,etf,engine}/**/*.go"]
+        [@repo_root, "{cmd,port,etf,engine}/**/*.{go,cc,h}"]
         |> Path.join()
         |> Path.wildcard()
         |> Enum.concat([Path.join(@repo_root, "go.mod")])
