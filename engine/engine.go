@@ -384,25 +384,6 @@ func (e *Engine) DeleteRange(start, end []byte, o WriteOptions) error {
 	return e.Write([]BatchOp{{Kind: OpDeleteRange, CF: o.CF, Key: start, Value: end}}, o.Sync)
 }
 
-// OpKind is the kind of one write-batch entry.
-type OpKind uint8
-
-// The kinds of write-batch entry.
-const (
-	OpPut OpKind = iota + 1
-	OpDelete
-	// OpDeleteRange deletes [Key, Value).
-	OpDeleteRange
-)
-
-// BatchOp is one entry of an atomic write batch.
-type BatchOp struct {
-	Kind  OpKind
-	CF    string // "" means "default"
-	Key   []byte
-	Value []byte // the value of a put; the exclusive end of a delete range
-}
-
 // Write applies ops atomically: all of them or none, across column families.
 func (e *Engine) Write(ops []BatchOp, sync bool) error {
 	if err := e.begin(); err != nil {

@@ -8,35 +8,6 @@ import (
 	"github.com/linxGnu/grocksdb"
 )
 
-// MoveKind is where an Iterator move goes.
-type MoveKind uint8
-
-// The moves of an Iterator, erlang-rocksdb's iterator_move actions.
-const (
-	MoveFirst MoveKind = iota + 1
-	MoveLast
-	// MoveNext and MovePrev step from the last row returned, or, keyed,
-	// from Move.Key: to the first row after it (before it), whether or not
-	// the key itself exists.
-	MoveNext
-	MovePrev
-	MoveSeek        // the first row at or after Key
-	MoveSeekForPrev // the last row at or before Key
-)
-
-// Move is one Iterator move.
-type Move struct {
-	Kind MoveKind
-	Key  []byte
-	// Keyed is set when Key anchors a MoveNext or MovePrev.
-	Keyed bool
-}
-
-// reverse reports whether the move walks towards smaller keys.
-func (m Move) reverse() bool {
-	return m.Kind == MoveLast || m.Kind == MovePrev || m.Kind == MoveSeekForPrev
-}
-
 // IteratorOptions are the read options of an Iterator.
 type IteratorOptions struct {
 	CF       string
@@ -163,7 +134,7 @@ func (it *Iterator) Move(m Move, ahead, maxBytes int, visit func(key, value []by
 		it.last = nil
 		return 0, false, nil
 	}
-	reverse := m.reverse()
+	reverse := m.Reverse()
 	want := ahead + 1
 	bytesOut := 0
 	if it.buf == nil {

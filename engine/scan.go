@@ -9,12 +9,6 @@ import (
 	"github.com/linxGnu/grocksdb"
 )
 
-// DefaultBatchSize is the batch size of a scan when none is given.
-const DefaultBatchSize = 1000
-
-// MaxBatchSize bounds one batch so that a reply frame stays bounded.
-const MaxBatchSize = 100_000
-
 // ScanOptions shape a range scan.
 type ScanOptions struct {
 	CF       string
@@ -30,11 +24,6 @@ type ScanStats struct {
 	Rows    int           // rows in the batch
 	Bytes   int           // key and value bytes in the batch
 	Elapsed time.Duration // time spent reading the batch from RocksDB
-}
-
-// KV is one key/value pair.
-type KV struct {
-	Key, Value []byte
 }
 
 // Scanner walks [start, end] of a column family in key order, one batch at
