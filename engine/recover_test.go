@@ -110,16 +110,23 @@ func TestColumnFamiliesShareOneWriteBufferBudget(t *testing.T) {
 		}
 		require.NoError(t, e.Write(ops, false))
 	}
-	var total uint64
-	for _, cf := range append(families, DefaultColumnFamily) {
-		v, ok, err := e.Property("rocksdb.cur-size-all-mem-tables", cf)
-		require.NoError(t, err)
-		require.True(t, ok)
-		n, err := strconv.ParseUint(v, 10, 64)
-		require.NoError(t, err)
-		total += n
+	memtables := func() uint64 {
+		var total uint64
+		for _, cf := range append(families, DefaultColumnFamily) {
+			v, ok, err := e.Property("rocksdb.cur-size-all-mem-tables", cf)
+			require.NoError(t, err)
+			require.True(t, ok)
+			n, err := strconv.ParseUint(v, 10, 64)
+			require.NoError(t, err)
+			total += n
+		}
+		return total
 	}
-	t.Logf("memtables of 14 families after 84 MiB of writes: %d MiB (budget %d MiB)", total>>20, budget>>20)
-	assert.LessOrEqual(t, total, uint64(budget)*3/2, "the families' memtables stay near the budget")
+	// The flushes the budget triggers run in the background: on a busy
+	// machine the memtables may be over it for a moment. Without a budget
+	// nothing would ever flush (6 MiB per family is below one memtable).
+	require.Eventually(t, func() bool { return memtables() <= uint64(budget)*3/2 }, 10*time.Second, 20*time.Millisecond,
+		"the families' memtables come back near the budget")
+	t.Logf("memtables of 14 families after 84 MiB of writes: %d MiB (budget %d MiB)", memtables()>>20, budget>>20)
 	assert.Equal(t, uint64(budget), e.Config().TotalWriteBufferSize())
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/port/wire"
 )
 
 // rootedPath resolves a path a request names for a checkpoint, a backup
@@ -22,10 +23,10 @@ import (
 func (s *Server) rootedPath(what, name string) (string, error) {
 	roots := s.opt.CheckpointRoots
 	if len(roots) == 0 {
-		return "", badf("%s: no root is configured (--checkpoint-root)", what)
+		return "", wire.Badf("%s: no root is configured (--checkpoint-root)", what)
 	}
 	if strings.ContainsRune(name, 0) {
-		return "", badf("%s: the path contains a NUL byte", what)
+		return "", wire.Badf("%s: the path contains a NUL byte", what)
 	}
 	dir := name
 	if !filepath.IsAbs(dir) {
@@ -49,11 +50,11 @@ func (s *Server) rootedPath(what, name string) (string, error) {
 			return "", fmt.Errorf("%s: %w", what, err)
 		}
 		if !within(realRoot, real) {
-			return "", badf("%s: %q leads outside the root %s through a symlink", what, name, root)
+			return "", wire.Badf("%s: %q leads outside the root %s through a symlink", what, name, root)
 		}
 		return dir, nil
 	}
-	return "", badf("%s: %q is not inside a root (%s); widen them with --checkpoint-root, SPIRE_CHECKPOINT_ROOTS or checkpoint_roots:",
+	return "", wire.Badf("%s: %q is not inside a root (%s); widen them with --checkpoint-root, SPIRE_CHECKPOINT_ROOTS or checkpoint_roots:",
 		what, name, strings.Join(roots, ", "))
 }
 
@@ -85,18 +86,18 @@ func within(root, path string) bool {
 // engine's layout, RocksDB's files in <dir>/data (with flat, in dir
 // itself, as erlang-rocksdb's checkpoint/2 writes them). The target must
 // not exist.
-func (s *Server) checkpoint(r *request) error {
-	dir, err := s.rootedPath("checkpoint", r.name)
+func (s *Server) checkpoint(r *wire.Request) error {
+	dir, err := s.rootedPath("checkpoint", r.Name)
 	if err != nil {
 		return err
 	}
 	if _, err := os.Lstat(dir); err == nil {
-		return badf("checkpoint: the target %s exists", dir)
+		return wire.Badf("checkpoint: the target %s exists", dir)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	target := dir
-	if !r.flat {
+	if !r.Flat {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
@@ -105,7 +106,7 @@ func (s *Server) checkpoint(r *request) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if err := s.eng.Checkpoint(target); err != nil {
-		if !r.flat {
+		if !r.Flat {
 			_ = os.Remove(dir) // leave nothing half-made behind
 		}
 		return err
@@ -115,53 +116,53 @@ func (s *Server) checkpoint(r *request) error {
 
 // backup serves the backup ops. Every directory is under a root, as
 // checkpoints are.
-func (s *Server) backup(scratch []byte, id uint64, r *request) []byte {
-	dir, err := s.rootedPath(specs[r.op].name, r.name)
+func (s *Server) backup(scratch []byte, id uint64, r *wire.Request) []byte {
+	dir, err := s.rootedPath(r.Op.String(), r.Name)
 	if err != nil {
 		return s.replyError(scratch, id, err)
 	}
-	switch r.op {
-	case opBackup:
+	switch r.Op {
+	case wire.OpBackup:
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return s.replyError(scratch, id, fmt.Errorf("backup: %w", err))
 		}
 		began := time.Now()
-		info, err := s.eng.Backup(dir, engine.BackupOptions{Flush: r.flush, RateLimitBytesPerSec: r.rateLimit,
-			ProgressEvery: r.progressEvery, Progress: func(n uint64) {
+		info, err := s.eng.Backup(dir, engine.BackupOptions{Flush: r.Flush, RateLimitBytesPerSec: r.RateLimit,
+			ProgressEvery: r.ProgressEvery, Progress: func(n uint64) {
 				s.opt.Log.Printf("backup to %s: %d MiB copied", dir, n>>20)
-				s.SendEvent(BackupProgressEvent(dir, n))
+				s.SendEvent(wire.BackupProgressEvent(dir, n))
 			}})
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
 		s.opt.Log.Printf("backup %d to %s: %d files, %d MiB, in %v", info.ID, dir, info.Files, info.Size>>20,
 			time.Since(began).Round(time.Millisecond))
-		return s.reply(scratch, id, func(c Codec, b []byte) []byte {
-			return appendBackupInfo(c, c.atom(c.tuple(b, 2), "ok"), info)
+		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
+			return appendBackupInfo(c, c.Atom(c.Tuple(b, 2), "ok"), info)
 		})
-	case opBackupList:
+	case wire.OpBackupList:
 		infos, err := engine.ListBackups(dir)
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
-		return s.reply(scratch, id, func(c Codec, b []byte) []byte {
-			b = c.list(c.atom(c.tuple(b, 2), "ok"), len(infos))
+		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
+			b = c.List(c.Atom(c.Tuple(b, 2), "ok"), len(infos))
 			for _, info := range infos {
 				b = appendBackupInfo(c, b, info)
 			}
-			return c.listEnd(b, len(infos))
+			return c.ListEnd(b, len(infos))
 		})
-	case opBackupVerify:
-		return s.replyResult(scratch, id, engine.VerifyBackup(dir, uint32(r.id)))
-	case opBackupDelete:
-		return s.replyResult(scratch, id, engine.DeleteBackup(dir, uint32(r.id)))
-	case opBackupPurge:
-		return s.replyResult(scratch, id, engine.PurgeOldBackups(dir, uint32(r.id)))
+	case wire.OpBackupVerify:
+		return s.replyResult(scratch, id, engine.VerifyBackup(dir, uint32(r.ID)))
+	case wire.OpBackupDelete:
+		return s.replyResult(scratch, id, engine.DeleteBackup(dir, uint32(r.ID)))
+	case wire.OpBackupPurge:
+		return s.replyResult(scratch, id, engine.PurgeOldBackups(dir, uint32(r.ID)))
 	}
-	// opBackupRestore
-	to, err := s.rootedPath("backup_restore", r.target)
+	// wire.OpBackupRestore
+	to, err := s.rootedPath("backup_restore", r.Target)
 	if err == nil {
-		err = RestoreInto(dir, uint32(r.id), to, r.flat, r.rateLimit, s.eng.Path())
+		err = RestoreInto(dir, uint32(r.ID), to, r.Flat, r.RateLimit, s.eng.Path())
 	}
 	return s.replyResult(scratch, id, err)
 }
@@ -176,7 +177,7 @@ func RestoreInto(dir string, id uint32, path string, flat bool, rateLimit uint64
 	}
 	if abs, err := filepath.Abs(dbDir); err == nil && live != "" {
 		if liveAbs, err := filepath.Abs(live); err == nil && abs == liveAbs {
-			return badf("backup_restore: %s is the database this sidecar serves", dbDir)
+			return wire.Badf("backup_restore: %s is the database this sidecar serves", dbDir)
 		}
 	}
 	if _, err := engine.ListBackups(dir); err != nil {
@@ -187,27 +188,17 @@ func RestoreInto(dir string, id uint32, path string, flat bool, rateLimit uint64
 	}
 	if err := engine.RestoreBackup(dir, id, dbDir, rateLimit); err != nil {
 		if errors.Is(err, engine.ErrInvalidArgument) {
-			return badf("backup_restore: %s holds a database (an engine may run there): restore to a new path", dbDir)
+			return wire.Badf("backup_restore: %s holds a database (an engine may run there): restore to a new path", dbDir)
 		}
 		return err
 	}
 	return nil
 }
 
-func appendBackupInfo(c Codec, b []byte, info engine.BackupInfo) []byte {
-	b = c.mapHeader(b, 4)
-	b = c.uint(c.atom(b, "id"), uint64(info.ID))
-	b = c.int(c.atom(b, "timestamp"), info.Timestamp.Unix())
-	b = c.uint(c.atom(b, "size"), info.Size)
-	return c.uint(c.atom(b, "files"), uint64(info.Files))
-}
-
-// BackupProgressEvent is {backup_progress, #{dir => Dir, bytes => N}}: a
-// backup under way has copied N bytes.
-func BackupProgressEvent(dir string, bytes uint64) EventBuilder {
-	return func(c Codec, b []byte) []byte {
-		b = c.mapHeader(c.atom(c.tuple(b, 2), "backup_progress"), 2)
-		b = c.str(c.atom(b, "dir"), dir)
-		return c.uint(c.atom(b, "bytes"), bytes)
-	}
+func appendBackupInfo(c wire.Codec, b []byte, info engine.BackupInfo) []byte {
+	b = c.MapHeader(b, 4)
+	b = c.Uint(c.Atom(b, "id"), uint64(info.ID))
+	b = c.Int(c.Atom(b, "timestamp"), info.Timestamp.Unix())
+	b = c.Uint(c.Atom(b, "size"), info.Size)
+	return c.Uint(c.Atom(b, "files"), uint64(info.Files))
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spiredb/spire-port/engine"
 	"github.com/spiredb/spire-port/etf"
+	"github.com/spiredb/spire-port/port/wire"
 )
 
 // The sidecar's own CPU per request, without pipes: decode, parse,
@@ -13,7 +14,7 @@ import (
 // plus the pipe's cost). group is how many requests arrive together: 1 is
 // a lone request, 8 a full group served by one RocksDB call.
 func benchDispatch(b *testing.B, body []byte, group int, prepare func(s *Server)) {
-	s := newFuzzServer(b, ETF)
+	s := newFuzzServer(b, wire.ETF)
 	if prepare != nil {
 		prepare(s)
 	}
@@ -64,7 +65,7 @@ func BenchmarkDispatchPut(b *testing.B) { benchDispatch(b, putBody(), 1, nil) }
 func BenchmarkDispatchPutGroupOf8(b *testing.B) { benchDispatch(b, putBody(), 8, nil) }
 
 func BenchmarkEngineGetSameKey(b *testing.B) {
-	s := newFuzzServer(b, ETF)
+	s := newFuzzServer(b, wire.ETF)
 	_ = s.eng.Put([]byte("user:00000042"), make([]byte, 100), engine.WriteOptions{})
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -89,7 +90,7 @@ func BenchmarkParseWriteBatch1000(b *testing.B) {
 	body := batchBody(1000)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := parse(body); err != nil {
+		if _, err := wire.Parse(body); err != nil {
 			b.Fatal(err)
 		}
 	}

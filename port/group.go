@@ -5,6 +5,7 @@ import (
 	"runtime/debug"
 
 	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/port/wire"
 )
 
 // A group gathers the point requests the reader finds waiting one after
@@ -19,7 +20,7 @@ import (
 // cannot join it, so replies never wait for input that is not coming and
 // requests still take effect in the order they arrived.
 type group struct {
-	kind op // opGet, opPut for puts and deletes, opWriteBatch for sync ones; 0 when empty
+	kind wire.Op // wire.OpGet, wire.OpPut for puts and deletes, wire.OpWriteBatch for sync ones; 0 when empty
 	ids  []uint64
 	ops  []engine.BatchOp // kind, and key/value bounds as offsets into arena
 	// arena holds copies of the keys and values: the request bytes alias
@@ -42,37 +43,37 @@ const (
 // the default column family without a snapshot; puts and deletes of the
 // default column family, the sync ones in groups of their own (one fsync
 // for the whole group).
-func groupable(r *request) op {
-	if r.cf != "" {
+func groupable(r *wire.Request) wire.Op {
+	if r.CF != "" {
 		return 0
 	}
-	switch r.op {
-	case opGet:
-		if r.snapshot == 0 {
-			return opGet
+	switch r.Op {
+	case wire.OpGet:
+		if r.Snapshot == 0 {
+			return wire.OpGet
 		}
-	case opPut, opDelete:
-		if r.sync {
-			return opWriteBatch
+	case wire.OpPut, wire.OpDelete:
+		if r.Sync {
+			return wire.OpWriteBatch
 		}
-		return opPut
+		return wire.OpPut
 	}
 	return 0
 }
 
 // add appends a request; the caller has checked its kind.
-func (g *group) add(kind op, id uint64, r *request) {
+func (g *group) add(kind wire.Op, id uint64, r *wire.Request) {
 	g.kind = kind
 	g.ids = append(g.ids, id)
 	op := engine.BatchOp{Kind: engine.OpPut}
-	if r.op == opDelete {
+	if r.Op == wire.OpDelete {
 		op.Kind = engine.OpDelete
 	}
-	g.arena = append(g.arena, r.key...)
-	g.arena = append(g.arena, r.value...)
+	g.arena = append(g.arena, r.Key...)
+	g.arena = append(g.arena, r.Value...)
 	// Lengths for now; slices are made once the arena has stopped growing.
 	g.ops = append(g.ops, op)
-	g.bounds = append(g.bounds, [2]int{len(r.key), len(r.value)})
+	g.bounds = append(g.bounds, [2]int{len(r.Key), len(r.Value)})
 }
 
 func (g *group) full() bool { return len(g.ids) >= maxGroup || len(g.arena) >= maxGroupBytes }
@@ -123,19 +124,19 @@ func (s *Server) runGroup(scratch []byte) (out []byte) {
 	}()
 	if len(g.ids) == 1 {
 		// Alone, the plain path is cheaper than the batched one.
-		r := request{op: opGet, key: g.ops[0].Key, value: g.ops[0].Value, sync: g.kind == opWriteBatch}
-		if g.kind != opGet {
-			r.op = opPut
+		r := wire.Request{Op: wire.OpGet, Key: g.ops[0].Key, Value: g.ops[0].Value, Sync: g.kind == wire.OpWriteBatch}
+		if g.kind != wire.OpGet {
+			r.Op = wire.OpPut
 			if g.ops[0].Kind == engine.OpDelete {
-				r.op = opDelete
+				r.Op = wire.OpDelete
 			}
 		}
 		return s.exec(scratch, g.ids[0], &r)
 	}
 	s.groups.Add(1)
 	s.grouped.Add(uint64(len(g.ids)))
-	if g.kind != opGet {
-		err := s.eng.Write(g.ops, g.kind == opWriteBatch)
+	if g.kind != wire.OpGet {
+		err := s.eng.Write(g.ops, g.kind == wire.OpWriteBatch)
 		for _, id := range g.ids {
 			scratch = s.replyResult(scratch, id, err)
 		}
@@ -150,9 +151,9 @@ func (s *Server) runGroup(scratch []byte) (out []byte) {
 			scratch = s.replyError(scratch, g.ids[i], engine.ErrNotFound)
 			return
 		}
-		b, start := beginFrame(scratch[:0], g.ids[i])
-		b = c.binary(c.atom(c.tuple(c.begin(b), 2), "ok"), v)
-		s.out.send(endFrame(b, start))
+		b, start := wire.BeginFrame(scratch[:0], g.ids[i])
+		b = c.Binary(c.Atom(c.Tuple(c.Begin(b), 2), "ok"), v)
+		s.out.send(wire.EndFrame(b, start))
 		scratch = b
 	})
 	if err != nil {

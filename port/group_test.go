@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/spiredb/spire-port/etf"
+	"github.com/spiredb/spire-port/port/wire"
+	"github.com/spiredb/spire-port/port/wire/wiretest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/vmihailenco/msgpack/v5"
@@ -26,7 +28,7 @@ func etfKeyOp(op, k string) []byte {
 // batchFrameOf packs requests into one batch request frame.
 func batchFrameOf(entries ...[]byte) []byte {
 	// A batch entry is laid out like a frame: <<length:32, id:64, term>>.
-	return frameOf(BatchID, bytes.Join(entries, nil))
+	return wiretest.BatchFrame(entries...)
 }
 
 // serveAll runs a server over in and returns each reply term by id.
@@ -46,22 +48,22 @@ func serveAll(t *testing.T, s *Server, in []byte) map[uint64]any {
 }
 
 func TestBatchRequestFramesAndGroupsAnswerEveryRequestInOrder(t *testing.T) {
-	s := newFuzzServer(t, ETF)
+	s := newFuzzServer(t, wire.ETF)
 	var in bytes.Buffer
 	// One batch: puts and deletes interleaved, then gets of what they wrote.
 	var entries [][]byte
 	for i := 1; i <= 40; i++ {
-		entries = append(entries, frameOf(uint64(i), etfPut(fmt.Sprintf("k%02d", i), fmt.Sprintf("v%d", i))))
+		entries = append(entries, wiretest.Frame(uint64(i), etfPut(fmt.Sprintf("k%02d", i), fmt.Sprintf("v%d", i))))
 	}
-	entries = append(entries, frameOf(41, etfKeyOp("delete", "k07")))
+	entries = append(entries, wiretest.Frame(41, etfKeyOp("delete", "k07")))
 	for i := 1; i <= 40; i++ {
-		entries = append(entries, frameOf(uint64(100+i), etfKeyOp("get", fmt.Sprintf("k%02d", i))))
+		entries = append(entries, wiretest.Frame(uint64(100+i), etfKeyOp("get", fmt.Sprintf("k%02d", i))))
 	}
 	in.Write(batchFrameOf(entries...))
 	// Plain frames right behind the batch join the same groups.
-	in.Write(frameOf(200, etfKeyOp("get", "k01")))
-	in.Write(frameOf(201, etfKeyOp("get", "nope")))
-	in.Write(frameOf(202, etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 1), "ping")))
+	in.Write(wiretest.Frame(200, etfKeyOp("get", "k01")))
+	in.Write(wiretest.Frame(201, etfKeyOp("get", "nope")))
+	in.Write(wiretest.Frame(202, etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 1), "ping")))
 
 	got := serveAll(t, s, in.Bytes())
 	require.Len(t, got, 84)
@@ -83,25 +85,25 @@ func TestBatchRequestFramesAndGroupsAnswerEveryRequestInOrder(t *testing.T) {
 }
 
 func TestMalformedBatchFramesAreRefusedAndServingGoesOn(t *testing.T) {
-	s := newFuzzServer(t, ETF)
+	s := newFuzzServer(t, wire.ETF)
 	ping := etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 1), "ping")
-	short := make([]byte, headerSize+4) // an entry shorter than its id
+	short := make([]byte, wire.HeaderSize+4) // an entry shorter than its id
 	binary.BigEndian.PutUint32(short, 4)
-	overrun := make([]byte, headerSize+idSize) // declares more than is left
+	overrun := make([]byte, wire.HeaderSize+wire.IDSize) // declares more than is left
 	binary.BigEndian.PutUint32(overrun, 1000)
 	var in bytes.Buffer
-	in.Write(batchFrameOf(frameOf(1, ping), short, frameOf(2, ping)))
-	in.Write(batchFrameOf(frameOf(3, ping), frameOf(MoreFlag|4, ping), frameOf(5, []byte{131, 99})))
-	in.Write(batchFrameOf(frameOf(6, ping), overrun, frameOf(7, ping)))
-	in.Write(frameOf(BatchID, []byte{0, 0})) // trailing bytes too short for a length
-	in.Write(frameOf(8, ping))
+	in.Write(batchFrameOf(wiretest.Frame(1, ping), short, wiretest.Frame(2, ping)))
+	in.Write(batchFrameOf(wiretest.Frame(3, ping), wiretest.Frame(wire.MoreFlag|4, ping), wiretest.Frame(5, []byte{131, 99})))
+	in.Write(batchFrameOf(wiretest.Frame(6, ping), overrun, wiretest.Frame(7, ping)))
+	in.Write(wiretest.Frame(wire.BatchID, []byte{0, 0})) // trailing bytes too short for a length
+	in.Write(wiretest.Frame(8, ping))
 
 	got := serveAll(t, s, in.Bytes())
 	for _, id := range []uint64{1, 2, 3, 6, 8} {
 		assert.Equal(t, etf.Atom("ok"), got[id], "request %d", id)
 	}
 	assert.Equal(t, "badarg", errorKind(got[4]), "an id with the top bit set")
-	assert.Equal(t, "badarg", errorKind(got[5]), "malformed ETF in a batch")
+	assert.Equal(t, "badarg", errorKind(got[5]), "malformed wire.ETF in a batch")
 	assert.NotContains(t, got, uint64(7), "nothing after an overrunning entry can be found")
 	assert.Equal(t, uint64(5), s.badFrames.Load())
 }
@@ -116,11 +118,11 @@ func errorKind(term any) string {
 }
 
 func TestPackedScanFramesCarryRowsAsOneBinary(t *testing.T) {
-	s := newFuzzServer(t, ETF)
+	s := newFuzzServer(t, wire.ETF)
 	rows := [][2]string{{"a", ""}, {"b\x00\xff", "2"}, {"c", string(bytes.Repeat([]byte("v"), 300))}}
 	var in bytes.Buffer
 	for i, r := range rows {
-		in.Write(frameOf(uint64(i+1), etfPut(r[0], r[1])))
+		in.Write(wiretest.Frame(uint64(i+1), etfPut(r[0], r[1])))
 	}
 	scan := func(op string) []byte {
 		b := etf.AppendTupleHeader(etf.AppendVersion(nil), 4)
@@ -130,7 +132,7 @@ func TestPackedScanFramesCarryRowsAsOneBinary(t *testing.T) {
 		b = etf.AppendAtom(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "packed"), "true")
 		return etf.AppendNil(b)
 	}
-	in.Write(frameOf(10, scan("scan")))
+	in.Write(wiretest.Frame(10, scan("scan")))
 	var out bytes.Buffer
 	s.out.w = &out
 	require.NoError(t, s.Serve(&in))
@@ -139,7 +141,7 @@ func TestPackedScanFramesCarryRowsAsOneBinary(t *testing.T) {
 	var got [][2]string
 	var tags []string
 	walkFrames(t, out.Bytes(), func(id uint64, body []byte) {
-		if id&^MoreFlag != 10 {
+		if id&^wire.MoreFlag != 10 {
 			return
 		}
 		require.Equal(t, []byte{131, 104, 4, 119, 4}, body[:5])
@@ -169,11 +171,11 @@ func TestPackedScanFramesCarryRowsAsOneBinary(t *testing.T) {
 }
 
 func TestPackedRowsAreRefusedInMsgpack(t *testing.T) {
-	s := newFuzzServer(t, Msgpack)
+	s := newFuzzServer(t, wire.Msgpack)
 	body := []byte{0x94, 0xa4, 's', 'c', 'a', 'n', 0xc4, 0, 0xc4, 0, 0x81, 0xa6, 'p', 'a', 'c', 'k', 'e', 'd', 0xc3}
 	var out bytes.Buffer
 	s.out.w = &out
-	require.NoError(t, s.Serve(bytes.NewReader(frameOf(1, body))))
+	require.NoError(t, s.Serve(bytes.NewReader(wiretest.Frame(1, body))))
 	var reply []any
 	walkFrames(t, out.Bytes(), func(id uint64, b []byte) {
 		require.NoError(t, msgpack.Unmarshal(b, &reply))
@@ -187,15 +189,15 @@ func TestPackedRowsAreRefusedInMsgpack(t *testing.T) {
 func walkFrames(t *testing.T, out []byte, fn func(id uint64, body []byte)) {
 	t.Helper()
 	for len(out) > 0 {
-		require.GreaterOrEqual(t, len(out), headerSize+idSize)
+		require.GreaterOrEqual(t, len(out), wire.HeaderSize+wire.IDSize)
 		n := int(binary.BigEndian.Uint32(out))
-		id := binary.BigEndian.Uint64(out[headerSize:])
-		body := out[headerSize+idSize : headerSize+n]
-		if id == BatchID {
+		id := binary.BigEndian.Uint64(out[wire.HeaderSize:])
+		body := out[wire.HeaderSize+wire.IDSize : wire.HeaderSize+n]
+		if id == wire.BatchID {
 			walkFrames(t, body, fn)
 		} else {
 			fn(id, body)
 		}
-		out = out[headerSize+n:]
+		out = out[wire.HeaderSize+n:]
 	}
 }

@@ -1,21 +1,16 @@
 package port
 
 import (
-	"encoding/binary"
 	"io"
 	"sync"
 	"sync/atomic"
+
+	"github.com/spiredb/spire-port/port/wire"
 )
 
 // flushThreshold makes a long run of pipelined replies go out in pieces
 // rather than wait for the reader to run dry.
 const flushThreshold = 256 << 10
-
-// BatchID is the id of a frame that carries several reply frames, one
-// after the other, each with its own length and id. The sidecar sends one
-// when several replies are ready at once, so the port's owner handles one
-// message instead of many.
-const BatchID = ^uint64(0)
 
 // output collects reply frames and writes them. The reader flushes before it
 // blocks for input; a worker flushes itself when the reader is idle, so a
@@ -33,10 +28,8 @@ type output struct {
 	frames     atomic.Uint64
 }
 
-const batchHeader = headerSize + idSize
-
 func newOutput(w io.Writer) *output {
-	return &output{w: w, buf: make([]byte, batchHeader, 64<<10)}
+	return &output{w: w, buf: make([]byte, wire.BatchHeader, 64<<10)}
 }
 
 // send queues one complete frame (the bytes are copied).
@@ -66,19 +59,14 @@ func (o *output) flushLocked() {
 	if o.pending == 0 {
 		return
 	}
-	out := o.buf[batchHeader:]
-	if o.pending > 1 {
-		binary.BigEndian.PutUint32(o.buf, uint32(len(o.buf)-headerSize))
-		binary.BigEndian.PutUint64(o.buf[headerSize:], BatchID)
-		out = o.buf
-	}
+	out := wire.SealBatch(o.buf, o.pending)
 	if o.err == nil {
 		_, o.err = o.w.Write(out)
 	}
 	o.pending = 0
 	if cap(o.buf) > 4<<20 {
-		o.buf = make([]byte, batchHeader, 64<<10) // let a huge scan reply's buffer go
+		o.buf = make([]byte, wire.BatchHeader, 64<<10) // let a huge scan reply's buffer go
 	} else {
-		o.buf = o.buf[:batchHeader]
+		o.buf = o.buf[:wire.BatchHeader]
 	}
 }

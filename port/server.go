@@ -15,12 +15,13 @@ import (
 
 	"github.com/spiredb/spire-port/engine"
 	"github.com/spiredb/spire-port/etf"
+	"github.com/spiredb/spire-port/port/wire"
 )
 
 // Options configure a Server. Zero fields take the defaults noted.
 type Options struct {
-	Codec        Codec         // ETF
-	MaxFrame     int           // DefaultMaxFrame
+	Codec        wire.Codec    // wire.ETF
+	MaxFrame     int           // wire.DefaultMaxFrame
 	Workers      int           // 4: goroutines serving slow operations
 	QueueDepth   int           // 64: slow requests waiting for a worker
 	MaxIterators int           // 1024 open cursors
@@ -35,10 +36,10 @@ type Options struct {
 
 func (o *Options) setDefaults() {
 	if o.Codec == nil {
-		o.Codec = ETF
+		o.Codec = wire.ETF
 	}
 	if o.MaxFrame <= 0 {
-		o.MaxFrame = DefaultMaxFrame
+		o.MaxFrame = wire.DefaultMaxFrame
 	}
 	if o.Workers <= 0 {
 		o.Workers = 4
@@ -65,7 +66,7 @@ func (o *Options) setDefaults() {
 type Server struct {
 	eng   *engine.Engine
 	opt   Options
-	codec Codec
+	codec wire.Codec
 	out   *output
 
 	jobs    chan job
@@ -111,7 +112,7 @@ func (c *cursor) close() {
 
 type job struct {
 	id      uint64
-	req     request
+	req     wire.Request
 	scanner *engine.Scanner // a scan's, made on the reader
 }
 
@@ -137,11 +138,11 @@ func NewServer(eng *engine.Engine, w io.Writer, opt Options) *Server {
 	return s
 }
 
-// SendEvent writes an unsolicited frame (id 0), such as ReadyEvent.
-func (s *Server) SendEvent(build EventBuilder) {
-	b, start := beginFrame(nil, 0)
-	b = build(s.codec, s.codec.begin(b))
-	s.out.send(endFrame(b, start))
+// SendEvent writes an unsolicited frame (id 0), such as wire.ReadyEvent.
+func (s *Server) SendEvent(build wire.EventBuilder) {
+	b, start := wire.BeginFrame(nil, 0)
+	b = build(s.codec, s.codec.Begin(b))
+	s.out.send(wire.EndFrame(b, start))
 	s.out.flush()
 }
 
@@ -173,15 +174,15 @@ func (s *Server) Serve(r io.Reader) error {
 				return nil
 			}
 		}
-		id, body, nb, err := readFrame(br, buf, s.opt.MaxFrame)
+		id, body, nb, err := wire.ReadFrame(br, buf, s.opt.MaxFrame)
 		buf = nb
 		switch {
-		case errors.Is(err, ErrFrameTooLarge):
+		case errors.Is(err, wire.ErrFrameTooLarge):
 			s.badFrames.Add(1)
 			s.opt.Log.Printf("frame %d: %v", id, err)
-			scratch = s.replyError(scratch, id, &badArg{msg: err.Error()})
+			scratch = s.replyError(scratch, id, &wire.BadArg{Msg: err.Error()})
 			continue
-		case errors.Is(err, ErrShortPacket):
+		case errors.Is(err, wire.ErrShortPacket):
 			s.badFrames.Add(1)
 			s.opt.Log.Printf("skipped a frame: %v", err)
 			continue
@@ -195,9 +196,9 @@ func (s *Server) Serve(r io.Reader) error {
 			s.Stop()
 			return nil
 		}
-		if id&MoreFlag != 0 && id != BatchID {
+		if id&wire.MoreFlag != 0 && id != wire.BatchID {
 			s.badFrames.Add(1)
-			scratch = s.replyError(scratch, id&^MoreFlag, badf("request id %d: ids must be below 2^63", id))
+			scratch = s.replyError(scratch, id&^wire.MoreFlag, wire.Badf("request id %d: ids must be below 2^63", id))
 			continue
 		}
 		s.serving.Lock()
@@ -206,7 +207,7 @@ func (s *Server) Serve(r io.Reader) error {
 			return nil
 		}
 		closing := false
-		if id == BatchID {
+		if id == wire.BatchID {
 			scratch, closing = s.dispatchBatch(scratch, body)
 		} else {
 			scratch, closing = s.dispatch(scratch, id, body)
@@ -224,48 +225,36 @@ func (s *Server) Serve(r io.Reader) error {
 // the batch reply frame). A malformed entry ends the batch: what follows it
 // cannot be found.
 func (s *Server) dispatchBatch(scratch []byte, body []byte) ([]byte, bool) {
-	for len(body) > 0 {
-		if len(body) < headerSize {
+	closing := false
+	err := wire.SplitBatch(body, func(entry []byte) bool {
+		if len(entry) < wire.IDSize {
 			s.badFrames.Add(1)
-			s.opt.Log.Printf("batch frame: %d trailing bytes, too short for an entry; dropped", len(body))
-			return scratch, false
-		}
-		n := int(binary.BigEndian.Uint32(body))
-		body = body[headerSize:]
-		if n > len(body) {
-			s.badFrames.Add(1)
-			s.opt.Log.Printf("batch frame: an entry of %d bytes with %d left; the rest of the batch dropped", n, len(body))
-			return scratch, false
-		}
-		entry := body[:n]
-		body = body[n:]
-		if n < idSize {
-			s.badFrames.Add(1)
-			s.opt.Log.Printf("batch frame: skipped an entry of %d bytes, shorter than its id", n)
-			continue
+			s.opt.Log.Printf("batch frame: skipped an entry of %d bytes, shorter than its id", len(entry))
+			return true
 		}
 		id := binary.BigEndian.Uint64(entry)
-		if id&MoreFlag != 0 {
+		if id&wire.MoreFlag != 0 {
 			s.badFrames.Add(1)
-			scratch = s.replyError(scratch, id&^MoreFlag, badf("request id %d in a batch: ids must be below 2^63", id))
-			continue
+			scratch = s.replyError(scratch, id&^wire.MoreFlag, wire.Badf("request id %d in a batch: ids must be below 2^63", id))
+			return true
 		}
-		var closing bool
-		scratch, closing = s.dispatch(scratch, id, entry[idSize:])
-		if closing {
-			return scratch, true
-		}
+		scratch, closing = s.dispatch(scratch, id, entry[wire.IDSize:])
+		return !closing
+	})
+	if err != nil {
+		s.badFrames.Add(1)
+		s.opt.Log.Printf("%v; the rest of the batch dropped", err)
 	}
-	return scratch, false
+	return scratch, closing
 }
 
 // dispatch decodes one request and runs it here or hands it to a worker.
 func (s *Server) dispatch(scratch []byte, id uint64, body []byte) ([]byte, bool) {
 	s.requests.Add(1)
-	term, err := s.codec.requestTerm(body)
-	var req request
+	term, err := s.codec.RequestTerm(body)
+	var req wire.Request
 	if err == nil {
-		req, err = parse(term)
+		req, err = wire.Parse(term)
 	}
 	if err != nil {
 		if errors.Is(err, etf.ErrMalformed) {
@@ -287,7 +276,7 @@ func (s *Server) dispatch(scratch []byte, id uint64, body []byte) ([]byte, bool)
 		return scratch, false
 	}
 	scratch = s.runGroup(scratch)
-	if req.op == opClose {
+	if req.Op == wire.OpClose {
 		s.stopLocked()
 		scratch = s.replyOK(scratch, id)
 		s.out.flush()
@@ -298,17 +287,17 @@ func (s *Server) dispatch(scratch []byte, id uint64, body []byte) ([]byte, bool)
 	}
 	// The request's slices alias the reader's buffer, which the next frame
 	// overwrites: a worker gets its own copy.
-	req, _ = parse(append([]byte(nil), term...))
+	req, _ = wire.Parse(append([]byte(nil), term...))
 	j := job{id: id, req: req}
-	if req.op == opScan {
+	if req.Op == wire.OpScan {
 		// The scan's iterator is made here, in arrival order, so it sees
 		// every write that came before it and none that came after.
 		ro, err := s.readOptions(&req)
-		if err == nil && req.packed && s.codec != ETF {
-			err = badf("scan: packed rows are for the etf codec")
+		if err == nil && req.Packed && s.codec != wire.ETF {
+			err = wire.Badf("scan: packed rows are for the etf codec")
 		}
 		if err == nil {
-			j.scanner, err = s.eng.NewScanner(req.key, req.end, s.scanOptions(&req, ro))
+			j.scanner, err = s.eng.NewScanner(req.Key, req.End, s.scanOptions(&req, ro))
 		}
 		if err != nil {
 			return s.replyError(scratch, id, err), false
@@ -323,18 +312,18 @@ func (s *Server) dispatch(scratch []byte, id uint64, body []byte) ([]byte, bool)
 // hand-off, a cursor has its own) and operations that change no data go:
 // every write runs on the reader, so the requests of one stream take
 // effect in the order they arrived (docs/protocol.md, "Order").
-func (s *Server) offReader(r *request) bool {
-	switch r.op {
-	case opScan:
+func (s *Server) offReader(r *wire.Request) bool {
+	switch r.Op {
+	case wire.OpScan:
 		// A short scan costs less than waking a worker (tens of µs on a VM).
-		return r.limit == 0 || r.limit > inlineRows
-	case opIterNext:
-		if cur, ok := s.cursors.get(r.id); ok && cur.sc != nil {
+		return r.Limit == 0 || r.Limit > inlineRows
+	case wire.OpIterNext:
+		if cur, ok := s.cursors.get(r.ID); ok && cur.sc != nil {
 			return cur.sc.BatchSize() > inlineRows
 		}
 		return false // unknown cursor: the error is cheap
-	case opFlush, opCompactRange, opCheckpoint, opStats, opBackup, opBackupList, opBackupVerify,
-		opBackupDelete, opBackupPurge, opBackupRestore:
+	case wire.OpFlush, wire.OpCompactRange, wire.OpCheckpoint, wire.OpStats, wire.OpBackup, wire.OpBackupList, wire.OpBackupVerify,
+		wire.OpBackupDelete, wire.OpBackupPurge, wire.OpBackupRestore:
 		return true
 	}
 	return false
@@ -436,20 +425,20 @@ func (s *Server) stopLocked() {
 }
 
 // reply builds one frame with build and queues it.
-func (s *Server) reply(scratch []byte, id uint64, build func(c Codec, b []byte) []byte) []byte {
-	b, start := beginFrame(scratch[:0], id)
-	b = build(s.codec, s.codec.begin(b))
-	s.out.send(endFrame(b, start))
+func (s *Server) reply(scratch []byte, id uint64, build func(c wire.Codec, b []byte) []byte) []byte {
+	b, start := wire.BeginFrame(scratch[:0], id)
+	b = build(s.codec, s.codec.Begin(b))
+	s.out.send(wire.EndFrame(b, start))
 	return b
 }
 
 func (s *Server) replyOK(scratch []byte, id uint64) []byte {
-	return s.reply(scratch, id, func(c Codec, b []byte) []byte { return c.atom(b, "ok") })
+	return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte { return c.Atom(b, "ok") })
 }
 
 // replyError encodes err as {error, Reason}.
 func (s *Server) replyError(scratch []byte, id uint64, err error) []byte {
-	return s.reply(scratch, id, func(c Codec, b []byte) []byte {
+	return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
 		return appendErrorTerm(c, b, err)
 	})
 }
@@ -459,30 +448,36 @@ func (s *Server) replyError(scratch []byte, id uint64, err error) []byte {
 //	not_found | closed | too_many_iterators | too_many_snapshots
 //	{badarg, Msg} | {unknown_column_family, Name} | {unknown_cursor, Id}
 //	{unknown_snapshot, Id} | {rocksdb, Msg} | {internal, Msg}
-func appendErrorTerm(c Codec, b []byte, err error) []byte {
-	b = c.atom(c.tuple(b, 2), "error")
+func appendErrorTerm(c wire.Codec, b []byte, err error) []byte {
+	b = c.Atom(c.Tuple(b, 2), "error")
 	var cfErr *engine.UnknownColumnFamilyError
 	var rdb *engine.RocksDBError
 	var idErr *unknownIDError
 	switch {
 	case errors.Is(err, engine.ErrNotFound):
-		return c.atom(b, "not_found")
+		return c.Atom(b, "not_found")
 	case errors.Is(err, engine.ErrClosed):
-		return c.atom(b, "closed")
+		return c.Atom(b, "closed")
 	case errors.Is(err, errTooManyIterators):
-		return c.atom(b, "too_many_iterators")
+		return c.Atom(b, "too_many_iterators")
 	case errors.Is(err, errTooManySnapshots):
-		return c.atom(b, "too_many_snapshots")
+		return c.Atom(b, "too_many_snapshots")
 	case errors.As(err, &cfErr):
-		return c.str(c.atom(c.tuple(b, 2), "unknown_column_family"), cfErr.Name)
+		return c.Str(c.Atom(c.Tuple(b, 2), "unknown_column_family"), cfErr.Name)
 	case errors.As(err, &idErr):
-		return c.uint(c.atom(c.tuple(b, 2), idErr.kind), idErr.id)
+		return c.Uint(c.Atom(c.Tuple(b, 2), idErr.kind), idErr.id)
 	case errors.As(err, &rdb):
-		return c.str(c.atom(c.tuple(b, 2), "rocksdb"), rdb.Msg)
+		return c.Str(c.Atom(c.Tuple(b, 2), "rocksdb"), rdb.Msg)
 	case isBadArg(err):
-		return c.str(c.atom(c.tuple(b, 2), "badarg"), err.Error())
+		return c.Str(c.Atom(c.Tuple(b, 2), "badarg"), err.Error())
 	}
-	return c.str(c.atom(c.tuple(b, 2), "internal"), err.Error())
+	return c.Str(c.Atom(c.Tuple(b, 2), "internal"), err.Error())
+}
+
+// isBadArg reports whether err is a caller mistake rather than a failure.
+func isBadArg(err error) bool {
+	var b *wire.BadArg
+	return errors.As(err, &b) || errors.Is(err, etf.ErrMalformed) || errors.Is(err, engine.ErrInvalidArgument)
 }
 
 var (
@@ -500,10 +495,10 @@ func (e *unknownIDError) Error() string { return fmt.Sprintf("port: %s %d", e.ki
 // exec runs one request and queues its reply (or replies). A panic is
 // turned into an {error, {internal, ...}} reply: no request may kill the
 // sidecar.
-func (s *Server) exec(scratch []byte, id uint64, r *request) (out []byte) {
+func (s *Server) exec(scratch []byte, id uint64, r *wire.Request) (out []byte) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.opt.Log.Printf("request %d (%s) panicked: %v\n%s", id, specs[r.op].name, p, debug.Stack())
+			s.opt.Log.Printf("request %d (%s) panicked: %v\n%s", id, r.Op.String(), p, debug.Stack())
 			out = s.replyError(scratch, id, fmt.Errorf("panic: %v", p))
 		}
 	}()
@@ -511,79 +506,79 @@ func (s *Server) exec(scratch []byte, id uint64, r *request) (out []byte) {
 	if err != nil {
 		return s.replyError(scratch, id, err)
 	}
-	wo := engine.WriteOptions{CF: r.cf, Sync: r.sync}
-	switch r.op {
-	case opPing:
+	wo := engine.WriteOptions{CF: r.CF, Sync: r.Sync}
+	switch r.Op {
+	case wire.OpPing:
 		return s.replyOK(scratch, id)
-	case opGet:
-		b, start := beginFrame(scratch[:0], id)
-		b = s.codec.begin(b)
-		err := s.eng.GetFunc(r.key, ro, func(v []byte) {
-			b = s.codec.binary(s.codec.atom(s.codec.tuple(b, 2), "ok"), v)
+	case wire.OpGet:
+		b, start := wire.BeginFrame(scratch[:0], id)
+		b = s.codec.Begin(b)
+		err := s.eng.GetFunc(r.Key, ro, func(v []byte) {
+			b = s.codec.Binary(s.codec.Atom(s.codec.Tuple(b, 2), "ok"), v)
 		})
 		if err != nil {
 			return s.replyError(b, id, err)
 		}
-		s.out.send(endFrame(b, start))
+		s.out.send(wire.EndFrame(b, start))
 		return b
-	case opMultiGet:
-		vals, err := s.eng.MultiGet(r.keys, ro)
+	case wire.OpMultiGet:
+		vals, err := s.eng.MultiGet(r.Keys, ro)
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
-		return s.reply(scratch, id, func(c Codec, b []byte) []byte {
-			b = c.list(c.atom(c.tuple(b, 2), "ok"), len(vals))
+		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
+			b = c.List(c.Atom(c.Tuple(b, 2), "ok"), len(vals))
 			for _, v := range vals {
 				if v == nil {
-					b = c.atom(b, "not_found")
+					b = c.Atom(b, "not_found")
 				} else {
-					b = c.binary(b, v)
+					b = c.Binary(b, v)
 				}
 			}
-			return c.listEnd(b, len(vals))
+			return c.ListEnd(b, len(vals))
 		})
-	case opPut:
-		return s.replyResult(scratch, id, s.eng.Put(r.key, r.value, wo))
-	case opDelete:
-		return s.replyResult(scratch, id, s.eng.Delete(r.key, wo))
-	case opDeleteRange:
-		if len(r.end) == 0 {
-			return s.replyError(scratch, id, badf("delete_range: the end key must not be empty"))
+	case wire.OpPut:
+		return s.replyResult(scratch, id, s.eng.Put(r.Key, r.Value, wo))
+	case wire.OpDelete:
+		return s.replyResult(scratch, id, s.eng.Delete(r.Key, wo))
+	case wire.OpDeleteRange:
+		if len(r.End) == 0 {
+			return s.replyError(scratch, id, wire.Badf("delete_range: the end key must not be empty"))
 		}
-		return s.replyResult(scratch, id, s.eng.DeleteRange(r.key, r.end, wo))
-	case opWriteBatch:
-		return s.replyResult(scratch, id, s.eng.Write(r.batch, r.sync))
-	case opScan:
+		return s.replyResult(scratch, id, s.eng.DeleteRange(r.Key, r.End, wo))
+	case wire.OpWriteBatch:
+		return s.replyResult(scratch, id, s.eng.Write(r.Batch, r.Sync))
+	case wire.OpScan:
 		return s.scan(scratch, id, r, ro)
-	case opIterOpen:
-		if r.packed && s.codec != ETF {
-			return s.replyError(scratch, id, badf("iter_open: packed rows are for the etf codec"))
+	case wire.OpIterOpen:
+		if r.Packed && s.codec != wire.ETF {
+			return s.replyError(scratch, id, wire.Badf("iter_open: packed rows are for the etf codec"))
 		}
-		sc, err := s.eng.NewScanner(r.key, r.end, s.scanOptions(r, ro))
+		sc, err := s.eng.NewScanner(r.Key, r.End, s.scanOptions(r, ro))
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
-		cid, err := s.cursors.add(&cursor{sc: sc, packed: r.packed}, errTooManyIterators)
+		cid, err := s.cursors.add(&cursor{sc: sc, packed: r.Packed}, errTooManyIterators)
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
 		return s.replyID(scratch, id, cid)
-	case opIterNext:
-		cur, ok := s.cursors.get(r.id)
+	case wire.OpIterNext:
+		cur, ok := s.cursors.get(r.ID)
 		if !ok || cur.sc == nil {
-			return s.replyError(scratch, id, &unknownIDError{"unknown_cursor", r.id})
+			return s.replyError(scratch, id, &unknownIDError{"unknown_cursor", r.ID})
 		}
 		// A finished cursor leaves the table before its last frame is sent,
 		// so whoever reads that frame never sees the cursor still open.
-		b, _, _ := s.batch(scratch, id, cur.sc, false, cur.packed, func() { s.cursors.remove(r.id) })
+		b, _, _ := s.batch(scratch, id, cur.sc, false, cur.packed, func() { s.cursors.remove(r.ID) })
 		return b
-	case opIterClose, opIteratorClose:
-		s.cursors.remove(r.id)
+	case wire.OpIterClose, wire.OpIteratorClose:
+		s.cursors.remove(r.ID)
 		return s.replyOK(scratch, id)
-	case opIterator:
+	case wire.OpIterator:
 		it, err := s.eng.NewIterator(engine.IteratorOptions{CF: ro.CF, Snapshot: ro.Snapshot,
-			LowerBound: r.lower, UpperBound: r.upper, NoFillCache: r.noFillCache,
-			TotalOrderSeek: r.totalOrderSeek, PrefixSameAsStart: r.prefixSameAsStart, ReadaheadSize: r.readahead})
+			LowerBound: r.Lower, UpperBound: r.Upper, NoFillCache: r.NoFillCache,
+			TotalOrderSeek: r.TotalOrderSeek, PrefixSameAsStart: r.PrefixSameAsStart, ReadaheadSize: r.Readahead})
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
@@ -592,16 +587,16 @@ func (s *Server) exec(scratch []byte, id uint64, r *request) (out []byte) {
 			return s.replyError(scratch, id, err)
 		}
 		return s.replyID(scratch, id, iid)
-	case opIteratorMove, opIteratorRefresh:
-		cur, ok := s.cursors.get(r.id)
+	case wire.OpIteratorMove, wire.OpIteratorRefresh:
+		cur, ok := s.cursors.get(r.ID)
 		if !ok || cur.it == nil {
-			return s.replyError(scratch, id, &unknownIDError{"unknown_iterator", r.id})
+			return s.replyError(scratch, id, &unknownIDError{"unknown_iterator", r.ID})
 		}
-		if r.op == opIteratorRefresh {
+		if r.Op == wire.OpIteratorRefresh {
 			return s.replyResult(scratch, id, cur.it.Refresh())
 		}
 		return s.iteratorMove(scratch, id, r, cur.it)
-	case opSnapshotOpen:
+	case wire.OpSnapshotOpen:
 		sn, err := s.eng.NewSnapshot()
 		if err != nil {
 			return s.replyError(scratch, id, err)
@@ -611,67 +606,67 @@ func (s *Server) exec(scratch []byte, id uint64, r *request) (out []byte) {
 			return s.replyError(scratch, id, err)
 		}
 		return s.replyID(scratch, id, sid)
-	case opSnapshotClose:
-		s.snapshots.remove(r.id)
+	case wire.OpSnapshotClose:
+		s.snapshots.remove(r.ID)
 		return s.replyOK(scratch, id)
-	case opStats:
+	case wire.OpStats:
 		return s.stats(scratch, id)
-	case opCacheInfo:
+	case wire.OpCacheInfo:
 		info, err := s.eng.CacheInfo()
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
-		return s.reply(scratch, id, func(c Codec, b []byte) []byte {
-			b = c.mapHeader(c.atom(c.tuple(b, 2), "ok"), 4)
-			b = c.uint(c.atom(b, "capacity"), info.Capacity)
-			b = c.uint(c.atom(b, "usage"), info.Usage)
-			b = c.uint(c.atom(b, "pinned_usage"), info.PinnedUsage)
-			return c.atom(c.atom(b, "strict_capacity"), fmt.Sprint(info.StrictCapacity))
+		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
+			b = c.MapHeader(c.Atom(c.Tuple(b, 2), "ok"), 4)
+			b = c.Uint(c.Atom(b, "capacity"), info.Capacity)
+			b = c.Uint(c.Atom(b, "usage"), info.Usage)
+			b = c.Uint(c.Atom(b, "pinned_usage"), info.PinnedUsage)
+			return c.Atom(c.Atom(b, "strict_capacity"), fmt.Sprint(info.StrictCapacity))
 		})
-	case opProperty:
-		v, ok, err := s.eng.Property(r.name, r.cf)
+	case wire.OpProperty:
+		v, ok, err := s.eng.Property(r.Name, r.CF)
 		if err == nil && !ok {
 			err = engine.ErrNotFound
 		}
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
-		return s.reply(scratch, id, func(c Codec, b []byte) []byte {
-			return c.str(c.atom(c.tuple(b, 2), "ok"), v)
+		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
+			return c.Str(c.Atom(c.Tuple(b, 2), "ok"), v)
 		})
-	case opFlush:
-		return s.replyResult(scratch, id, s.eng.Flush(r.cf))
-	case opCompactRange:
+	case wire.OpFlush:
+		return s.replyResult(scratch, id, s.eng.Flush(r.CF))
+	case wire.OpCompactRange:
 		var start, end []byte
-		if r.hasStart {
-			start = r.key
+		if r.HasStart {
+			start = r.Key
 		}
-		if r.hasEnd {
-			end = r.end
+		if r.HasEnd {
+			end = r.End
 		}
-		return s.replyResult(scratch, id, s.eng.CompactRange(r.cf, start, end))
-	case opCheckpoint:
+		return s.replyResult(scratch, id, s.eng.CompactRange(r.CF, start, end))
+	case wire.OpCheckpoint:
 		return s.replyResult(scratch, id, s.checkpoint(r))
-	case opBackup, opBackupList, opBackupVerify, opBackupDelete, opBackupPurge, opBackupRestore:
+	case wire.OpBackup, wire.OpBackupList, wire.OpBackupVerify, wire.OpBackupDelete, wire.OpBackupPurge, wire.OpBackupRestore:
 		return s.backup(scratch, id, r)
-	case opCFList:
+	case wire.OpCFList:
 		names, err := s.eng.ColumnFamilies()
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
-		return s.reply(scratch, id, func(c Codec, b []byte) []byte {
-			b = c.list(c.atom(c.tuple(b, 2), "ok"), len(names))
+		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
+			b = c.List(c.Atom(c.Tuple(b, 2), "ok"), len(names))
 			for _, n := range names {
-				b = c.str(b, n)
+				b = c.Str(b, n)
 			}
-			return c.listEnd(b, len(names))
+			return c.ListEnd(b, len(names))
 		})
-	case opCFCreate:
-		return s.replyResult(scratch, id, s.eng.CreateColumnFamily(r.name))
-	case opCFDrop:
-		return s.replyResult(scratch, id, s.eng.DropColumnFamily(r.name))
+	case wire.OpCFCreate:
+		return s.replyResult(scratch, id, s.eng.CreateColumnFamily(r.Name))
+	case wire.OpCFDrop:
+		return s.replyResult(scratch, id, s.eng.DropColumnFamily(r.Name))
 	}
-	return s.replyError(scratch, id, badf("op %s cannot be run here", specs[r.op].name))
+	return s.replyError(scratch, id, wire.Badf("op %s cannot be run here", r.Op.String()))
 }
 
 func (s *Server) replyResult(scratch []byte, id uint64, err error) []byte {
@@ -682,34 +677,34 @@ func (s *Server) replyResult(scratch []byte, id uint64, err error) []byte {
 }
 
 func (s *Server) replyID(scratch []byte, id, v uint64) []byte {
-	return s.reply(scratch, id, func(c Codec, b []byte) []byte {
-		return c.uint(c.atom(c.tuple(b, 2), "ok"), v)
+	return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
+		return c.Uint(c.Atom(c.Tuple(b, 2), "ok"), v)
 	})
 }
 
-func (s *Server) readOptions(r *request) (engine.ReadOptions, error) {
-	ro := engine.ReadOptions{CF: r.cf}
-	if r.snapshot != 0 {
-		sn, ok := s.snapshots.get(r.snapshot)
+func (s *Server) readOptions(r *wire.Request) (engine.ReadOptions, error) {
+	ro := engine.ReadOptions{CF: r.CF}
+	if r.Snapshot != 0 {
+		sn, ok := s.snapshots.get(r.Snapshot)
 		if !ok {
-			return ro, &unknownIDError{"unknown_snapshot", r.snapshot}
+			return ro, &unknownIDError{"unknown_snapshot", r.Snapshot}
 		}
 		ro.Snapshot = sn
 	}
 	return ro, nil
 }
 
-func (s *Server) scanOptions(r *request, ro engine.ReadOptions) engine.ScanOptions {
-	return engine.ScanOptions{CF: ro.CF, Snapshot: ro.Snapshot, BatchSize: r.batchSize, Limit: r.limit}
+func (s *Server) scanOptions(r *wire.Request, ro engine.ReadOptions) engine.ScanOptions {
+	return engine.ScanOptions{CF: ro.CF, Snapshot: ro.Snapshot, BatchSize: r.BatchSize, Limit: r.Limit}
 }
 
 // scan answers one request with {rows, Rows, Stats} frames and a last
 // {done, Rows, Stats} frame.
-func (s *Server) scan(scratch []byte, id uint64, r *request, ro engine.ReadOptions) []byte {
-	if r.packed && s.codec != ETF {
-		return s.replyError(scratch, id, badf("scan: packed rows are for the etf codec"))
+func (s *Server) scan(scratch []byte, id uint64, r *wire.Request, ro engine.ReadOptions) []byte {
+	if r.Packed && s.codec != wire.ETF {
+		return s.replyError(scratch, id, wire.Badf("scan: packed rows are for the etf codec"))
 	}
-	sc, err := s.eng.NewScanner(r.key, r.end, s.scanOptions(r, ro))
+	sc, err := s.eng.NewScanner(r.Key, r.End, s.scanOptions(r, ro))
 	if err != nil {
 		return s.replyError(scratch, id, err)
 	}
@@ -718,7 +713,7 @@ func (s *Server) scan(scratch []byte, id uint64, r *request, ro engine.ReadOptio
 
 // runScan sends every batch of sc and closes it. A panic is answered as
 // exec answers one.
-func (s *Server) runScan(scratch []byte, id uint64, r *request, sc *engine.Scanner) (out []byte) {
+func (s *Server) runScan(scratch []byte, id uint64, r *wire.Request, sc *engine.Scanner) (out []byte) {
 	defer sc.Close()
 	defer func() {
 		if p := recover(); p != nil {
@@ -729,7 +724,7 @@ func (s *Server) runScan(scratch []byte, id uint64, r *request, sc *engine.Scann
 	for {
 		var more bool
 		var err error
-		scratch, more, err = s.batch(scratch, id, sc, true, r.packed, nil)
+		scratch, more, err = s.batch(scratch, id, sc, true, r.Packed, nil)
 		if err != nil || !more {
 			return scratch
 		}
@@ -741,15 +736,15 @@ func (s *Server) runScan(scratch []byte, id uint64, r *request, sc *engine.Scann
 // final frame (or an error) is sent.
 //
 // A scan answers with many frames: multiFrame marks all but the last with
-// MoreFlag. A cursor's iter_next is one request, one frame: never flagged.
+// wire.MoreFlag. A cursor's iter_next is one request, one frame: never flagged.
 //
-// packed (ETF only) encodes {rows | done, Count, Rows, Stats} instead, Rows
+// packed (wire.ETF only) encodes {rows | done, Count, Rows, Stats} instead, Rows
 // one binary of <<KeyLen:32, Key, ValueLen:32, Value>> runs: the BEAM
 // splits it into sub-binaries of the one frame, where binary_to_term would
 // allocate an off-heap binary for every value over 64 bytes.
 func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner, multiFrame, packed bool, last func()) ([]byte, bool, error) {
 	c := s.codec
-	b, start := beginFrame(scratch[:0], id)
+	b, start := wire.BeginFrame(scratch[:0], id)
 	var tagEnd, mark, countAt, rowsAt int
 	var st engine.ScanStats
 	var more bool
@@ -767,12 +762,12 @@ func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner, multiFrame
 			b = append(b, v...)
 		})
 	} else {
-		b = c.tuple(c.begin(b), 3)
-		b = c.atom(b, "rows")
+		b = c.Tuple(c.Begin(b), 3)
+		b = c.Atom(b, "rows")
 		tagEnd = len(b) // "rows" and "done" are both 4 bytes: patched below
-		b, mark = c.beginList(b)
+		b, mark = c.BeginList(b)
 		st, more, err = sc.NextFunc(func(k, v []byte) {
-			b = c.binary(c.binary(c.tuple(b, 2), k), v)
+			b = c.Binary(c.Binary(c.Tuple(b, 2), k), v)
 		})
 	}
 	if err != nil || !more {
@@ -784,7 +779,7 @@ func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner, multiFrame
 		return s.replyError(b, id, err), false, err
 	}
 	if more && multiFrame {
-		b[start+headerSize] |= 0x80 // MoreFlag: more frames follow under this id
+		b[start+wire.HeaderSize] |= 0x80 // wire.MoreFlag: more frames follow under this id
 	}
 	if !more {
 		copy(b[tagEnd-4:tagEnd], "done")
@@ -793,13 +788,13 @@ func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner, multiFrame
 		binary.BigEndian.PutUint32(b[countAt:], uint32(st.Rows))
 		binary.BigEndian.PutUint32(b[countAt+5:], uint32(len(b)-rowsAt))
 	} else {
-		b = c.endList(b, mark, st.Rows)
+		b = c.EndList(b, mark, st.Rows)
 	}
-	b = c.mapHeader(b, 3)
-	b = c.int(c.atom(b, "rows_returned"), int64(st.Rows))
-	b = c.int(c.atom(b, "bytes_read"), int64(st.Bytes))
-	b = c.float(c.atom(b, "scan_time_ms"), float64(st.Elapsed.Nanoseconds())/1e6)
-	s.out.send(endFrame(b, start))
+	b = c.MapHeader(b, 3)
+	b = c.Int(c.Atom(b, "rows_returned"), int64(st.Rows))
+	b = c.Int(c.Atom(b, "bytes_read"), int64(st.Bytes))
+	b = c.Float(c.Atom(b, "scan_time_ms"), float64(st.Elapsed.Nanoseconds())/1e6)
+	s.out.send(wire.EndFrame(b, start))
 	return b, more, nil
 }
 
@@ -811,42 +806,42 @@ const maxAheadBytes = 256 << 10
 // iteratorMove answers {ok, Rows, More}: the row the move landed on and
 // the rows read ahead, in the direction of the move ([] when it landed on
 // no row), and whether a row follows the last one. Rows is a list of
-// {Key, Value}, or with {packed, true} (ETF only) one binary of
+// {Key, Value}, or with {packed, true} (wire.ETF only) one binary of
 // <<KeyLen:32, Key, ValueLen:32, Value>> runs, as scans send them.
-func (s *Server) iteratorMove(scratch []byte, id uint64, r *request, it *engine.Iterator) []byte {
-	if r.packed && s.codec != ETF {
-		return s.replyError(scratch, id, badf("iterator_move: packed rows are for the etf codec"))
+func (s *Server) iteratorMove(scratch []byte, id uint64, r *wire.Request, it *engine.Iterator) []byte {
+	if r.Packed && s.codec != wire.ETF {
+		return s.replyError(scratch, id, wire.Badf("iterator_move: packed rows are for the etf codec"))
 	}
 	c := s.codec
-	b, start := beginFrame(scratch[:0], id)
-	b = c.atom(c.tuple(c.begin(b), 3), "ok")
+	b, start := wire.BeginFrame(scratch[:0], id)
+	b = c.Atom(c.Tuple(c.Begin(b), 3), "ok")
 	var mark, lenAt int
-	if r.packed {
+	if r.Packed {
 		lenAt = len(b) + 1
 		b = append(b, 109, 0, 0, 0, 0)
 	} else {
-		b, mark = c.beginList(b)
+		b, mark = c.BeginList(b)
 	}
-	rows, more, err := it.Move(r.move, r.ahead, maxAheadBytes, func(k, v []byte) {
-		if r.packed {
+	rows, more, err := it.Move(r.Move, r.Ahead, maxAheadBytes, func(k, v []byte) {
+		if r.Packed {
 			b = binary.BigEndian.AppendUint32(b, uint32(len(k)))
 			b = append(b, k...)
 			b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
 			b = append(b, v...)
 			return
 		}
-		b = c.binary(c.binary(c.tuple(b, 2), k), v)
+		b = c.Binary(c.Binary(c.Tuple(b, 2), k), v)
 	})
 	if err != nil {
 		return s.replyError(b, id, err)
 	}
-	if r.packed {
+	if r.Packed {
 		binary.BigEndian.PutUint32(b[lenAt:], uint32(len(b)-lenAt-4))
 	} else {
-		b = c.endList(b, mark, rows)
+		b = c.EndList(b, mark, rows)
 	}
-	b = c.atom(b, fmt.Sprint(more))
-	s.out.send(endFrame(b, start))
+	b = c.Atom(b, fmt.Sprint(more))
+	s.out.send(wire.EndFrame(b, start))
 	return b
 }
 
@@ -855,46 +850,46 @@ func (s *Server) stats(scratch []byte, id uint64) []byte {
 	if err != nil {
 		return s.replyError(scratch, id, err)
 	}
-	return s.reply(scratch, id, func(c Codec, b []byte) []byte {
-		b = c.mapHeader(c.atom(c.tuple(b, 2), "ok"), 5)
-		b = c.mapHeader(c.atom(b, "tickers"), len(st.Tickers))
+	return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
+		b = c.MapHeader(c.Atom(c.Tuple(b, 2), "ok"), 5)
+		b = c.MapHeader(c.Atom(b, "tickers"), len(st.Tickers))
 		for name, n := range st.Tickers {
-			b = c.uint(c.str(b, name), n)
+			b = c.Uint(c.Str(b, name), n)
 		}
-		b = c.mapHeader(c.atom(b, "histograms"), len(st.Histograms))
+		b = c.MapHeader(c.Atom(b, "histograms"), len(st.Histograms))
 		for name, h := range st.Histograms {
-			b = c.mapHeader(c.str(b, name), 6)
-			b = c.float(c.atom(b, "p50"), h.P50)
-			b = c.float(c.atom(b, "p95"), h.P95)
-			b = c.float(c.atom(b, "p99"), h.P99)
-			b = c.float(c.atom(b, "max"), h.Max)
-			b = c.uint(c.atom(b, "count"), h.Count)
-			b = c.uint(c.atom(b, "sum"), h.Sum)
+			b = c.MapHeader(c.Str(b, name), 6)
+			b = c.Float(c.Atom(b, "p50"), h.P50)
+			b = c.Float(c.Atom(b, "p95"), h.P95)
+			b = c.Float(c.Atom(b, "p99"), h.P99)
+			b = c.Float(c.Atom(b, "max"), h.Max)
+			b = c.Uint(c.Atom(b, "count"), h.Count)
+			b = c.Uint(c.Atom(b, "sum"), h.Sum)
 		}
-		b = appendPropertyMap(c, c.atom(b, "properties"), st.Properties)
-		b = c.mapHeader(c.atom(b, "column_families"), len(st.ColumnFamilies))
+		b = appendPropertyMap(c, c.Atom(b, "properties"), st.Properties)
+		b = c.MapHeader(c.Atom(b, "column_families"), len(st.ColumnFamilies))
 		for name, props := range st.ColumnFamilies {
-			b = appendPropertyMap(c, c.str(b, name), props)
+			b = appendPropertyMap(c, c.Str(b, name), props)
 		}
 		health := s.eng.Health()
-		b = c.mapHeader(c.atom(b, "sidecar"), 10)
-		b = c.atom(c.atom(b, "writes_stopped"), fmt.Sprint(health.WritesStopped))
-		b = c.uint(c.atom(b, "recoveries"), health.Recoveries)
-		b = c.str(c.atom(b, "last_write_error"), health.LastError)
-		b = c.int(c.atom(b, "open_iterators"), int64(s.cursors.len()))
-		b = c.int(c.atom(b, "open_snapshots"), int64(s.snapshots.len()))
-		b = c.uint(c.atom(b, "requests"), s.requests.Load())
-		b = c.uint(c.atom(b, "bad_frames"), s.badFrames.Load())
-		b = c.uint(c.atom(b, "groups"), s.groups.Load())
-		b = c.uint(c.atom(b, "grouped"), s.grouped.Load())
-		return c.uint(c.atom(b, "replies"), s.out.frames.Load())
+		b = c.MapHeader(c.Atom(b, "sidecar"), 10)
+		b = c.Atom(c.Atom(b, "writes_stopped"), fmt.Sprint(health.WritesStopped))
+		b = c.Uint(c.Atom(b, "recoveries"), health.Recoveries)
+		b = c.Str(c.Atom(b, "last_write_error"), health.LastError)
+		b = c.Int(c.Atom(b, "open_iterators"), int64(s.cursors.len()))
+		b = c.Int(c.Atom(b, "open_snapshots"), int64(s.snapshots.len()))
+		b = c.Uint(c.Atom(b, "requests"), s.requests.Load())
+		b = c.Uint(c.Atom(b, "bad_frames"), s.badFrames.Load())
+		b = c.Uint(c.Atom(b, "groups"), s.groups.Load())
+		b = c.Uint(c.Atom(b, "grouped"), s.grouped.Load())
+		return c.Uint(c.Atom(b, "replies"), s.out.frames.Load())
 	})
 }
 
-func appendPropertyMap(c Codec, b []byte, props map[string]uint64) []byte {
-	b = c.mapHeader(b, len(props))
+func appendPropertyMap(c wire.Codec, b []byte, props map[string]uint64) []byte {
+	b = c.MapHeader(b, len(props))
 	for name, v := range props {
-		b = c.uint(c.str(b, name), v)
+		b = c.Uint(c.Str(b, name), v)
 	}
 	return b
 }

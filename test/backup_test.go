@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/spiredb/spire-port/port"
+	"github.com/spiredb/spire-port/port/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -75,7 +75,7 @@ func TestCheckpointPathsStayInsideTheirRoots(t *testing.T) {
 func TestCheckpointRootsFromTheEnvironment(t *testing.T) {
 	root := t.TempDir()
 	stderr := &syncBuffer{}
-	c, err := port.Start(port.StartOptions{Binary: sidecarBinary, Path: t.TempDir(), Stderr: stderr,
+	c, err := client.Start(client.StartOptions{Binary: sidecarBinary, Path: t.TempDir(), Stderr: stderr,
 		Env: append([]string{"SPIRE_CHECKPOINT_ROOTS=/nonexistent-root:" + root}, small...)})
 	require.NoError(t, err)
 	defer c.Kill()
@@ -116,12 +116,12 @@ func TestBackupsThroughTheWire(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		require.NoError(t, s.Put([]byte(fmt.Sprintf("k%04d", i)), []byte(strings.Repeat("v", 100))))
 	}
-	first, err := s.Backup("backups", port.BackupOpts{Flush: true, ProgressEveryBytes: 1 << 10})
+	first, err := s.Backup("backups", client.BackupOpts{Flush: true, ProgressEveryBytes: 1 << 10})
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, first.ID)
 	assert.Positive(t, first.Files)
 	require.NoError(t, s.Put([]byte("late"), []byte("x")))
-	second, err := s.Backup("backups", port.BackupOpts{Flush: true, RateLimitBytesPerSec: 32 << 20})
+	second, err := s.Backup("backups", client.BackupOpts{Flush: true, RateLimitBytesPerSec: 32 << 20})
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, second.ID)
 	infos, err := s.ListBackups("backups")
@@ -150,5 +150,5 @@ func TestBackupsThroughTheWire(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, v, 100)
 	_, err = r.Get([]byte("late"))
-	assert.ErrorIs(t, err, port.ErrNotFound, "backup 1 was taken before it")
+	assert.ErrorIs(t, err, client.ErrNotFound, "backup 1 was taken before it")
 }

@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 
-	"github.com/spiredb/spire-port/port"
+	"github.com/spiredb/spire-port/port/client"
+	"github.com/spiredb/spire-port/port/wire/wiretest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -17,18 +16,13 @@ import (
 var sidecarBinary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "spire-port-test")
-	if err != nil {
-		panic(err)
-	}
-	sidecarBinary = filepath.Join(dir, "spire-port")
-	out, err := exec.Command("go", "build", "-o", sidecarBinary, "../cmd/spire-port").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building spire-port: %v\n%s", err, out)
+	var err error
+	if sidecarBinary, err = wiretest.Build(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	wiretest.Cleanup()
 	os.Exit(code)
 }
 
@@ -54,7 +48,7 @@ func (s *syncBuffer) String() string {
 var small = []string{"SPIRE_ROCKSDB_BLOCK_CACHE_SIZE=16777216", "SPIRE_ROCKSDB_WRITE_BUFFER_SIZE=4194304"}
 
 type sidecar struct {
-	*port.Client
+	*client.Client
 	Path   string
 	Stderr *syncBuffer
 }
@@ -67,7 +61,7 @@ func start(t *testing.T, path, codec string, args ...string) *sidecar {
 		path = t.TempDir()
 	}
 	stderr := &syncBuffer{}
-	c, err := port.Start(port.StartOptions{Binary: sidecarBinary, Path: path, Codec: codec, Args: args, Env: small, Stderr: stderr})
+	c, err := client.Start(client.StartOptions{Binary: sidecarBinary, Path: path, Codec: codec, Args: args, Env: small, Stderr: stderr})
 	require.NoError(t, err, "stderr: %s", stderr.String())
 	t.Cleanup(func() {
 		c.Kill()

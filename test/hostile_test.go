@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"github.com/spiredb/spire-port/etf"
-	"github.com/spiredb/spire-port/port"
+	"github.com/spiredb/spire-port/port/client"
+	"github.com/spiredb/spire-port/port/wire/wiretest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,7 +25,7 @@ func roundTrip(t *testing.T, s *sidecar, id uint64, body []byte) any {
 	t.Helper()
 	replies, done := s.Register(id)
 	defer done()
-	require.NoError(t, s.WriteFrame(rawFrame(id, body)))
+	require.NoError(t, s.WriteFrame(wiretest.Frame(id, body)))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	reply, err := s.Await(ctx, replies)
@@ -40,7 +41,7 @@ func reasonOf(reply any) (string, string) {
 		return "", fmt.Sprint(reply)
 	}
 	if r, ok := t[1].(etf.Tuple); ok && len(r) == 2 {
-		return string(r[0].(etf.Atom)), port.Text(r[1])
+		return string(r[0].(etf.Atom)), client.Text(r[1])
 	}
 	return fmt.Sprint(t[1]), ""
 }
@@ -79,12 +80,12 @@ func TestReversedRangesAreRefusedAndWritesGoOn(t *testing.T) {
 		reason, _ := reasonOf(roundTrip(t, s, 2, b))
 		assert.Equal(t, "badarg", reason, "range %q", bad)
 		_, err := s.Get([]byte("w000"))
-		assert.ErrorIs(t, err, port.ErrNotFound, "no entry of a refused batch is applied")
+		assert.ErrorIs(t, err, client.ErrNotFound, "no entry of a refused batch is applied")
 	}
 
 	// Every kind of write still works afterwards, in every column family.
 	require.NoError(t, s.Put([]byte("k"), []byte("v")))
-	require.NoError(t, s.Put([]byte("k"), []byte("v"), port.Opts{CF: "other", Sync: true}))
+	require.NoError(t, s.Put([]byte("k"), []byte("v"), client.Opts{CF: "other", Sync: true}))
 	require.NoError(t, s.Delete([]byte("k")))
 	require.NoError(t, s.DeleteRange([]byte("a"), []byte("b")))
 	require.NoError(t, s.Flush())
@@ -130,7 +131,7 @@ func TestListsOfTinyElementsDoNotAmplifyMemory(t *testing.T) {
 		pingReplies, pingDone := s.Register(8)
 		began := time.Now()
 		// The ping rides right behind the frame, in the same write.
-		require.NoError(t, s.WriteFrame(append(rawFrame(7, body), rawFrame(8, req("ping"))...)))
+		require.NoError(t, s.WriteFrame(append(wiretest.Frame(7, body), wiretest.Frame(8, req("ping"))...)))
 		reply, err := s.Await(context.Background(), replies)
 		require.NoError(t, err)
 		refused := time.Since(began)
@@ -252,7 +253,7 @@ func TestOneStreamKeepsItsOrder(t *testing.T) {
 		id := uint64(100 + 2*i)
 		wr, wdone := s.Register(id)
 		rr, rdone := s.Register(id + 1)
-		require.NoError(t, s.WriteFrame(append(rawFrame(id, write), rawFrame(id+1, read)...)))
+		require.NoError(t, s.WriteFrame(append(wiretest.Frame(id, write), wiretest.Frame(id+1, read)...)))
 		w, err := s.Await(context.Background(), wr)
 		require.NoError(t, err)
 		require.Equal(t, etf.Atom("ok"), w)

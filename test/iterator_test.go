@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/spiredb/spire-port/etf"
-	"github.com/spiredb/spire-port/port"
+	"github.com/spiredb/spire-port/port/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -135,7 +135,7 @@ func TestDataDirAndListColumnFamilies(t *testing.T) {
 	require.NoError(t, err)
 	names := []string{}
 	for _, n := range asList(term.(etf.Tuple)[1]) {
-		names = append(names, port.Text(n))
+		names = append(names, client.Text(n))
 	}
 	assert.ElementsMatch(t, []string{"default", "extra"}, names)
 

@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/engine/kv"
 	"github.com/spiredb/spire-port/etf"
-	"github.com/spiredb/spire-port/port"
+	"github.com/spiredb/spire-port/port/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -17,11 +17,11 @@ func TestEveryOpInBothCodecs(t *testing.T) {
 	for _, codec := range codecs {
 		t.Run(codec, func(t *testing.T) {
 			s := start(t, "", codec)
-			assert.Equal(t, filepath.Join(s.Path, "data"), port.Text(must(s.Ready.Get("path"))))
+			assert.Equal(t, filepath.Join(s.Path, "data"), client.Text(must(s.Ready.Get("path"))))
 
 			require.NoError(t, s.Ping())
 			require.NoError(t, s.Put([]byte("user:1"), []byte("alice")))
-			require.NoError(t, s.Put([]byte("empty"), []byte{}, port.Opts{Sync: true}))
+			require.NoError(t, s.Put([]byte("empty"), []byte{}, client.Opts{Sync: true}))
 			v, err := s.Get([]byte("user:1"))
 			require.NoError(t, err)
 			assert.Equal(t, "alice", string(v))
@@ -29,7 +29,7 @@ func TestEveryOpInBothCodecs(t *testing.T) {
 			require.NoError(t, err)
 			assert.Empty(t, v)
 			_, err = s.Get([]byte("nobody"))
-			assert.ErrorIs(t, err, port.ErrNotFound)
+			assert.ErrorIs(t, err, client.ErrNotFound)
 
 			vals, err := s.MultiGet([][]byte{[]byte("user:1"), []byte("nobody")})
 			require.NoError(t, err)
@@ -37,18 +37,18 @@ func TestEveryOpInBothCodecs(t *testing.T) {
 
 			require.NoError(t, s.Delete([]byte("user:1")))
 			_, err = s.Get([]byte("user:1"))
-			assert.ErrorIs(t, err, port.ErrNotFound)
+			assert.ErrorIs(t, err, client.ErrNotFound)
 
-			var ops []engine.BatchOp
+			var ops []kv.BatchOp
 			for i := 0; i < 250; i++ {
-				ops = append(ops, engine.BatchOp{Kind: engine.OpPut, Key: []byte(fmt.Sprintf("user:%04d", i)), Value: []byte(fmt.Sprint(i))})
+				ops = append(ops, kv.BatchOp{Kind: kv.OpPut, Key: []byte(fmt.Sprintf("user:%04d", i)), Value: []byte(fmt.Sprint(i))})
 			}
-			ops = append(ops, engine.BatchOp{Kind: engine.OpDelete, Key: []byte("empty")})
+			ops = append(ops, kv.BatchOp{Kind: kv.OpDelete, Key: []byte("empty")})
 			require.NoError(t, s.WriteBatch(ops))
 			_, err = s.Get([]byte("empty"))
-			assert.ErrorIs(t, err, port.ErrNotFound, "the batch's delete applied")
+			assert.ErrorIs(t, err, client.ErrNotFound, "the batch's delete applied")
 
-			batches, err := s.Scan([]byte("user:"), []byte("user:~"), port.Opts{BatchSize: 100})
+			batches, err := s.Scan([]byte("user:"), []byte("user:~"), client.Opts{BatchSize: 100})
 			require.NoError(t, err)
 			require.Len(t, batches, 3)
 			assert.Len(t, batches[0].Rows, 100)
@@ -58,7 +58,7 @@ func TestEveryOpInBothCodecs(t *testing.T) {
 			assert.NotNil(t, must(batches[0].Stats.Get("bytes_read")))
 			assert.IsType(t, float64(0), must(batches[0].Stats.Get("scan_time_ms")))
 
-			batches, err = s.Scan([]byte("user:0010"), []byte("user:0020"), port.Opts{Limit: 5})
+			batches, err = s.Scan([]byte("user:0010"), []byte("user:0020"), client.Opts{Limit: 5})
 			require.NoError(t, err)
 			require.Len(t, batches, 1)
 			assert.Len(t, batches[0].Rows, 5, "limit")
@@ -70,7 +70,7 @@ func TestEveryOpInBothCodecs(t *testing.T) {
 			require.NoError(t, err)
 			assert.Empty(t, batches, "empty range")
 
-			cur, err := s.IterOpen([]byte("user:"), nil, port.Opts{BatchSize: 200})
+			cur, err := s.IterOpen([]byte("user:"), nil, client.Opts{BatchSize: 200})
 			require.NoError(t, err)
 			b1, err := s.IterNext(cur)
 			require.NoError(t, err)
@@ -90,11 +90,11 @@ func TestEveryOpInBothCodecs(t *testing.T) {
 			snap, err := s.SnapshotOpen()
 			require.NoError(t, err)
 			require.NoError(t, s.Put([]byte("user:0000"), []byte("changed")))
-			v, err = s.Get([]byte("user:0000"), port.Opts{Snapshot: snap})
+			v, err = s.Get([]byte("user:0000"), client.Opts{Snapshot: snap})
 			require.NoError(t, err)
 			assert.Equal(t, "0", string(v), "the snapshot does not see the later put")
 			require.NoError(t, s.SnapshotClose(snap))
-			_, err = s.Get([]byte("user:0000"), port.Opts{Snapshot: snap})
+			_, err = s.Get([]byte("user:0000"), client.Opts{Snapshot: snap})
 			assert.Equal(t, "unknown_snapshot", kind(err))
 
 			require.NoError(t, s.DeleteRange([]byte("user:0100"), []byte("user:0200")))
@@ -108,7 +108,7 @@ func TestEveryOpInBothCodecs(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, "0", files)
 			_, err = s.Property("rocksdb.nonsense")
-			assert.ErrorIs(t, err, port.ErrNotFound)
+			assert.ErrorIs(t, err, client.ErrNotFound)
 
 			stats, err := s.Stats()
 			require.NoError(t, err)
@@ -128,18 +128,18 @@ func TestEveryOpInBothCodecs(t *testing.T) {
 			assert.Equal(t, etf.Atom("false"), must(info.Get("strict_capacity")))
 
 			require.NoError(t, s.CreateColumnFamily("rows"))
-			require.NoError(t, s.Put([]byte("k"), []byte("in-rows"), port.Opts{CF: "rows"}))
-			v, err = s.Get([]byte("k"), port.Opts{CF: "rows"})
+			require.NoError(t, s.Put([]byte("k"), []byte("in-rows"), client.Opts{CF: "rows"}))
+			v, err = s.Get([]byte("k"), client.Opts{CF: "rows"})
 			require.NoError(t, err)
 			assert.Equal(t, "in-rows", string(v))
-			require.NoError(t, s.WriteBatch([]engine.BatchOp{
-				{Kind: engine.OpPut, CF: "rows", Key: []byte("a"), Value: []byte("1")},
-				{Kind: engine.OpPut, Key: []byte("a"), Value: []byte("2")},
+			require.NoError(t, s.WriteBatch([]kv.BatchOp{
+				{Kind: kv.OpPut, CF: "rows", Key: []byte("a"), Value: []byte("1")},
+				{Kind: kv.OpPut, Key: []byte("a"), Value: []byte("2")},
 			}))
 			names, err := s.ColumnFamilies()
 			require.NoError(t, err)
 			assert.Equal(t, []string{"default", "rows"}, names)
-			_, err = s.Get([]byte("k"), port.Opts{CF: "nope"})
+			_, err = s.Get([]byte("k"), client.Opts{CF: "nope"})
 			assert.Equal(t, "unknown_column_family", kind(err))
 			require.NoError(t, s.DropColumnFamily("rows"))
 
@@ -164,7 +164,7 @@ func must(v any, ok bool) any {
 
 // kind is the tag of an error reply, "" for any other error.
 func kind(err error) string {
-	if re, ok := err.(*port.ReplyError); ok {
+	if re, ok := err.(*client.ReplyError); ok {
 		return re.Kind()
 	}
 	return ""

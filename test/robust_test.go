@@ -3,7 +3,6 @@ package test
 import (
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"math/rand"
 	"os"
@@ -15,9 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/engine/kv"
 	"github.com/spiredb/spire-port/etf"
-	"github.com/spiredb/spire-port/port"
+	"github.com/spiredb/spire-port/port/client"
+	"github.com/spiredb/spire-port/port/wire/wiretest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -46,7 +46,7 @@ func TestConcurrentClientsPipelining(t *testing.T) {
 				case 2:
 					got, err := s.Get([]byte(key))
 					want, ok := written[key]
-					if (ok && (err != nil || string(got) != want)) || (!ok && err != port.ErrNotFound) {
+					if (ok && (err != nil || string(got) != want)) || (!ok && err != client.ErrNotFound) {
 						errs <- fmt.Errorf("get %s = %q, %v; want %q (written %v)", key, got, err, want, ok)
 						return
 					}
@@ -78,22 +78,7 @@ func TestConcurrentClientsPipelining(t *testing.T) {
 	assert.Positive(t, must(side.Get("groups")))
 }
 
-func rawFrame(id uint64, body []byte) []byte {
-	f := make([]byte, 12, 12+len(body))
-	binary.BigEndian.PutUint32(f, uint32(8+len(body)))
-	binary.BigEndian.PutUint64(f[4:], id)
-	return append(f, body...)
-}
-
 func term(build func(b []byte) []byte) []byte { return build(etf.AppendVersion(nil)) }
-
-func hexBytes(s string) []byte {
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
 
 func bin(b []byte, s string) []byte { return etf.AppendBinary(b, []byte(s)) }
 
@@ -121,23 +106,23 @@ func TestHostileInputGetsAnErrorAndTheSidecarKeepsServing(t *testing.T) {
 		{"non-ETF bytes", []byte("hello, world"), "badarg", "version byte"},
 		{"version byte only", []byte{131}, "badarg", "tag"},
 		{"empty term", nil, "badarg", "empty term"},
-		{"atom cache ref", hexBytes("834E01"), "badarg", "atom cache"},
-		{"compressed", hexBytes("835000000010789C"), "badarg", "compressed"},
-		{"huge bignum", append(hexBytes("836F00010000"), make([]byte, 65537)...), "badarg", "at most 64 bits"},
+		{"atom cache ref", wiretest.Hex("834E01"), "badarg", "atom cache"},
+		{"compressed", wiretest.Hex("835000000010789C"), "badarg", "compressed"},
+		{"huge bignum", append(wiretest.Hex("836F00010000"), make([]byte, 65537)...), "badarg", "at most 64 bits"},
 		{"list nested 100000 deep", deep, "badarg", "nested deeper"},
-		{"binary declares 1 GB carries 10", append(hexBytes("836D40000000"), make([]byte, 10)...), "badarg", "claims 1073741824"},
-		{"tuple declares 4G elements", hexBytes("8369FFFFFFFF"), "badarg", "tuple claims"},
-		{"bit binary", hexBytes("834D000000010380"), "badarg", "bit strings"},
-		{"pid", hexBytes("835864000D6E6F6E6F6465406E6F686F7374000000000000000000000000"), "badarg", "not accepted"},
-		{"trailing bytes", hexBytes("836A6A"), "badarg", "after the term"},
-		{"improper list", hexBytes("836C000000016400016164000162"), "badarg", "improper"},
+		{"binary declares 1 GB carries 10", append(wiretest.Hex("836D40000000"), make([]byte, 10)...), "badarg", "claims 1073741824"},
+		{"tuple declares 4G elements", wiretest.Hex("8369FFFFFFFF"), "badarg", "tuple claims"},
+		{"bit binary", wiretest.Hex("834D000000010380"), "badarg", "bit strings"},
+		{"pid", wiretest.Hex("835864000D6E6F6E6F6465406E6F686F7374000000000000000000000000"), "badarg", "not accepted"},
+		{"trailing bytes", wiretest.Hex("836A6A"), "badarg", "after the term"},
+		{"improper list", wiretest.Hex("836C000000016400016164000162"), "badarg", "improper"},
 		{"not a tuple", term(func(b []byte) []byte { return etf.AppendAtom(b, "get") }), "badarg", "a request is a tuple"},
 		{"empty tuple", term(func(b []byte) []byte { return etf.AppendTupleHeader(b, 0) }), "badarg", "a request is a tuple"},
 		{"op not an atom", term(func(b []byte) []byte { return bin(bin(etf.AppendTupleHeader(b, 2), "get"), "k") }), "badarg", "op must be an atom"},
 		{"unknown op", term(func(b []byte) []byte { return etf.AppendAtom(etf.AppendTupleHeader(b, 1), "frobnicate") }), "badarg", "frobnicate"},
 		{"wrong arity", term(func(b []byte) []byte { return etf.AppendAtom(etf.AppendTupleHeader(b, 1), "get") }), "badarg", "wrong arity"},
 		{"non-binary key", term(func(b []byte) []byte { return etf.AppendInt(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "get"), 42) }), "badarg", "must be a binary, got integer"},
-		{"charlist key", hexBytes("8368026400036765746B0003616263"), "badarg", "got charlist"},
+		{"charlist key", wiretest.Hex("8368026400036765746B0003616263"), "badarg", "got charlist"},
 		{"options not a list", term(func(b []byte) []byte {
 			return etf.AppendInt(bin(etf.AppendAtom(etf.AppendTupleHeader(b, 3), "get"), "k"), 5)
 		}), "badarg", "options must be a list"},
@@ -151,7 +136,7 @@ func TestHostileInputGetsAnErrorAndTheSidecarKeepsServing(t *testing.T) {
 		}), "badarg", "sync must be true or false"},
 		{"negative batch_size", scanWith("batch_size", func(b []byte) []byte { return etf.AppendInt(b, -1) }), "badarg", "batch_size must be"},
 		{"float batch_size", scanWith("batch_size", func(b []byte) []byte { return etf.AppendFloat(b, 1.5) }), "badarg", "batch_size must be"},
-		{"limit of 2^64", scanWith("limit", func(b []byte) []byte { return append(b, hexBytes("6E0900000000000000000001")...) }), "badarg", "at most 64 bits"},
+		{"limit of 2^64", scanWith("limit", func(b []byte) []byte { return append(b, wiretest.Hex("6E0900000000000000000001")...) }), "badarg", "at most 64 bits"},
 		{"limit of 2^64-1", scanWith("limit", func(b []byte) []byte { return etf.AppendUint(b, 1<<64-1) }), "badarg", "limit must be"},
 		{"batch entry too short", term(func(b []byte) []byte {
 			b = etf.AppendListHeader(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "write_batch"), 1)
@@ -187,7 +172,7 @@ func TestHostileInputGetsAnErrorAndTheSidecarKeepsServing(t *testing.T) {
 			id := uint64(1_000_000 + i)
 			replies, done := s.Register(id)
 			defer done()
-			require.NoError(t, s.WriteFrame(rawFrame(id, c.body)))
+			require.NoError(t, s.WriteFrame(wiretest.Frame(id, c.body)))
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			reply, err := s.Await(ctx, replies)
@@ -195,7 +180,7 @@ func TestHostileInputGetsAnErrorAndTheSidecarKeepsServing(t *testing.T) {
 			tup, ok := reply.(etf.Tuple)
 			require.True(t, ok, "reply %v", reply)
 			require.Equal(t, etf.Atom("error"), tup[0])
-			re := &port.ReplyError{Reason: tup[1]}
+			re := &client.ReplyError{Reason: tup[1]}
 			assert.Equal(t, c.want, re.Kind(), re.Error())
 			assert.Contains(t, re.Error(), c.inMsg)
 			v, err := s.Get([]byte("k"))
@@ -258,7 +243,7 @@ func TestMsgpackHostileInput(t *testing.T) {
 	for name, body := range cases {
 		id++
 		replies, done := s.Register(id)
-		require.NoError(t, s.WriteFrame(rawFrame(id, body)))
+		require.NoError(t, s.WriteFrame(wiretest.Frame(id, body)))
 		reply, err := s.Await(context.Background(), replies)
 		done()
 		require.NoError(t, err, name)
@@ -281,15 +266,15 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 				key := fmt.Sprintf("w%d:%06d", w, i)
 				var err error
 				if i%5 == 0 {
-					err = s.WriteBatch([]engine.BatchOp{
-						{Kind: engine.OpPut, Key: []byte(key), Value: []byte("batch")},
-						{Kind: engine.OpPut, CF: "rows", Key: []byte(key + ":twin"), Value: []byte("batch")},
+					err = s.WriteBatch([]kv.BatchOp{
+						{Kind: kv.OpPut, Key: []byte(key), Value: []byte("batch")},
+						{Kind: kv.OpPut, CF: "rows", Key: []byte(key + ":twin"), Value: []byte("batch")},
 					})
 				} else {
 					err = s.Put([]byte(key), []byte("put"))
 				}
 				if err != nil {
-					assert.ErrorIs(t, err, port.ErrEngineDown, "in-flight callers see engine down")
+					assert.ErrorIs(t, err, client.ErrEngineDown, "in-flight callers see engine down")
 					return
 				}
 				acked.Store(key, i%5 == 0)
@@ -305,7 +290,7 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 
 	s2 := start(t, path, "etf")
 	// No half batch either: every twin in "rows" has its key in "default".
-	twins, err := s2.Scan(nil, nil, port.Opts{CF: "rows"})
+	twins, err := s2.Scan(nil, nil, client.Opts{CF: "rows"})
 	require.NoError(t, err)
 	for _, b := range twins {
 		for _, kv := range b.Rows {
@@ -319,7 +304,7 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 		v, err := s2.Get([]byte(k.(string)))
 		if assert.NoError(t, err, "acknowledged write %s lost", k) && batch.(bool) {
 			assert.Equal(t, "batch", string(v))
-			_, err := s2.Get([]byte(k.(string)+":twin"), port.Opts{CF: "rows"})
+			_, err := s2.Get([]byte(k.(string)+":twin"), client.Opts{CF: "rows"})
 			assert.NoError(t, err, "a batch is all or nothing, across column families")
 		}
 		return true
@@ -359,24 +344,24 @@ func TestEOFAndSIGTERMCloseCleanlyAndReleaseTheLock(t *testing.T) {
 func TestOpenFailuresAreReported(t *testing.T) {
 	path := t.TempDir()
 	start(t, path, "etf")
-	_, err := port.Start(port.StartOptions{Binary: sidecarBinary, Path: path, Env: small})
+	_, err := client.Start(client.StartOptions{Binary: sidecarBinary, Path: path, Env: small})
 	require.Error(t, err, "a second sidecar on a held path")
 	assert.Equal(t, "open_failed", kind(err))
 	assert.Contains(t, err.Error(), "LOCK")
 
-	_, err = port.Start(port.StartOptions{Binary: sidecarBinary, Path: t.TempDir(), Env: []string{"SPIRE_ROCKSDB_COMPRESSION=gzip"}})
+	_, err = client.Start(client.StartOptions{Binary: sidecarBinary, Path: t.TempDir(), Env: []string{"SPIRE_ROCKSDB_COMPRESSION=gzip"}})
 	assert.Equal(t, "bad_config", kind(err))
 	assert.Contains(t, err.Error(), "SPIRE_ROCKSDB_COMPRESSION")
 
 	if os.Geteuid() != 0 { // root writes anywhere
 		ro := t.TempDir()
 		require.NoError(t, os.Chmod(ro, 0o500))
-		_, err = port.Start(port.StartOptions{Binary: sidecarBinary, Path: ro})
+		_, err = client.Start(client.StartOptions{Binary: sidecarBinary, Path: ro})
 		assert.Equal(t, "open_failed", kind(err))
 	}
 	file := filepath.Join(t.TempDir(), "a-file")
 	require.NoError(t, os.WriteFile(file, nil, 0o600))
-	_, err = port.Start(port.StartOptions{Binary: sidecarBinary, Path: file})
+	_, err = client.Start(client.StartOptions{Binary: sidecarBinary, Path: file})
 	assert.Equal(t, "open_failed", kind(err), "a data dir that cannot be created")
 }
 

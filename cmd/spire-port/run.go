@@ -15,14 +15,16 @@ import (
 	"github.com/spiredb/spire-port/engine"
 	"github.com/spiredb/spire-port/etf"
 	"github.com/spiredb/spire-port/port"
+	"github.com/spiredb/spire-port/port/pipe"
+	"github.com/spiredb/spire-port/port/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
 
 // defaultSpin is how long the reader polls stdin before parking; see
-// port.SpinReader and the README's performance section for the trade.
-var defaultSpin = port.DefaultSpin
+// pipe.SpinReader and the README's performance section for the trade.
+var defaultSpin = pipe.DefaultSpin
 
 // Exit statuses.
 const (
@@ -41,7 +43,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	fs := flag.NewFlagSet("spire-port", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("path", "", "data root; RocksDB lives in <path>/data, checkpoints in <path>/checkpoints (default $SPIRE_DATA_DIR)")
-	maxFrame := fs.Int("max-frame", port.DefaultMaxFrame, "largest accepted packet in bytes")
+	maxFrame := fs.Int("max-frame", wire.DefaultMaxFrame, "largest accepted packet in bytes")
 	codecName := fs.String("codec", "etf", "wire codec: etf or msgpack")
 	workers := fs.Int("workers", 4, "goroutines serving slow requests (scans, syncs, flush, compaction)")
 	maxIters := fs.Int("max-iterators", 1024, "most cursors open at once")
@@ -95,7 +97,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 		logger.Printf("no data directory: pass --path or set SPIRE_DATA_DIR")
 		return exitUsage
 	}
-	codec, err := port.CodecByName(*codecName)
+	codec, err := wire.CodecByName(*codecName)
 	if err != nil {
 		logger.Print(err)
 		return exitUsage
@@ -162,15 +164,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 		logs.SetServer(srv)
 	}
 	logger.Printf("serving %s (codec %s, profile %q, pid %d)", dataDir, codec.Name(), cfg.Profile, os.Getpid())
-	srv.SendEvent(port.ReadyEvent(version, dataDir))
+	srv.SendEvent(wire.ReadyEvent(version, dataDir))
 
 	for _, f := range []any{stdin, stdout} {
-		if pipe, ok := f.(*os.File); ok {
-			_, _ = port.GrowPipe(pipe, 1<<20) // best effort: not a pipe, or over the system's limit
+		if file, ok := f.(*os.File); ok {
+			_, _ = pipe.GrowPipe(file, 1<<20) // best effort: not a pipe, or over the system's limit
 		}
 	}
 	if f, ok := stdin.(*os.File); ok && *spin > 0 {
-		if sr, err := port.NewSpinReader(f, *spin); err == nil {
+		if sr, err := pipe.NewSpinReader(f, *spin); err == nil {
 			stdin = sr
 		} else {
 			logger.Printf("stdin cannot be made non-blocking (%v); reading it plainly", err)
@@ -218,6 +220,6 @@ func listColumnFamilies(stdout io.Writer, dir string) int {
 // frame with id 0 ({error, {Kind, Message}}) and as a line on stderr.
 func failOpen(stdout io.Writer, opts port.Options, logger *log.Logger, kind string, err error) int {
 	logger.Printf("cannot open the database: %v", err)
-	port.WriteEvent(stdout, opts.Codec, port.ErrorEvent(kind, err.Error()))
+	wire.WriteEvent(stdout, opts.Codec, wire.ErrorEvent(kind, err.Error()))
 	return exitOpen
 }

@@ -1,4 +1,4 @@
-package port
+package pipe
 
 import (
 	"os"

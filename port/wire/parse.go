@@ -1,11 +1,11 @@
-package port
+package wire
 
 import (
 	"encoding/binary"
 	"fmt"
 	"math"
 
-	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/engine/kv"
 	"github.com/spiredb/spire-port/etf"
 )
 
@@ -22,16 +22,16 @@ import (
 // and a bad element stops the walk at once.
 //
 // Returned byte slices alias body.
-func parse(body []byte) (request, error) {
+func Parse(body []byte) (Request, error) {
 	p := termParser{b: body}
 	r, err := p.request()
 	if err != nil {
 		// A malformed term gets the checker's precise message; a well
 		// formed term that breaks the grammar gets the parser's.
 		if cerr := etf.Check(body); cerr != nil {
-			return request{}, cerr
+			return Request{}, cerr
 		}
-		return request{}, err
+		return Request{}, err
 	}
 	return r, nil
 }
@@ -238,49 +238,49 @@ func (p *termParser) describe() string {
 }
 
 // request reads {Op, Args..., Opts?}.
-func (p *termParser) request() (request, error) {
-	var r request
+func (p *termParser) request() (Request, error) {
+	var r Request
 	if !p.byte(131) {
-		return r, badf("a request starts with the version byte 131")
+		return r, Badf("a request starts with the version byte 131")
 	}
 	n, list, ok := p.seq()
 	if !ok || n == 0 {
-		return r, badf("a request is a tuple {op, args...}, got %s", p.describeAt(1))
+		return r, Badf("a request is a tuple {op, args...}, got %s", p.describeAt(1))
 	}
 	name, ok := p.atom()
 	if !ok {
-		return r, badf("the op must be an atom, got %s", p.describe())
+		return r, Badf("the op must be an atom, got %s", p.describe())
 	}
 	o, ok := opsByName[string(name)]
 	if !ok {
-		return r, badf("unknown op %q", truncate(string(name)))
+		return r, Badf("unknown op %q", truncate(string(name)))
 	}
 	spec := specs[o]
-	r.op = o
+	r.Op = o
 	args := n - 1
 	if args != len(spec.args) && !(spec.opts != 0 && args == len(spec.args)+1) {
 		want := fmt.Sprint(len(spec.args) + 1)
 		if spec.opts != 0 {
 			want += " or " + fmt.Sprint(len(spec.args)+2)
 		}
-		return r, badf("%s: wrong arity %d, want %s", spec.name, n, want)
+		return r, Badf("%s: wrong arity %d, want %s", spec.name, n, want)
 	}
 	for i, kind := range spec.args {
 		if err := p.arg(&r, spec.name, i+1, kind); err != nil {
 			return r, err
 		}
 	}
-	r.plain = true
+	r.Plain = true
 	if args > len(spec.args) {
 		if err := p.options(&r, spec); err != nil {
 			return r, err
 		}
 	}
 	if !p.seqEnd(list) {
-		return r, badf("a request is a tuple {op, args...}, got an improper list")
+		return r, Badf("a request is a tuple {op, args...}, got an improper list")
 	}
 	if p.pos != len(p.b) {
-		return r, badf("%d bytes after the request", len(p.b)-p.pos)
+		return r, Badf("%d bytes after the request", len(p.b)-p.pos)
 	}
 	return r, nil
 }
@@ -299,115 +299,115 @@ func (p *termParser) byte(want byte) bool {
 	return false
 }
 
-func (p *termParser) arg(r *request, op string, pos int, kind argKind) error {
+func (p *termParser) arg(r *Request, op string, pos int, kind argKind) error {
 	switch kind {
 	case argName:
 		name, ok := p.text()
 		if !ok || name == "" {
-			return badf("%s: argument %d must be a non-empty binary, got %s", op, pos, p.describe())
+			return Badf("%s: argument %d must be a non-empty binary, got %s", op, pos, p.describe())
 		}
-		r.name = name
+		r.Name = name
 	case argKey, argValue, argEnd:
 		b, ok := p.binary()
 		if !ok {
-			return badf("%s: argument %d must be a binary, got %s", op, pos, p.describe())
+			return Badf("%s: argument %d must be a binary, got %s", op, pos, p.describe())
 		}
 		switch kind {
 		case argKey:
-			r.key = b
+			r.Key = b
 		case argValue:
-			r.value = b
+			r.Value = b
 		case argEnd:
-			r.end = b
+			r.End = b
 		}
 	case argBound:
 		var b []byte
 		if a, ok := p.atom(); ok {
 			if s := string(a); s != "nil" && s != "undefined" {
-				return badf("%s: argument %d must be a binary or nil, got atom %s", op, pos, truncate(s))
+				return Badf("%s: argument %d must be a binary or nil, got atom %s", op, pos, truncate(s))
 			}
 		} else if v, ok := p.binary(); ok {
 			b = v
 		} else {
-			return badf("%s: argument %d must be a binary or nil, got %s", op, pos, p.describe())
+			return Badf("%s: argument %d must be a binary or nil, got %s", op, pos, p.describe())
 		}
 		if pos == 1 {
-			r.key, r.hasStart = b, len(b) > 0
+			r.Key, r.HasStart = b, len(b) > 0
 		} else {
-			r.end, r.hasEnd = b, len(b) > 0
+			r.End, r.HasEnd = b, len(b) > 0
 		}
 	case argKeys:
 		n, list, ok := p.seq()
 		if !ok {
-			return badf("%s: argument %d must be a list of binaries, got %s", op, pos, p.describe())
+			return Badf("%s: argument %d must be a list of binaries, got %s", op, pos, p.describe())
 		}
 		for i := 0; i < n; i++ {
 			k, ok := p.binary()
 			if !ok {
-				return badf("%s: key %d must be a binary, got %s", op, i+1, p.describe())
+				return Badf("%s: key %d must be a binary, got %s", op, i+1, p.describe())
 			}
-			r.keys = append(r.keys, k)
+			r.Keys = append(r.Keys, k)
 		}
 		if !p.seqEnd(list) {
-			return badf("%s: argument %d must be a proper list", op, pos)
+			return Badf("%s: argument %d must be a proper list", op, pos)
 		}
 	case argBatch:
 		return p.batch(r, op)
 	case argID:
 		v, ok := p.int()
 		if !ok || v < 0 {
-			return badf("%s: argument %d must be a non-negative integer id, got %s", op, pos, p.describe())
+			return Badf("%s: argument %d must be a non-negative integer id, got %s", op, pos, p.describe())
 		}
-		r.id = uint64(v)
+		r.ID = uint64(v)
 	case argMove:
 		return p.move(r, op, pos)
 	case argBackupID:
 		if a, ok := p.atom(); ok && string(a) == "latest" {
-			r.id = 0
+			r.ID = 0
 			return nil
 		}
 		v, ok := p.int()
 		if !ok || v < 1 || v > math.MaxUint32 {
-			return badf("%s: argument %d must be a backup id (1 .. 4294967295) or latest, got %s", op, pos, p.describe())
+			return Badf("%s: argument %d must be a backup id (1 .. 4294967295) or latest, got %s", op, pos, p.describe())
 		}
-		r.id = uint64(v)
+		r.ID = uint64(v)
 	case argTarget:
 		name, ok := p.text()
 		if !ok || name == "" {
-			return badf("%s: argument %d must be a non-empty binary, got %s", op, pos, p.describe())
+			return Badf("%s: argument %d must be a non-empty binary, got %s", op, pos, p.describe())
 		}
-		r.target = name
+		r.Target = name
 	}
 	return nil
 }
 
 // moves names the iterator moves; the keyed ones come as {Name, Key}.
-var moves = map[string]engine.MoveKind{"first": engine.MoveFirst, "last": engine.MoveLast,
-	"next": engine.MoveNext, "prev": engine.MovePrev, "seek": engine.MoveSeek,
-	"seek_for_prev": engine.MoveSeekForPrev}
+var moves = map[string]kv.MoveKind{"first": kv.MoveFirst, "last": kv.MoveLast,
+	"next": kv.MoveNext, "prev": kv.MovePrev, "seek": kv.MoveSeek,
+	"seek_for_prev": kv.MoveSeekForPrev}
 
 // move reads first | last | next | prev | {seek, K} | {seek_for_prev, K} |
 // {next, K} | {prev, K}.
-func (p *termParser) move(r *request, op string, pos int) error {
+func (p *termParser) move(r *Request, op string, pos int) error {
 	bad := func() error {
-		return badf("%s: argument %d must be first, last, next, prev or {seek | seek_for_prev | next | prev, Key}, got %s",
+		return Badf("%s: argument %d must be first, last, next, prev or {seek | seek_for_prev | next | prev, Key}, got %s",
 			op, pos, p.describe())
 	}
 	start := p.pos
 	if name, ok := p.atom(); ok {
 		kind := moves[string(name)]
-		if kind == 0 || kind == engine.MoveSeek || kind == engine.MoveSeekForPrev {
+		if kind == 0 || kind == kv.MoveSeek || kind == kv.MoveSeekForPrev {
 			p.pos = start
 			return bad()
 		}
-		r.move = engine.Move{Kind: kind}
+		r.Move = kv.Move{Kind: kind}
 		return nil
 	}
 	if n, list, ok := p.seq(); ok && n == 2 && !list {
 		if name, ok := p.atom(); ok {
 			kind := moves[string(name)]
-			if key, ok := p.binary(); ok && kind != 0 && kind != engine.MoveFirst && kind != engine.MoveLast {
-				r.move = engine.Move{Kind: kind, Key: key, Keyed: true}
+			if key, ok := p.binary(); ok && kind != 0 && kind != kv.MoveFirst && kind != kv.MoveLast {
+				r.Move = kv.Move{Kind: kind, Key: key, Keyed: true}
 				return nil
 			}
 		}
@@ -418,47 +418,47 @@ func (p *termParser) move(r *request, op string, pos int) error {
 
 // batch reads [{put, K, V} | {put, CF, K, V} | {delete, K} | {delete, CF, K}
 // | {delete_range, S, E} | {delete_range, CF, S, E}].
-func (p *termParser) batch(r *request, op string) error {
+func (p *termParser) batch(r *Request, op string) error {
 	n, list, ok := p.seq()
 	if !ok {
-		return badf("%s: the batch must be a list, got %s", op, p.describe())
+		return Badf("%s: the batch must be a list, got %s", op, p.describe())
 	}
 	for i := 0; i < n; i++ {
 		arity, _, ok := p.seq()
 		if !ok || arity < 2 {
-			return badf("%s: entry %d must be {put, k, v}, {delete, k} or {delete_range, s, e}, got %s", op, i+1, p.describe())
+			return Badf("%s: entry %d must be {put, k, v}, {delete, k} or {delete_range, s, e}, got %s", op, i+1, p.describe())
 		}
 		kindName, _ := p.atom()
-		var b engine.BatchOp
+		var b kv.BatchOp
 		var want int
 		switch string(kindName) {
 		case "put":
-			b.Kind, want = engine.OpPut, 3
+			b.Kind, want = kv.OpPut, 3
 		case "delete":
-			b.Kind, want = engine.OpDelete, 2
+			b.Kind, want = kv.OpDelete, 2
 		case "delete_range":
-			b.Kind, want = engine.OpDeleteRange, 3
+			b.Kind, want = kv.OpDeleteRange, 3
 		default:
 			if kindName == nil {
-				return badf("%s: entry %d has unknown kind %s", op, i+1, p.describe())
+				return Badf("%s: entry %d has unknown kind %s", op, i+1, p.describe())
 			}
-			return badf("%s: entry %d has unknown kind atom %s", op, i+1, truncate(string(kindName)))
+			return Badf("%s: entry %d has unknown kind atom %s", op, i+1, truncate(string(kindName)))
 		}
 		fields := arity - 1
 		if arity == want+1 {
 			cf, ok := p.text()
 			if !ok {
-				return badf("%s: entry %d: the column family must be a binary, got %s", op, i+1, p.describe())
+				return Badf("%s: entry %d: the column family must be a binary, got %s", op, i+1, p.describe())
 			}
 			b.CF = cf
 			fields--
 		} else if arity != want {
-			return badf("%s: entry %d: %s takes %d or %d elements, got %d", op, i+1, kindName, want, want+1, arity)
+			return Badf("%s: entry %d: %s takes %d or %d elements, got %d", op, i+1, kindName, want, want+1, arity)
 		}
 		for j := 0; j < fields; j++ {
 			v, ok := p.binary()
 			if !ok {
-				return badf("%s: entry %d: element %d must be a binary, got %s", op, i+1, arity-fields+j+1, p.describe())
+				return Badf("%s: entry %d: element %d must be a binary, got %s", op, i+1, arity-fields+j+1, p.describe())
 			}
 			if j == 0 {
 				b.Key = v
@@ -466,138 +466,138 @@ func (p *termParser) batch(r *request, op string) error {
 				b.Value = v
 			}
 		}
-		r.batch = append(r.batch, b)
+		r.Batch = append(r.Batch, b)
 	}
 	if !p.seqEnd(list) {
-		return badf("%s: the batch must be a proper list", op)
+		return Badf("%s: the batch must be a proper list", op)
 	}
 	return nil
 }
 
 // options reads a proplist [{Key, Value}] or a map #{Key => Value}.
-func (p *termParser) options(r *request, spec opSpec) error {
+func (p *termParser) options(r *Request, spec opSpec) error {
 	if p.peek() == 116 {
 		p.pos++
 		n, ok := p.uint(4)
 		if !ok || n > uint64(len(p.b)-p.pos) {
-			return badf("%s: the options map is truncated", spec.name)
+			return Badf("%s: the options map is truncated", spec.name)
 		}
 		for i := uint64(0); i < n; i++ {
 			if err := p.option(r, spec); err != nil {
 				return err
 			}
 		}
-		r.plain = r.plain && n == 0
+		r.Plain = r.Plain && n == 0
 		return nil
 	}
 	n, list, ok := p.seq()
 	if !ok {
-		return badf("%s: options must be a list or a map, got %s", spec.name, p.describe())
+		return Badf("%s: options must be a list or a map, got %s", spec.name, p.describe())
 	}
 	for i := 0; i < n; i++ {
 		if arity, _, ok := p.seq(); !ok || arity != 2 {
-			return badf("%s: each option must be {key, value}, got %s", spec.name, p.describe())
+			return Badf("%s: each option must be {key, value}, got %s", spec.name, p.describe())
 		}
 		if err := p.option(r, spec); err != nil {
 			return err
 		}
 	}
 	if !p.seqEnd(list) {
-		return badf("%s: options must be a proper list", spec.name)
+		return Badf("%s: options must be a proper list", spec.name)
 	}
-	r.plain = r.plain && n == 0
+	r.Plain = r.Plain && n == 0
 	return nil
 }
 
 // option reads one Key, Value pair.
-func (p *termParser) option(r *request, spec opSpec) error {
+func (p *termParser) option(r *Request, spec opSpec) error {
 	key, ok := p.atom()
 	if !ok {
-		return badf("%s: option names are atoms, got %s", spec.name, p.describe())
+		return Badf("%s: option names are atoms, got %s", spec.name, p.describe())
 	}
 	name := string(key)
 	bit := optionBits[name]
 	if bit == 0 || spec.opts&bit == 0 {
-		return badf("%s: unknown option %q", spec.name, truncate(name))
+		return Badf("%s: unknown option %q", spec.name, truncate(name))
 	}
 	switch bit {
 	case optCF:
 		cf, ok := p.text()
 		if !ok || cf == "" {
-			return badf("%s: cf must be a non-empty binary, got %s", spec.name, p.describe())
+			return Badf("%s: cf must be a non-empty binary, got %s", spec.name, p.describe())
 		}
-		r.cf = cf
+		r.CF = cf
 	case optSync, optPacked, optFillCache, optTotalOrder, optPrefixSame, optFlush, optFlat:
 		v, ok := p.bool()
 		if !ok {
-			return badf("%s: %s must be true or false, got %s", spec.name, name, p.describe())
+			return Badf("%s: %s must be true or false, got %s", spec.name, name, p.describe())
 		}
 		switch bit {
 		case optSync:
-			r.sync = v
+			r.Sync = v
 		case optPacked:
-			r.packed = v
+			r.Packed = v
 		case optFillCache:
-			r.noFillCache = !v
+			r.NoFillCache = !v
 		case optTotalOrder:
-			r.totalOrderSeek = v
+			r.TotalOrderSeek = v
 		case optPrefixSame:
-			r.prefixSameAsStart = v
+			r.PrefixSameAsStart = v
 		case optFlush:
-			r.flush = v
+			r.Flush = v
 		case optFlat:
-			r.flat = v
+			r.Flat = v
 		}
 	case optRateLimit, optProgressEvery:
 		n, ok := p.int()
 		if !ok || n < 0 {
-			return badf("%s: %s must be a non-negative integer, got %s", spec.name, name, p.describeInt(ok, n))
+			return Badf("%s: %s must be a non-negative integer, got %s", spec.name, name, p.describeInt(ok, n))
 		}
 		if bit == optRateLimit {
-			r.rateLimit = uint64(n)
+			r.RateLimit = uint64(n)
 		} else {
-			r.progressEvery = uint64(n)
+			r.ProgressEvery = uint64(n)
 		}
 	case optBatchSize:
 		n, ok := p.int()
-		if !ok || n < 1 || n > engine.MaxBatchSize {
-			return badf("%s: batch_size must be an integer 1 .. %d, got %s", spec.name, engine.MaxBatchSize, p.describeInt(ok, n))
+		if !ok || n < 1 || n > kv.MaxBatchSize {
+			return Badf("%s: batch_size must be an integer 1 .. %d, got %s", spec.name, kv.MaxBatchSize, p.describeInt(ok, n))
 		}
-		r.batchSize = int(n)
+		r.BatchSize = int(n)
 	case optLimit:
 		n, ok := p.int()
 		if !ok || n < 0 {
-			return badf("%s: limit must be an integer 0 .. %d (0 = no limit), got %s", spec.name, int64(math.MaxInt64), p.describeInt(ok, n))
+			return Badf("%s: limit must be an integer 0 .. %d (0 = no limit), got %s", spec.name, int64(math.MaxInt64), p.describeInt(ok, n))
 		}
-		r.limit = int(n)
+		r.Limit = int(n)
 	case optSnapshot:
 		n, ok := p.int()
 		if !ok || n < 1 {
-			return badf("%s: snapshot must be a snapshot id, got %s", spec.name, p.describeInt(ok, n))
+			return Badf("%s: snapshot must be a snapshot id, got %s", spec.name, p.describeInt(ok, n))
 		}
-		r.snapshot = uint64(n)
+		r.Snapshot = uint64(n)
 	case optLowerBound, optUpperBound:
 		b, ok := p.binary()
 		if !ok {
-			return badf("%s: %s must be a binary, got %s", spec.name, name, p.describe())
+			return Badf("%s: %s must be a binary, got %s", spec.name, name, p.describe())
 		}
 		if bit == optLowerBound {
-			r.lower = b
+			r.Lower = b
 		} else {
-			r.upper = b
+			r.Upper = b
 		}
 	case optReadahead:
 		n, ok := p.int()
 		if !ok || n < 0 || n > math.MaxInt32 {
-			return badf("%s: readahead_size must be an integer 0 .. %d, got %s", spec.name, math.MaxInt32, p.describeInt(ok, n))
+			return Badf("%s: readahead_size must be an integer 0 .. %d, got %s", spec.name, math.MaxInt32, p.describeInt(ok, n))
 		}
-		r.readahead = int(n)
+		r.Readahead = int(n)
 	case optAhead:
 		n, ok := p.int()
-		if !ok || n < 0 || n >= engine.MaxBatchSize {
-			return badf("%s: ahead must be an integer 0 .. %d, got %s", spec.name, engine.MaxBatchSize-1, p.describeInt(ok, n))
+		if !ok || n < 0 || n >= kv.MaxBatchSize {
+			return Badf("%s: ahead must be an integer 0 .. %d, got %s", spec.name, kv.MaxBatchSize-1, p.describeInt(ok, n))
 		}
-		r.ahead = int(n)
+		r.Ahead = int(n)
 	}
 	return nil
 }

@@ -1,9 +1,10 @@
-package port
+package client
 
 import (
 	"time"
 
 	"github.com/spiredb/spire-port/etf"
+	"github.com/spiredb/spire-port/port/wire"
 )
 
 // BackupInfo describes one backup, as the backup ops report it.
@@ -31,13 +32,13 @@ func toBackupInfo(v any) BackupInfo {
 // Backup adds an incremental backup of the database to dir, which must be
 // under one of the sidecar's checkpoint roots.
 func (c *Client) Backup(dir string, o BackupOpts) (BackupInfo, error) {
-	v, err := c.Call(func(c Codec, b []byte) []byte {
-		b = c.str(c.atom(c.tuple(b, 3), "backup"), dir)
-		b = c.list(b, 3)
-		b = c.atom(c.atom(c.tuple(b, 2), "flush"), boolAtom(o.Flush))
-		b = c.uint(c.atom(c.tuple(b, 2), "rate_limit_bytes_per_sec"), o.RateLimitBytesPerSec)
-		b = c.uint(c.atom(c.tuple(b, 2), "progress_every_bytes"), o.ProgressEveryBytes)
-		return c.listEnd(b, 3)
+	v, err := c.Call(func(c wire.Codec, b []byte) []byte {
+		b = c.Str(c.Atom(c.Tuple(b, 3), "backup"), dir)
+		b = c.List(b, 3)
+		b = c.Atom(c.Atom(c.Tuple(b, 2), "flush"), boolAtom(o.Flush))
+		b = c.Uint(c.Atom(c.Tuple(b, 2), "rate_limit_bytes_per_sec"), o.RateLimitBytesPerSec)
+		b = c.Uint(c.Atom(c.Tuple(b, 2), "progress_every_bytes"), o.ProgressEveryBytes)
+		return c.ListEnd(b, 3)
 	})
 	if err != nil {
 		return BackupInfo{}, err
@@ -63,8 +64,8 @@ func (c *Client) ListBackups(dir string) ([]BackupInfo, error) {
 }
 
 func (c *Client) backupOp(op, dir string, n uint64) error {
-	_, err := c.Call(func(c Codec, b []byte) []byte {
-		return c.uint(c.str(c.atom(c.tuple(b, 3), op), dir), n)
+	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
+		return c.Uint(c.Str(c.Atom(c.Tuple(b, 3), op), dir), n)
 	})
 	return err
 }
@@ -87,14 +88,14 @@ func (c *Client) PurgeOldBackups(dir string, keep uint32) error {
 // RestoreBackup writes backup id (0: the latest) to path in the engine's
 // layout (<path>/data), which must hold no database.
 func (c *Client) RestoreBackup(dir string, id uint32, path string) error {
-	_, err := c.Call(func(c Codec, b []byte) []byte {
-		b = c.str(c.atom(c.tuple(b, 4), "backup_restore"), dir)
+	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
+		b = c.Str(c.Atom(c.Tuple(b, 4), "backup_restore"), dir)
 		if id == 0 {
-			b = c.atom(b, "latest")
+			b = c.Atom(b, "latest")
 		} else {
-			b = c.uint(b, uint64(id))
+			b = c.Uint(b, uint64(id))
 		}
-		return c.str(b, path)
+		return c.Str(b, path)
 	})
 	return err
 }

@@ -1,55 +1,30 @@
-package port
+package client
 
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/engine/kv"
+	"github.com/spiredb/spire-port/port/wire/wiretest"
 )
 
 // Benchmarks through the real binary and the Go client, to set next to
 // engine's in-process figures: `go test ./port -bench .`.
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// TestMain removes the binary that sidecarBinary built, if any.
+// TestMain removes the binary wiretest built.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if builtBin != "" {
-		os.RemoveAll(filepath.Dir(builtBin))
-	}
+	wiretest.Cleanup()
 	os.Exit(code)
 }
 
-func sidecarBinary(b testing.TB) string {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "spire-port-bench")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "spire-port")
-		out, err := exec.Command("go", "build", "-o", builtBin, "../cmd/spire-port").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("%v: %s", err, out)
-		}
-	})
-	if buildErr != nil {
-		b.Fatal(buildErr)
-	}
-	return builtBin
-}
+func sidecarBinary(tb testing.TB) string { return wiretest.Sidecar(tb) }
 
 const benchKeys = 200_000
 
@@ -67,9 +42,9 @@ func benchClient(b *testing.B, load bool) *Client {
 	if load {
 		value := make([]byte, 100)
 		for base := 0; base < benchKeys; base += 1000 {
-			ops := make([]engine.BatchOp, 1000)
+			ops := make([]kv.BatchOp, 1000)
 			for i := range ops {
-				ops[i] = engine.BatchOp{Kind: engine.OpPut, Key: benchKey(base + i), Value: value}
+				ops[i] = kv.BatchOp{Kind: kv.OpPut, Key: benchKey(base + i), Value: value}
 			}
 			if err := c.WriteBatch(ops); err != nil {
 				b.Fatal(err)
@@ -125,7 +100,7 @@ func sequential(b *testing.B, op func(i int) error) {
 // parallel runs op from 16 goroutines (pipelined over the one pipe).
 func parallel(b *testing.B, op func(i int) error) {
 	var lat latencies
-	b.SetParallelism(16 / max(1, runtimeGOMAXPROCS()))
+	b.SetParallelism(16 / max(1, runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		d := make([]time.Duration, 0, 1024)
@@ -177,11 +152,11 @@ func BenchmarkPortPut(b *testing.B) {
 func BenchmarkPortWriteBatch1000(b *testing.B) {
 	c := benchClient(b, false)
 	value := make([]byte, 100)
-	ops := make([]engine.BatchOp, 1000)
+	ops := make([]kv.BatchOp, 1000)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for j := range ops {
-			ops[j] = engine.BatchOp{Kind: engine.OpPut, Key: benchKey(i*1000 + j), Value: value}
+			ops[j] = kv.BatchOp{Kind: kv.OpPut, Key: benchKey(i*1000 + j), Value: value}
 		}
 		if err := c.WriteBatch(ops); err != nil {
 			b.Fatal(err)

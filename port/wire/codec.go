@@ -1,4 +1,4 @@
-package port
+package wire
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ type Codec interface {
 	Name() string
 	// requestTerm returns a request body as ETF bytes, refusing malformed
 	// input; for ETF it is the body itself.
-	requestTerm(b []byte) ([]byte, error)
+	RequestTerm(b []byte) ([]byte, error)
 	// DecodeReply parses a reply term into Atom, []byte, int64, uint64,
 	// float64, Tuple, []any and Map values (the Go client's view).
 	DecodeReply(b []byte) (any, error)
@@ -27,19 +27,19 @@ type Codec interface {
 // encoder appends terms to a buffer. Atoms become msgpack strings and
 // tuples msgpack arrays in the msgpack codec.
 type encoder interface {
-	begin(dst []byte) []byte
-	atom(dst []byte, name string) []byte
-	binary(dst, b []byte) []byte
-	str(dst []byte, s string) []byte // text: a binary in ETF, a string in msgpack
-	int(dst []byte, n int64) []byte
-	uint(dst []byte, n uint64) []byte
-	float(dst []byte, f float64) []byte
-	tuple(dst []byte, n int) []byte
-	list(dst []byte, n int) []byte // then n elements, then listEnd
-	listEnd(dst []byte, n int) []byte
-	beginList(dst []byte) ([]byte, int)
-	endList(dst []byte, mark, n int) []byte
-	mapHeader(dst []byte, n int) []byte
+	Begin(dst []byte) []byte
+	Atom(dst []byte, name string) []byte
+	Binary(dst, b []byte) []byte
+	Str(dst []byte, s string) []byte // text: a binary in ETF, a string in msgpack
+	Int(dst []byte, n int64) []byte
+	Uint(dst []byte, n uint64) []byte
+	Float(dst []byte, f float64) []byte
+	Tuple(dst []byte, n int) []byte
+	List(dst []byte, n int) []byte // then n elements, then listEnd
+	ListEnd(dst []byte, n int) []byte
+	BeginList(dst []byte) ([]byte, int)
+	EndList(dst []byte, mark, n int) []byte
+	MapHeader(dst []byte, n int) []byte
 }
 
 // CodecByName returns "etf" or "msgpack".
@@ -62,37 +62,37 @@ var (
 type etfCodec struct{}
 
 func (etfCodec) Name() string                         { return "etf" }
-func (etfCodec) requestTerm(b []byte) ([]byte, error) { return b, nil }
+func (etfCodec) RequestTerm(b []byte) ([]byte, error) { return b, nil }
 func (etfCodec) DecodeReply(b []byte) (any, error)    { return etf.DecodeReply(b) }
-func (etfCodec) begin(dst []byte) []byte              { return etf.AppendVersion(dst) }
-func (etfCodec) atom(dst []byte, name string) []byte  { return etf.AppendAtom(dst, name) }
-func (etfCodec) binary(dst, b []byte) []byte          { return etf.AppendBinary(dst, b) }
-func (etfCodec) str(dst []byte, s string) []byte      { return etf.AppendString(dst, s) }
-func (etfCodec) int(dst []byte, n int64) []byte       { return etf.AppendInt(dst, n) }
-func (etfCodec) uint(dst []byte, n uint64) []byte     { return etf.AppendUint(dst, n) }
-func (etfCodec) float(dst []byte, f float64) []byte   { return etf.AppendFloat(dst, f) }
-func (etfCodec) tuple(dst []byte, n int) []byte       { return etf.AppendTupleHeader(dst, n) }
-func (etfCodec) mapHeader(dst []byte, n int) []byte   { return etf.AppendMapHeader(dst, n) }
-func (etfCodec) beginList(dst []byte) ([]byte, int)   { d, m := etf.BeginList(dst); return d, int(m) }
-func (etfCodec) endList(dst []byte, mark, n int) []byte {
+func (etfCodec) Begin(dst []byte) []byte              { return etf.AppendVersion(dst) }
+func (etfCodec) Atom(dst []byte, name string) []byte  { return etf.AppendAtom(dst, name) }
+func (etfCodec) Binary(dst, b []byte) []byte          { return etf.AppendBinary(dst, b) }
+func (etfCodec) Str(dst []byte, s string) []byte      { return etf.AppendString(dst, s) }
+func (etfCodec) Int(dst []byte, n int64) []byte       { return etf.AppendInt(dst, n) }
+func (etfCodec) Uint(dst []byte, n uint64) []byte     { return etf.AppendUint(dst, n) }
+func (etfCodec) Float(dst []byte, f float64) []byte   { return etf.AppendFloat(dst, f) }
+func (etfCodec) Tuple(dst []byte, n int) []byte       { return etf.AppendTupleHeader(dst, n) }
+func (etfCodec) MapHeader(dst []byte, n int) []byte   { return etf.AppendMapHeader(dst, n) }
+func (etfCodec) BeginList(dst []byte) ([]byte, int)   { d, m := etf.BeginList(dst); return d, int(m) }
+func (etfCodec) EndList(dst []byte, mark, n int) []byte {
 	return etf.EndList(dst, etf.ListMark(mark), n)
 }
-func (etfCodec) list(dst []byte, n int) []byte {
+func (etfCodec) List(dst []byte, n int) []byte {
 	if n == 0 {
 		return dst
 	}
 	return etf.AppendListHeader(dst, n)
 }
-func (etfCodec) listEnd(dst []byte, n int) []byte { return etf.AppendNil(dst) }
+func (etfCodec) ListEnd(dst []byte, n int) []byte { return etf.AppendNil(dst) }
 
 type msgpackCodec struct{}
 
 func (msgpackCodec) Name() string { return "msgpack" }
 
-func (msgpackCodec) requestTerm(b []byte) ([]byte, error) { return msgpackToETF(b) }
+func (msgpackCodec) RequestTerm(b []byte) ([]byte, error) { return msgpackToETF(b) }
 
 func (msgpackCodec) DecodeReply(b []byte) (any, error) {
-	if err := checkMsgpack(b); err != nil {
+	if err := CheckMsgpack(b); err != nil {
 		return nil, err
 	}
 	dec := msgpack.NewDecoder(bytes.NewReader(b))
@@ -148,16 +148,16 @@ func replyFromMsgpack(v any) any {
 	return v
 }
 
-func (msgpackCodec) begin(dst []byte) []byte { return dst }
+func (msgpackCodec) Begin(dst []byte) []byte { return dst }
 
-func (msgpackCodec) atom(dst []byte, name string) []byte { return msgpackStr(dst, name) }
+func (msgpackCodec) Atom(dst []byte, name string) []byte { return msgpackStr(dst, name) }
 
 // str writes text (names, messages) as a msgpack string; only user data
 // (keys and values) travels as bin. Clients outside the BEAM expect text
 // map keys.
-func (msgpackCodec) str(dst []byte, s string) []byte { return msgpackStr(dst, s) }
+func (msgpackCodec) Str(dst []byte, s string) []byte { return msgpackStr(dst, s) }
 
-func (msgpackCodec) binary(dst, b []byte) []byte {
+func (msgpackCodec) Binary(dst, b []byte) []byte {
 	dst = msgpackLen(dst, 0xc4, len(b))
 	return append(dst, b...)
 }
@@ -183,7 +183,7 @@ func msgpackStr(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-func (msgpackCodec) int(dst []byte, n int64) []byte {
+func (msgpackCodec) Int(dst []byte, n int64) []byte {
 	switch {
 	case n >= 0 && n < 128:
 		return append(dst, byte(n))
@@ -194,14 +194,14 @@ func (msgpackCodec) int(dst []byte, n int64) []byte {
 	return append(dst, 0xd3, byte(u>>56), byte(u>>48), byte(u>>40), byte(u>>32), byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
 }
 
-func (c msgpackCodec) uint(dst []byte, n uint64) []byte {
+func (c msgpackCodec) Uint(dst []byte, n uint64) []byte {
 	if n <= math.MaxInt64 {
-		return c.int(dst, int64(n))
+		return c.Int(dst, int64(n))
 	}
 	return append(dst, 0xcf, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
-func (msgpackCodec) float(dst []byte, f float64) []byte {
+func (msgpackCodec) Float(dst []byte, f float64) []byte {
 	u := math.Float64bits(f)
 	return append(dst, 0xcb, byte(u>>56), byte(u>>48), byte(u>>40), byte(u>>32), byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
 }
@@ -216,18 +216,18 @@ func msgpackArray(dst []byte, n int) []byte {
 	return append(dst, 0xdd, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
-func (msgpackCodec) tuple(dst []byte, n int) []byte   { return msgpackArray(dst, n) }
-func (msgpackCodec) list(dst []byte, n int) []byte    { return msgpackArray(dst, n) }
-func (msgpackCodec) listEnd(dst []byte, n int) []byte { return dst }
-func (msgpackCodec) beginList(dst []byte) ([]byte, int) {
+func (msgpackCodec) Tuple(dst []byte, n int) []byte   { return msgpackArray(dst, n) }
+func (msgpackCodec) List(dst []byte, n int) []byte    { return msgpackArray(dst, n) }
+func (msgpackCodec) ListEnd(dst []byte, n int) []byte { return dst }
+func (msgpackCodec) BeginList(dst []byte) ([]byte, int) {
 	return append(dst, 0xdd, 0, 0, 0, 0), len(dst)
 }
-func (msgpackCodec) endList(dst []byte, mark, n int) []byte {
+func (msgpackCodec) EndList(dst []byte, mark, n int) []byte {
 	dst[mark+1], dst[mark+2], dst[mark+3], dst[mark+4] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 	return dst
 }
 
-func (msgpackCodec) mapHeader(dst []byte, n int) []byte {
+func (msgpackCodec) MapHeader(dst []byte, n int) []byte {
 	switch {
 	case n < 16:
 		return append(dst, 0x80|byte(n))

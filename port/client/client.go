@@ -1,4 +1,4 @@
-package port
+package client
 
 import (
 	"bufio"
@@ -16,8 +16,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/engine/kv"
 	"github.com/spiredb/spire-port/etf"
+	"github.com/spiredb/spire-port/port/pipe"
+	"github.com/spiredb/spire-port/port/wire"
 )
 
 // Client errors.
@@ -91,7 +93,7 @@ type StartOptions struct {
 // from many goroutines are pipelined over the one pipe.
 type Client struct {
 	cmd    *exec.Cmd
-	codec  Codec
+	codec  wire.Codec
 	stdin  io.WriteCloser
 	wmu    sync.Mutex
 	nextID atomic.Uint64
@@ -153,7 +155,7 @@ func (c *Client) register(id uint64) (*waiter, func()) {
 // Start launches the sidecar and waits for its ready frame. When the
 // database cannot be opened the error carries the sidecar's own message.
 func Start(opt StartOptions) (*Client, error) {
-	codec, err := CodecByName(opt.Codec)
+	codec, err := wire.CodecByName(opt.Codec)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +178,7 @@ func Start(opt StartOptions) (*Client, error) {
 		down: make(chan struct{}), waited: make(chan struct{})}
 	spin := opt.Spin
 	if spin == 0 {
-		spin = DefaultSpin
+		spin = pipe.DefaultSpin
 	}
 	c.spin = max(spin, 0)
 	readyW, readyDone := c.register(0)
@@ -230,7 +232,7 @@ func Start(opt StartOptions) (*Client, error) {
 	}
 }
 
-// replyReader reads the sidecar's stdout through a SpinReader on a
+// replyReader reads the sidecar's stdout through a pipe.SpinReader on a
 // duplicate of its descriptor: cmd.Wait closes the original, whose number
 // could be reused while the reader still polls it. A spin <= 0 reads
 // stdout as it is.
@@ -244,7 +246,7 @@ func replyReader(stdout io.ReadCloser, spin time.Duration) (io.Reader, func(), e
 		return nil, nil, fmt.Errorf("port: dup the reply pipe: %w", err)
 	}
 	dup := os.NewFile(uintptr(fd), "spire-port replies")
-	r, err := NewSpinReader(dup, spin)
+	r, err := pipe.NewSpinReader(dup, spin)
 	if err != nil {
 		dup.Close()
 		return nil, nil, fmt.Errorf("port: the reply pipe: %w", err)
@@ -255,6 +257,11 @@ func replyReader(stdout io.ReadCloser, spin time.Duration) (io.Reader, func(), e
 
 // Pid is the sidecar's process id.
 func (c *Client) Pid() int { return c.cmd.Process.Pid }
+
+// maxReplyFrame bounds a reply frame the client reads: a scan batch of
+// MaxBatchSize rows of the largest values the sidecar accepts stays under
+// it, and a length past it means the stream is not spire-port's.
+const maxReplyFrame = 1 << 30
 
 func (c *Client) readLoop(r *bufio.Reader) {
 	defer func() {
@@ -268,33 +275,32 @@ func (c *Client) readLoop(r *bufio.Reader) {
 		c.pmu.Unlock()
 		close(c.down)
 	}()
-	var hdr [headerSize]byte
 	for {
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return
+		// A fresh buffer per frame: replies are handed to their callers.
+		id, body, _, err := wire.ReadFrame(r, nil, maxReplyFrame)
+		if err != nil {
+			return // EOF, or a frame past any reply's size: the stream cannot be trusted
 		}
-		packet := make([]byte, binary.BigEndian.Uint32(hdr[:]))
-		if _, err := io.ReadFull(r, packet); err != nil || len(packet) < idSize {
-			return
-		}
-		id := binary.BigEndian.Uint64(packet)
-		if id != BatchID {
-			c.route(id, packet[idSize:])
+		if id != wire.BatchID {
+			c.route(id, body)
 			continue
 		}
-		for rest := packet[idSize:]; len(rest) >= headerSize+idSize; {
-			n := int(binary.BigEndian.Uint32(rest))
-			if n < idSize || n > len(rest)-headerSize {
-				return // a malformed batch: the stream cannot be trusted
+		malformed := false
+		if wire.SplitBatch(body, func(entry []byte) bool {
+			if len(entry) < wire.IDSize {
+				malformed = true
+				return false
 			}
-			c.route(binary.BigEndian.Uint64(rest[headerSize:]), rest[headerSize+idSize:headerSize+n])
-			rest = rest[headerSize+n:]
+			c.route(binary.BigEndian.Uint64(entry), entry[wire.IDSize:])
+			return true
+		}) != nil || malformed {
+			return // a malformed batch: the stream cannot be trusted
 		}
 	}
 }
 
 func (c *Client) route(id uint64, body []byte) {
-	id &^= MoreFlag
+	id &^= wire.MoreFlag
 	c.pmu.Lock()
 	w := c.pending[id]
 	c.pmu.Unlock()
@@ -309,12 +315,12 @@ func (c *Client) route(id uint64, body []byte) {
 // Raw sends one request term (built by build) and returns a channel of the
 // reply bodies; it is closed if the sidecar goes away. Call done when no
 // more replies are wanted.
-func (c *Client) Raw(build func(c Codec, b []byte) []byte) (replies <-chan []byte, done func(), err error) {
+func (c *Client) Raw(build func(c wire.Codec, b []byte) []byte) (replies <-chan []byte, done func(), err error) {
 	id := c.nextID.Add(1)
 	w, done := c.register(id)
-	b, start := beginFrame(nil, id)
-	b = build(c.codec, c.codec.begin(b))
-	if err := c.send(endFrame(b, start)); err != nil {
+	b, start := wire.BeginFrame(nil, id)
+	b = build(c.codec, c.codec.Begin(b))
+	if err := c.send(wire.EndFrame(b, start)); err != nil {
 		done()
 		return nil, nil, err
 	}
@@ -328,7 +334,7 @@ func (c *Client) Raw(build func(c Codec, b []byte) []byte) (replies <-chan []byt
 func (c *Client) send(frame []byte) error {
 	c.omu.Lock()
 	if len(c.obuf) == 0 {
-		c.obuf = append(c.obuf, make([]byte, batchHeader)...)
+		c.obuf = append(c.obuf, make([]byte, wire.BatchHeader)...)
 	}
 	c.obuf = append(c.obuf, frame...)
 	c.queued++
@@ -342,13 +348,7 @@ func (c *Client) send(frame []byte) error {
 		buf, n := c.obuf, c.queued
 		c.obuf, c.spare, c.queued = c.spare[:0], nil, 0
 		c.omu.Unlock()
-		out := buf[batchHeader:]
-		if n > 1 {
-			binary.BigEndian.PutUint32(buf, uint32(len(buf)-headerSize))
-			binary.BigEndian.PutUint64(buf[headerSize:], BatchID)
-			out = buf
-		}
-		if werr := c.WriteFrame(out); werr != nil && err == nil {
+		if werr := c.WriteFrame(wire.SealBatch(buf, n)); werr != nil && err == nil {
 			err = werr
 		}
 		c.omu.Lock()
@@ -394,7 +394,7 @@ func (c *Client) Register(id uint64) (<-chan []byte, func()) {
 // Call sends one request and returns the value of its single reply:
 // nil for ok, V for {ok, V}; {error, not_found} is ErrNotFound and any
 // other {error, R} a *ReplyError.
-func (c *Client) Call(build func(c Codec, b []byte) []byte) (any, error) {
+func (c *Client) Call(build func(c wire.Codec, b []byte) []byte) (any, error) {
 	replies, done, err := c.Raw(build)
 	if err != nil {
 		return nil, err
@@ -470,30 +470,30 @@ type Opts struct {
 	Limit     int
 }
 
-func appendOpts(c Codec, b []byte, o Opts) []byte {
+func appendOpts(c wire.Codec, b []byte, o Opts) []byte {
 	n := 0
 	for _, set := range []bool{o.CF != "", o.Sync, o.Snapshot != 0, o.BatchSize != 0, o.Limit != 0} {
 		if set {
 			n++
 		}
 	}
-	b = c.list(b, n)
+	b = c.List(b, n)
 	if o.CF != "" {
-		b = c.str(c.atom(c.tuple(b, 2), "cf"), o.CF)
+		b = c.Str(c.Atom(c.Tuple(b, 2), "cf"), o.CF)
 	}
 	if o.Sync {
-		b = c.atom(c.atom(c.tuple(b, 2), "sync"), "true")
+		b = c.Atom(c.Atom(c.Tuple(b, 2), "sync"), "true")
 	}
 	if o.Snapshot != 0 {
-		b = c.uint(c.atom(c.tuple(b, 2), "snapshot"), o.Snapshot)
+		b = c.Uint(c.Atom(c.Tuple(b, 2), "snapshot"), o.Snapshot)
 	}
 	if o.BatchSize != 0 {
-		b = c.int(c.atom(c.tuple(b, 2), "batch_size"), int64(o.BatchSize))
+		b = c.Int(c.Atom(c.Tuple(b, 2), "batch_size"), int64(o.BatchSize))
 	}
 	if o.Limit != 0 {
-		b = c.int(c.atom(c.tuple(b, 2), "limit"), int64(o.Limit))
+		b = c.Int(c.Atom(c.Tuple(b, 2), "limit"), int64(o.Limit))
 	}
-	return c.listEnd(b, n)
+	return c.ListEnd(b, n)
 }
 
 func first(opts []Opts) Opts {
@@ -505,14 +505,14 @@ func first(opts []Opts) Opts {
 
 // Ping crosses the whole path but RocksDB.
 func (c *Client) Ping() error {
-	_, err := c.Call(func(c Codec, b []byte) []byte { return c.atom(c.tuple(b, 1), "ping") })
+	_, err := c.Call(func(c wire.Codec, b []byte) []byte { return c.Atom(c.Tuple(b, 1), "ping") })
 	return err
 }
 
 // Get returns the value under key or ErrNotFound.
 func (c *Client) Get(key []byte, opts ...Opts) ([]byte, error) {
-	v, err := c.Call(func(c Codec, b []byte) []byte {
-		return appendOpts(c, c.binary(c.atom(c.tuple(b, 3), "get"), key), first(opts))
+	v, err := c.Call(func(c wire.Codec, b []byte) []byte {
+		return appendOpts(c, c.Binary(c.Atom(c.Tuple(b, 3), "get"), key), first(opts))
 	})
 	if err != nil {
 		return nil, err
@@ -522,12 +522,12 @@ func (c *Client) Get(key []byte, opts ...Opts) ([]byte, error) {
 
 // MultiGet returns one entry per key; a missing key gives nil.
 func (c *Client) MultiGet(keys [][]byte, opts ...Opts) ([][]byte, error) {
-	v, err := c.Call(func(c Codec, b []byte) []byte {
-		b = c.list(c.atom(c.tuple(b, 3), "multi_get"), len(keys))
+	v, err := c.Call(func(c wire.Codec, b []byte) []byte {
+		b = c.List(c.Atom(c.Tuple(b, 3), "multi_get"), len(keys))
 		for _, k := range keys {
-			b = c.binary(b, k)
+			b = c.Binary(b, k)
 		}
-		return appendOpts(c, c.listEnd(b, len(keys)), first(opts))
+		return appendOpts(c, c.ListEnd(b, len(keys)), first(opts))
 	})
 	if err != nil {
 		return nil, err
@@ -552,68 +552,68 @@ func asSeq(v any) []any {
 
 // Put stores value under key.
 func (c *Client) Put(key, value []byte, opts ...Opts) error {
-	_, err := c.Call(func(c Codec, b []byte) []byte {
-		return appendOpts(c, c.binary(c.binary(c.atom(c.tuple(b, 4), "put"), key), value), first(opts))
+	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
+		return appendOpts(c, c.Binary(c.Binary(c.Atom(c.Tuple(b, 4), "put"), key), value), first(opts))
 	})
 	return err
 }
 
 // Delete removes key.
 func (c *Client) Delete(key []byte, opts ...Opts) error {
-	_, err := c.Call(func(c Codec, b []byte) []byte {
-		return appendOpts(c, c.binary(c.atom(c.tuple(b, 3), "delete"), key), first(opts))
+	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
+		return appendOpts(c, c.Binary(c.Atom(c.Tuple(b, 3), "delete"), key), first(opts))
 	})
 	return err
 }
 
 // DeleteRange removes [start, end).
 func (c *Client) DeleteRange(start, end []byte, opts ...Opts) error {
-	_, err := c.Call(func(c Codec, b []byte) []byte {
-		return appendOpts(c, c.binary(c.binary(c.atom(c.tuple(b, 4), "delete_range"), start), end), first(opts))
+	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
+		return appendOpts(c, c.Binary(c.Binary(c.Atom(c.Tuple(b, 4), "delete_range"), start), end), first(opts))
 	})
 	return err
 }
 
 // WriteBatch applies ops atomically.
-func (c *Client) WriteBatch(ops []engine.BatchOp, opts ...Opts) error {
-	_, err := c.Call(func(c Codec, b []byte) []byte {
-		b = c.list(c.atom(c.tuple(b, 3), "write_batch"), len(ops))
+func (c *Client) WriteBatch(ops []kv.BatchOp, opts ...Opts) error {
+	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
+		b = c.List(c.Atom(c.Tuple(b, 3), "write_batch"), len(ops))
 		for _, op := range ops {
 			n, name := 3, "put"
 			switch op.Kind {
-			case engine.OpDelete:
+			case kv.OpDelete:
 				n, name = 2, "delete"
-			case engine.OpDeleteRange:
+			case kv.OpDeleteRange:
 				name = "delete_range"
 			}
 			if op.CF != "" {
 				n++
 			}
-			b = c.atom(c.tuple(b, n), name)
+			b = c.Atom(c.Tuple(b, n), name)
 			if op.CF != "" {
-				b = c.str(b, op.CF)
+				b = c.Str(b, op.CF)
 			}
-			b = c.binary(b, op.Key)
-			if op.Kind != engine.OpDelete {
-				b = c.binary(b, op.Value)
+			b = c.Binary(b, op.Key)
+			if op.Kind != kv.OpDelete {
+				b = c.Binary(b, op.Value)
 			}
 		}
-		return appendOpts(c, c.listEnd(b, len(ops)), first(opts))
+		return appendOpts(c, c.ListEnd(b, len(ops)), first(opts))
 	})
 	return err
 }
 
 // Batch is one batch of a scan.
 type Batch struct {
-	Rows  []engine.KV
+	Rows  []kv.KV
 	Stats etf.Map // rows_returned, bytes_read, scan_time_ms
 	Done  bool
 }
 
 // Scan reads [start, end] (end inclusive, empty = to the end) in batches.
 func (c *Client) Scan(start, end []byte, opts ...Opts) ([]Batch, error) {
-	replies, done, err := c.Raw(func(c Codec, b []byte) []byte {
-		return appendOpts(c, c.binary(c.binary(c.atom(c.tuple(b, 4), "scan"), start), end), first(opts))
+	replies, done, err := c.Raw(func(c wire.Codec, b []byte) []byte {
+		return appendOpts(c, c.Binary(c.Binary(c.Atom(c.Tuple(b, 4), "scan"), start), end), first(opts))
 	})
 	if err != nil {
 		return nil, err
@@ -644,10 +644,10 @@ func toBatch(term any) (Batch, error) {
 		b := Batch{Done: t[0] == etf.Atom("done")}
 		b.Stats, _ = t[2].(etf.Map)
 		for _, r := range asSeq(t[1]) {
-			kv := asSeq(r)
-			k, _ := kv[0].([]byte)
-			v, _ := kv[1].([]byte)
-			b.Rows = append(b.Rows, engine.KV{Key: k, Value: v})
+			row := asSeq(r)
+			k, _ := row[0].([]byte)
+			v, _ := row[1].([]byte)
+			b.Rows = append(b.Rows, kv.KV{Key: k, Value: v})
 		}
 		return b, nil
 	}
@@ -659,8 +659,8 @@ func toBatch(term any) (Batch, error) {
 
 // IterOpen opens a cursor over [start, end].
 func (c *Client) IterOpen(start, end []byte, opts ...Opts) (uint64, error) {
-	v, err := c.Call(func(c Codec, b []byte) []byte {
-		return appendOpts(c, c.binary(c.binary(c.atom(c.tuple(b, 4), "iter_open"), start), end), first(opts))
+	v, err := c.Call(func(c wire.Codec, b []byte) []byte {
+		return appendOpts(c, c.Binary(c.Binary(c.Atom(c.Tuple(b, 4), "iter_open"), start), end), first(opts))
 	})
 	if err != nil {
 		return 0, err
@@ -671,8 +671,8 @@ func (c *Client) IterOpen(start, end []byte, opts ...Opts) (uint64, error) {
 // IterNext returns the cursor's next batch; Done marks the last one, after
 // which the cursor is closed.
 func (c *Client) IterNext(cursor uint64) (Batch, error) {
-	replies, done, err := c.Raw(func(c Codec, b []byte) []byte {
-		return c.uint(c.atom(c.tuple(b, 2), "iter_next"), cursor)
+	replies, done, err := c.Raw(func(c wire.Codec, b []byte) []byte {
+		return c.Uint(c.Atom(c.Tuple(b, 2), "iter_next"), cursor)
 	})
 	if err != nil {
 		return Batch{}, err
@@ -687,23 +687,23 @@ func (c *Client) IterNext(cursor uint64) (Batch, error) {
 
 // IterClose closes a cursor.
 func (c *Client) IterClose(cursor uint64) error {
-	_, err := c.Call(func(c Codec, b []byte) []byte { return c.uint(c.atom(c.tuple(b, 2), "iter_close"), cursor) })
+	_, err := c.Call(func(c wire.Codec, b []byte) []byte { return c.Uint(c.Atom(c.Tuple(b, 2), "iter_close"), cursor) })
 	return err
 }
 
 // SnapshotOpen opens a snapshot and returns its id for Opts.Snapshot.
 func (c *Client) SnapshotOpen() (uint64, error) {
-	v, err := c.Call(func(c Codec, b []byte) []byte { return c.atom(c.tuple(b, 1), "snapshot_open") })
+	v, err := c.Call(func(c wire.Codec, b []byte) []byte { return c.Atom(c.Tuple(b, 1), "snapshot_open") })
 	return toUint(v), err
 }
 
 // SnapshotClose releases a snapshot.
 func (c *Client) SnapshotClose(id uint64) error {
-	_, err := c.Call(func(c Codec, b []byte) []byte { return c.uint(c.atom(c.tuple(b, 2), "snapshot_close"), id) })
+	_, err := c.Call(func(c wire.Codec, b []byte) []byte { return c.Uint(c.Atom(c.Tuple(b, 2), "snapshot_close"), id) })
 	return err
 }
 
-// Text reads a text field of a reply: a binary in ETF, a string (decoded
+// Text reads a text field of a reply: a binary in wire.ETF, a string (decoded
 // as an Atom) in msgpack.
 func Text(v any) string {
 	switch t := v.(type) {
@@ -727,10 +727,10 @@ func toUint(v any) uint64 {
 
 // simple sends {Op} or {Op, Arg} and returns the reply value.
 func (c *Client) simple(op string, arg ...string) (any, error) {
-	return c.Call(func(c Codec, b []byte) []byte {
-		b = c.atom(c.tuple(b, 1+len(arg)), op)
+	return c.Call(func(c wire.Codec, b []byte) []byte {
+		b = c.Atom(c.Tuple(b, 1+len(arg)), op)
 		for _, a := range arg {
-			b = c.str(b, a)
+			b = c.Str(b, a)
 		}
 		return b
 	})
@@ -762,8 +762,8 @@ func (c *Client) Flush() error { _, err := c.simple("flush"); return err }
 
 // CompactRange compacts the whole default column family.
 func (c *Client) CompactRange() error {
-	_, err := c.Call(func(c Codec, b []byte) []byte {
-		return c.atom(c.atom(c.atom(c.tuple(b, 3), "compact_range"), "nil"), "nil")
+	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
+		return c.Atom(c.Atom(c.Atom(c.Tuple(b, 3), "compact_range"), "nil"), "nil")
 	})
 	return err
 }

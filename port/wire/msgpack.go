@@ -1,4 +1,4 @@
-package port
+package wire
 
 import (
 	"encoding/binary"
@@ -13,7 +13,7 @@ import (
 // at most etf.MaxDepth deep, map keys that are strings or integers, no
 // extension types, nothing after the value. It walks iteratively, so no
 // input can exhaust the stack.
-func checkMsgpack(b []byte) error {
+func CheckMsgpack(b []byte) error {
 	type level struct {
 		left  uint64
 		isMap bool
@@ -126,7 +126,7 @@ func checkMsgpack(b []byte) error {
 // nil the atom undefined, booleans atoms. The output is at most a few
 // bytes per input byte, so it cannot amplify a frame.
 func msgpackToETF(b []byte) ([]byte, error) {
-	if err := checkMsgpack(b); err != nil {
+	if err := CheckMsgpack(b); err != nil {
 		return nil, err
 	}
 	out := etf.AppendVersion(make([]byte, 0, len(b)+len(b)/2+16))

@@ -1,0 +1,207 @@
+package wire
+
+import (
+	"fmt"
+
+	"github.com/spiredb/spire-port/engine/kv"
+)
+
+// op is a request's operation.
+type Op uint8
+
+// The operations, in the order docs/protocol.md lists them.
+const (
+	OpPing Op = iota + 1
+	OpGet
+	OpMultiGet
+	OpPut
+	OpDelete
+	OpDeleteRange
+	OpWriteBatch
+	OpScan
+	OpIterOpen
+	OpIterNext
+	OpIterClose
+	OpSnapshotOpen
+	OpSnapshotClose
+	OpStats
+	OpCacheInfo
+	OpProperty
+	OpFlush
+	OpCompactRange
+	OpCheckpoint
+	OpCFList
+	OpCFCreate
+	OpCFDrop
+	OpClose
+	OpIterator
+	OpIteratorMove
+	OpIteratorRefresh
+	OpIteratorClose
+	OpBackup
+	OpBackupList
+	OpBackupVerify
+	OpBackupDelete
+	OpBackupPurge
+	OpBackupRestore
+)
+
+// Option bits: which options an op accepts.
+const (
+	optCF = 1 << iota
+	optSync
+	optBatchSize
+	optLimit
+	optSnapshot
+	optPacked
+	optLowerBound
+	optUpperBound
+	optFillCache
+	optTotalOrder
+	optPrefixSame
+	optReadahead
+	optAhead
+	optFlush
+	optRateLimit
+	optProgressEvery
+	optFlat
+)
+
+// iteratorReadOpts are the read options an iterator takes.
+const iteratorReadOpts = optCF | optSnapshot | optLowerBound | optUpperBound | optFillCache | optTotalOrder |
+	optPrefixSame | optReadahead
+
+// opSpec describes one op: its name, its positional arguments and the
+// options it takes.
+type opSpec struct {
+	name string
+	args []argKind
+	opts int
+}
+
+type argKind uint8
+
+const (
+	argKey argKind = iota + 1
+	argValue
+	argEnd      // a range end: binary; "" means the end of the keyspace
+	argBound    // a compaction bound: binary, nil or undefined
+	argKeys     // a list of binaries
+	argBatch    // a list of batch entries
+	argID       // a cursor or snapshot id
+	argName     // a binary name (property, column family, checkpoint dir)
+	argMove     // an iterator move: first | last | next | prev | {seek | seek_for_prev | next | prev, Key}
+	argBackupID // a backup id, or latest (0)
+	argTarget   // a second path (restore target), kept in request.target
+)
+
+var specs = map[Op]opSpec{
+	OpPing:          {"ping", nil, 0},
+	OpGet:           {"get", []argKind{argKey}, optCF | optSnapshot},
+	OpMultiGet:      {"multi_get", []argKind{argKeys}, optCF | optSnapshot},
+	OpPut:           {"put", []argKind{argKey, argValue}, optCF | optSync},
+	OpDelete:        {"delete", []argKind{argKey}, optCF | optSync},
+	OpDeleteRange:   {"delete_range", []argKind{argKey, argEnd}, optCF | optSync},
+	OpWriteBatch:    {"write_batch", []argKind{argBatch}, optSync},
+	OpScan:          {"scan", []argKind{argKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit | optPacked},
+	OpIterOpen:      {"iter_open", []argKind{argKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit | optPacked},
+	OpIterNext:      {"iter_next", []argKind{argID}, 0},
+	OpIterClose:     {"iter_close", []argKind{argID}, 0},
+	OpSnapshotOpen:  {"snapshot_open", nil, 0},
+	OpSnapshotClose: {"snapshot_close", []argKind{argID}, 0},
+	OpStats:         {"stats", nil, 0},
+	OpCacheInfo:     {"cache_info", nil, 0},
+	OpProperty:      {"property", []argKind{argName}, optCF},
+	OpFlush:         {"flush", nil, optCF},
+	OpCompactRange:  {"compact_range", []argKind{argBound, argBound}, optCF},
+	OpCheckpoint:    {"checkpoint", []argKind{argName}, optFlat},
+	OpCFList:        {"cf_list", nil, 0},
+	OpCFCreate:      {"cf_create", []argKind{argName}, 0},
+	OpCFDrop:        {"cf_drop", []argKind{argName}, 0},
+	OpClose:         {"close", nil, 0},
+
+	OpIterator:        {"iterator", nil, iteratorReadOpts},
+	OpIteratorMove:    {"iterator_move", []argKind{argID, argMove}, optAhead | optPacked},
+	OpIteratorRefresh: {"iterator_refresh", []argKind{argID}, 0},
+	OpIteratorClose:   {"iterator_close", []argKind{argID}, 0},
+
+	OpBackup:        {"backup", []argKind{argName}, optFlush | optRateLimit | optProgressEvery},
+	OpBackupList:    {"backup_list", []argKind{argName}, 0},
+	OpBackupVerify:  {"backup_verify", []argKind{argName, argID}, 0},
+	OpBackupDelete:  {"backup_delete", []argKind{argName, argID}, 0},
+	OpBackupPurge:   {"backup_purge", []argKind{argName, argID}, 0},
+	OpBackupRestore: {"backup_restore", []argKind{argName, argBackupID, argTarget}, optFlat | optRateLimit},
+}
+
+var opsByName = func() map[string]Op {
+	m := make(map[string]Op, len(specs))
+	for o, s := range specs {
+		m[s.name] = o
+	}
+	return m
+}()
+
+// Request is one decoded request.
+type Request struct {
+	Op        Op
+	Key       []byte // key; range start
+	Value     []byte // put value
+	End       []byte // range end (inclusive for scans, exclusive for delete_range)
+	HasStart  bool   // compact_range: a start bound was given
+	HasEnd    bool   // compact_range: an end bound was given
+	Keys      [][]byte
+	Batch     []kv.BatchOp
+	ID        uint64 // cursor or snapshot
+	Name      string
+	CF        string
+	Sync      bool
+	Packed    bool // scan: rows as one binary (see docs/protocol.md)
+	BatchSize int
+	Limit     int
+	Snapshot  uint64
+	// plain is set when the request came with no options, or an empty
+	// list or map of them: only such requests join a group.
+	Plain bool
+
+	// Iterators (see docs/protocol.md).
+	Lower, Upper      []byte // iterate_lower_bound, iterate_upper_bound
+	NoFillCache       bool
+	TotalOrderSeek    bool
+	PrefixSameAsStart bool
+	Readahead         int // readahead_size, bytes
+	Move              kv.Move
+	Ahead             int // rows to read past the one a move lands on
+
+	// Checkpoints and backups.
+	Target        string // backup_restore: where the database goes
+	Flat          bool   // RocksDB's files in the path itself, not <path>/data
+	Flush         bool
+	RateLimit     uint64
+	ProgressEvery uint64
+}
+
+// BadArg is a request the sidecar cannot serve as sent; it travels as
+// {error, {badarg, Message}}.
+type BadArg struct{ Msg string }
+
+func (e *BadArg) Error() string { return e.Msg }
+
+func Badf(format string, args ...any) error {
+	return &BadArg{Msg: fmt.Sprintf(format, args...)}
+}
+
+// optionBits maps option names to their bits.
+var optionBits = map[string]int{"cf": optCF, "sync": optSync, "batch_size": optBatchSize, "limit": optLimit,
+	"snapshot": optSnapshot, "packed": optPacked, "iterate_lower_bound": optLowerBound,
+	"iterate_upper_bound": optUpperBound, "fill_cache": optFillCache, "total_order_seek": optTotalOrder,
+	"prefix_same_as_start": optPrefixSame, "readahead_size": optReadahead, "ahead": optAhead,
+	"flush": optFlush, "rate_limit_bytes_per_sec": optRateLimit, "progress_every_bytes": optProgressEvery,
+	"flat": optFlat}
+
+// String is the op's name on the wire.
+func (o Op) String() string {
+	if s, ok := specs[o]; ok {
+		return s.name
+	}
+	return fmt.Sprintf("op(%d)", uint8(o))
+}
