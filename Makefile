@@ -37,8 +37,13 @@ fmt:
 	cd elixir && mix format --check-formatted
 	cd elixir/rocksdb && mix format --check-formatted
 
+# staticcheck comes from the Go module proxy at a pinned version.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 lint: fmt
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	CGO_ENABLED=0 $(GO) build ./engine/kv ./port/wire/... ./port/client/... ./port/pipe/...
 
 # A short run of each fuzz target; `make fuzz FUZZTIME=10m` (or 5000000x)
 # for a long one.

@@ -3,5 +3,3 @@ package port
 import "runtime"
 
 func runtimeGosched() { runtime.Gosched() }
-
-func runtimeGOMAXPROCS() int { return runtime.GOMAXPROCS(0) }

@@ -188,7 +188,7 @@ func (s *Server) Serve(r io.Reader) error {
 			continue
 		case err != nil:
 			s.serving.Lock()
-			scratch = s.runGroup(scratch)
+			s.runGroup(scratch) // its replies go out with the flush in Stop
 			s.serving.Unlock()
 			if err == io.ErrUnexpectedEOF {
 				s.opt.Log.Printf("input ended in the middle of a frame; shutting down")
