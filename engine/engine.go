@@ -453,19 +453,30 @@ func (e *Engine) ColumnFamilies() ([]string, error) {
 	return names, nil
 }
 
+// beginSchemaChange takes the write side of mu for a change of column
+// families; on success the caller must call e.mu.Unlock.
+func (e *Engine) beginSchemaChange() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return ErrClosed
+	}
+	if err := e.health.broken; err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
 // CreateColumnFamily creates a column family with the engine's options.
 func (e *Engine) CreateColumnFamily(name string) error {
 	if err := validColumnFamilyName(name); err != nil {
 		return err
 	}
-	e.mu.Lock()
+	if err := e.beginSchemaChange(); err != nil {
+		return err
+	}
 	defer e.mu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	if e.health.broken != nil {
-		return e.health.broken
-	}
 	if _, ok := e.cfs[name]; ok {
 		return fmt.Errorf("%w: %q", ErrColumnFamilyExists, name)
 	}
@@ -483,14 +494,10 @@ func (e *Engine) DropColumnFamily(name string) error {
 	if name == DefaultColumnFamily {
 		return fmt.Errorf("%w: the default column family cannot be dropped", ErrInvalidArgument)
 	}
-	e.mu.Lock()
+	if err := e.beginSchemaChange(); err != nil {
+		return err
+	}
 	defer e.mu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	if e.health.broken != nil {
-		return e.health.broken
-	}
 	h, ok := e.cfs[name]
 	if !ok {
 		return &UnknownColumnFamilyError{Name: name}

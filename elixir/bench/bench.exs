@@ -138,6 +138,20 @@ defmodule Bench do
     end
   end
 
+  # One console row: the workload and its figures, as the header names them.
+  def print_row(name, r, ratio) do
+    IO.puts(
+      String.pad_trailing(name, 44) <>
+        String.pad_leading(fmt(r.ops), 10) <>
+        String.pad_leading(fmt(r.p50), 9) <>
+        String.pad_leading(fmt(r.p99), 9) <>
+        String.pad_leading(fmt(r.mean), 9) <>
+        String.pad_leading(ratio, 11) <>
+        String.pad_leading(fmt(r.cpu_beam), 12) <>
+        String.pad_leading(fmt(r.cpu_sidecar), 15)
+    )
+  end
+
   def fmt(x) when x >= 1_000_000, do: "#{Float.round(x / 1_000_000, 2)}M"
   def fmt(x) when x >= 1_000, do: "#{Float.round(x / 1_000, 1)}k"
   def fmt(x), do: "#{Float.round(x * 1.0, 1)}"
@@ -524,16 +538,7 @@ IO.puts(String.duplicate("-", String.length(header)))
     pings = if String.starts_with?(name, "ping"), do: Map.put(pings, callers, r.mean), else: pings
     ratio = r.mean / Map.get(pings, callers, r.mean)
 
-    IO.puts(
-      String.pad_trailing(name, 44) <>
-        String.pad_leading(Bench.fmt(r.ops), 10) <>
-        String.pad_leading(Bench.fmt(r.p50), 9) <>
-        String.pad_leading(Bench.fmt(r.p99), 9) <>
-        String.pad_leading(Bench.fmt(r.mean), 9) <>
-        String.pad_leading("#{Float.round(ratio, 2)}x", 11) <>
-        String.pad_leading(Bench.fmt(r.cpu_beam), 12) <>
-        String.pad_leading(Bench.fmt(r.cpu_sidecar), 15)
-    )
+    Bench.print_row(name, r, "#{Float.round(ratio, 2)}x")
 
     {{name, callers, Map.delete(r, :lat), r.lat}, pings}
   end)
@@ -658,16 +663,7 @@ cache_results =
           ] do
         r = Bench.run(callers, secs, 1, cached_get)
 
-        IO.puts(
-          String.pad_trailing(name, 44) <>
-            String.pad_leading(Bench.fmt(r.ops), 10) <>
-            String.pad_leading(Bench.fmt(r.p50), 9) <>
-            String.pad_leading(Bench.fmt(r.p99), 9) <>
-            String.pad_leading(Bench.fmt(r.mean), 9) <>
-            String.pad_leading("", 11) <>
-            String.pad_leading(Bench.fmt(r.cpu_beam), 12) <>
-            String.pad_leading(Bench.fmt(r.cpu_sidecar), 15)
-        )
+        Bench.print_row(name, r, "")
 
         {name, callers, Map.delete(r, :lat), r.lat}
       end
