@@ -547,7 +547,7 @@ IO.puts(String.duplicate("-", String.length(header)))
 # table grow over 10M requests: 16 callers of gets and pings carry the
 # count to 10M (the workloads above make ~2M), and both are sampled every
 # 0.5 s meanwhile. --quick skips it.
-{:ok, %{owner: owner}} = Engine.lookup(e)
+{:ok, %{owner: owner}} = Store.KV.Engine.Caller.lookup(e)
 
 pending_count = fn ->
   {:dictionary, dict} = Process.info(owner, :dictionary)

@@ -166,7 +166,7 @@ defmodule Store.KV.EngineTest do
 
   test "callers that die mid-call or mid-scan leave no routing entry behind", %{engine: e} do
     load_users(e, 3000)
-    {:ok, ctx} = Engine.lookup(e)
+    {:ok, ctx} = Store.KV.Engine.Caller.lookup(e)
     test = self()
 
     for request <- [
@@ -176,7 +176,7 @@ defmodule Store.KV.EngineTest do
         ] do
       pid =
         spawn(fn ->
-          {:ok, _ref} = Engine.send_request(ctx, request)
+          {:ok, _ref} = Store.KV.Engine.Caller.send_request(ctx, request)
           send(test, :sent)
           Process.sleep(:infinity)
         end)

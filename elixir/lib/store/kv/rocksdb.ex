@@ -636,7 +636,7 @@ defmodule Store.KV.RocksDB do
   def checkpoint(db, path) do
     name = engine!(db)
     dir = path |> to_string() |> Path.expand()
-    checked(name, Engine.call(name, {:checkpoint, dir, [flat: true]}, 600_000))
+    checked(name, Store.KV.Engine.Caller.call(name, {:checkpoint, dir, [flat: true]}, 600_000))
   end
 
   ## Backups

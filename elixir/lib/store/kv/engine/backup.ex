@@ -5,8 +5,7 @@ defmodule Store.KV.Engine.Backup do
   # directory alone, so they run the spire-port binary once (its
   # backup-* commands) and read the one term it prints.
 
-  alias Store.KV.Engine
-  alias Store.KV.Engine.Options
+  alias Store.KV.Engine.{Caller, Options}
 
   @type info :: %{
           id: pos_integer(),
@@ -19,7 +18,7 @@ defmodule Store.KV.Engine.Backup do
   @spec backup(Engine.engine(), String.t(), keyword()) :: {:ok, info()} | {:error, term()}
   def backup(engine, dir, opts) when is_binary(dir) and is_list(opts) do
     with {:ok, wire, timeout} <- backup_opts(opts) do
-      Engine.call(engine, {:backup, dir, wire}, timeout)
+      Caller.call(engine, {:backup, dir, wire}, timeout)
     end
   end
 

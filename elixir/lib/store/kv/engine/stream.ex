@@ -5,6 +5,7 @@ defmodule Store.KV.Engine.Stream do
   # flight, so the sidecar and the consumer overlap.
 
   alias Store.KV.Engine
+  alias Store.KV.Engine.{Caller, Wire}
 
   @spec new(Engine.engine(), binary(), binary(), keyword()) :: Enumerable.t()
   def new(engine, start_key, end_key, opts) do
@@ -16,15 +17,15 @@ defmodule Store.KV.Engine.Stream do
   end
 
   defp open(engine, start_key, end_key, opts) do
-    with {:ok, wire, timeout} <- Engine.wire_opts(opts, [:cf, :snapshot, :batch_size, :limit]),
-         {:ok, ctx} <- Engine.lookup(engine),
+    with {:ok, wire, timeout} <- Caller.wire_opts(opts, [:cf, :snapshot, :batch_size, :limit]),
+         {:ok, ctx} <- Caller.lookup(engine),
          {:ok, cursor} <-
-           Engine.call(
+           Caller.call(
              engine,
              {:iter_open, start_key, end_key, [{:packed, true} | wire]},
              timeout
            ) do
-      Engine.watch(engine, :cursor, cursor)
+      Caller.watch(engine, :cursor, cursor)
 
       %{
         engine: engine,
@@ -40,7 +41,7 @@ defmodule Store.KV.Engine.Stream do
   end
 
   defp request(ctx, cursor) do
-    {:ok, ref} = Engine.send_request(ctx, {:iter_next, cursor})
+    {:ok, ref} = Caller.send_request(ctx, {:iter_next, cursor})
     ref
   end
 
@@ -48,8 +49,8 @@ defmodule Store.KV.Engine.Stream do
 
   defp next(%{pending: ref} = state) do
     reply =
-      case Engine.finish(ref, Engine.await(state.ctx, ref, state.timeout)) do
-        {:ok, body} -> Engine.decode_batch(body)
+      case Caller.finish(ref, Caller.await(state.ctx, ref, state.timeout)) do
+        {:ok, body} -> Wire.decode_batch(body)
         error -> error
       end
 
@@ -59,7 +60,7 @@ defmodule Store.KV.Engine.Stream do
 
       {:done, rows, _stats} ->
         # The sidecar closed the cursor with its last batch.
-        Engine.unwatch(state.engine, :cursor, state.cursor)
+        Caller.unwatch(state.engine, :cursor, state.cursor)
         {rows, %{state | pending: nil, done: true}}
 
       {:error, reason} ->
@@ -70,9 +71,9 @@ defmodule Store.KV.Engine.Stream do
   defp close(%{done: true}), do: :ok
 
   defp close(state) do
-    if ref = state.pending, do: Engine.finish(ref, :ok)
-    Engine.unwatch(state.engine, :cursor, state.cursor)
-    Engine.call(state.engine, {:iter_close, state.cursor}, state.timeout)
+    if ref = state.pending, do: Caller.finish(ref, :ok)
+    Caller.unwatch(state.engine, :cursor, state.cursor)
+    Caller.call(state.engine, {:iter_close, state.cursor}, state.timeout)
     :ok
   end
 end

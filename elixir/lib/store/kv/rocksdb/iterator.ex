@@ -19,7 +19,7 @@ defmodule Store.KV.RocksDB.Iterator do
   # buffers it read in its dictionary, so a :next costs two atomics reads,
   # one write and a tuple element, not an ETS copy of the buffer.
 
-  alias Store.KV.Engine
+  alias Store.KV.Engine.{Caller, Wire}
   alias Store.KV.RocksDB.Registry
 
   @pos 1
@@ -52,8 +52,8 @@ defmodule Store.KV.RocksDB.Iterator do
   end
 
   defp open_remote(name, wire) do
-    with {:ok, ctx} <- Engine.lookup(name),
-         {:ok, sid} <- Engine.call(name, {:iterator, wire}, nil) do
+    with {:ok, ctx} <- Caller.lookup(name),
+         {:ok, sid} <- Caller.call(name, {:iterator, wire}, nil) do
       {:ok, ctx.owner, sid}
     end
   end
@@ -161,9 +161,9 @@ defmodule Store.KV.RocksDB.Iterator do
 
   defp remote(itr, name, epoch, sid, wire, move, ahead, retries) do
     with {:ok, sid} <- current(itr, name, epoch, sid, wire) do
-      case Engine.call(name, {:iterator_move, sid, move, [ahead: ahead, packed: true]}, nil) do
+      case Caller.call(name, {:iterator_move, sid, move, [ahead: ahead, packed: true]}, nil) do
         {:ok, packed, more} ->
-          land(itr, unpack(packed, []), reverse?(move), more, ahead)
+          land(itr, List.to_tuple(Wire.unpack(packed, [])), reverse?(move), more, ahead)
 
         {:error, {:unknown_iterator, _}} when retries > 0 ->
           # Reaped while idle, or its sidecar restarted: make it again and
@@ -181,7 +181,7 @@ defmodule Store.KV.RocksDB.Iterator do
   # options. It sees the database as it is now: the one difference from
   # the NIF, whose iterator dies with its database.
   defp current(itr, name, epoch, sid, wire) do
-    case Engine.lookup(name) do
+    case Caller.lookup(name) do
       {:ok, %{owner: ^epoch}} ->
         {:ok, sid}
 
@@ -218,19 +218,13 @@ defmodule Store.KV.RocksDB.Iterator do
     end
   end
 
-  # Rows stay sub-binaries of the reply, as scans' do.
-  defp unpack(<<kl::32, k::binary-size(kl), vl::32, v::binary-size(vl), rest::binary>>, acc),
-    do: unpack(rest, [{k, v} | acc])
-
-  defp unpack(<<>>, acc), do: acc |> :lists.reverse() |> List.to_tuple()
-
   @doc "erlang-rocksdb's iterator_refresh/1: sees the database as it is now, unpositioned."
   @spec refresh(t()) :: :ok | {:error, term()}
   def refresh(itr) when is_reference(itr) do
     with gen when gen != 0 <- :atomics.get(itr, @gen),
          [{^itr, name, epoch, sid, wire}] <- :ets.lookup(Registry.iterators(), itr),
          {:ok, sid} <- current(itr, name, epoch, sid, wire) do
-      case Engine.call(name, {:iterator_refresh, sid}, nil) do
+      case Caller.call(name, {:iterator_refresh, sid}, nil) do
         :ok ->
           land(itr, {}, false, false, @first_ahead)
           :ok
@@ -263,8 +257,8 @@ defmodule Store.KV.RocksDB.Iterator do
 
       case :ets.take(Registry.iterators(), itr) do
         [{^itr, name, epoch, sid, _wire}] ->
-          case Engine.lookup(name) do
-            {:ok, %{owner: ^epoch}} -> Engine.cast(name, {:iterator_close, sid})
+          case Caller.lookup(name) do
+            {:ok, %{owner: ^epoch}} -> Caller.cast(name, {:iterator_close, sid})
             _ -> :ok
           end
 

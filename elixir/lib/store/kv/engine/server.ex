@@ -1,0 +1,322 @@
+defmodule Store.KV.Engine.Server do
+  @moduledoc false
+  # The engine process: it owns the port, writes the requests its callers
+  # send it (every one waiting in its mailbox in one write), routes each
+  # reply by its id to the caller's alias undecoded, watches the owners of
+  # cursors and snapshots, and closes the sidecar on shutdown.
+
+  use GenServer
+  require Logger
+
+  alias Store.KV.Engine.{Options, ReadCache, Wire}
+
+  @telemetry? Code.ensure_loaded?(:telemetry)
+  # The most requests one write carries.
+  @max_batch 64
+
+  @impl true
+  def init(opts) do
+    # terminate/2 must run on the supervisor's shutdown to close RocksDB.
+    Process.flag(:trap_exit, true)
+    binary = Options.binary(opts)
+
+    if File.regular?(binary) do
+      deadline = System.monotonic_time(:millisecond) + opts[:lock_timeout]
+      open(binary, opts, deadline)
+    else
+      fail({:binary_not_found, binary})
+    end
+  end
+
+  # A LOCK held by a sidecar that is still closing (its engine process died
+  # and its port closed a moment ago) is waited for, up to :lock_timeout,
+  # so a restart does not crash-loop against its predecessor. A LOCK that
+  # cannot be opened at all (permissions) will not get better: fail now.
+  defp open(binary, opts, deadline) do
+    case spawn_sidecar(binary, opts) do
+      {:error, {:open_failed, msg}} = error ->
+        if lock_busy?(msg) and System.monotonic_time(:millisecond) < deadline do
+          Process.sleep(50)
+          open(binary, opts, deadline)
+        else
+          fail(elem(error, 1))
+        end
+
+      {:error, reason} ->
+        fail(reason)
+
+      {:ok, state} ->
+        {:ok, state}
+    end
+  end
+
+  # RocksDB's words for a LOCK another process (or this one) holds: flock's
+  # EWOULDBLOCK, or its own table of locks. Anything else (permissions, a
+  # read-only file system, a LOCK that is not a file) fails at once.
+  defp lock_busy?(msg),
+    do:
+      msg =~ "LOCK" and
+        (msg =~ "temporarily unavailable" or msg =~ "lock hold by current process")
+
+  defp spawn_sidecar(binary, opts) do
+    port =
+      Port.open({:spawn_executable, binary}, [
+        :binary,
+        {:packet, 4},
+        :exit_status,
+        :use_stdio,
+        # The engine process writes every request; it must never be
+        # suspended on a busy port while replies wait to be routed. What
+        # the port queues is bounded by the callers' requests in flight.
+        {:busy_limits_port, :disabled},
+        args: Options.args(opts),
+        env: Options.env(opts)
+      ])
+
+    await_ready(port, opts)
+  end
+
+  defp await_ready(port, opts) do
+    receive do
+      {^port, {:data, <<0::64, body::binary>>}} ->
+        case Wire.decode(body) do
+          {:log, line} ->
+            Logger.info(line)
+            await_ready(port, opts)
+
+          {:ready, info} ->
+            ctx = %{
+              port: port,
+              owner: self(),
+              timeout: opts[:timeout],
+              cache: ReadCache.new(opts[:read_cache_size])
+            }
+
+            :persistent_term.put({Store.KV.Engine, self()}, ctx)
+            {:os_pid, os_pid} = Port.info(port, :os_pid)
+            emit([:start], %{}, %{path: opts[:path], os_pid: os_pid, version: info[:version]})
+            {:ok, Map.merge(ctx, %{opts: opts, os_pid: os_pid, watches: %{}, by_id: %{}})}
+
+          {:error, reason} ->
+            await_exit(port, 5_000)
+            {:error, reason}
+        end
+
+      {^port, {:exit_status, status}} ->
+        {:error, {:exit_status, status}}
+    after
+      30_000 ->
+        Port.close(port)
+        {:error, :ready_timeout}
+    end
+  end
+
+  # Returning {:stop, reason} from init would send an exit signal with that
+  # reason to the process that called start_link, killing it unless it
+  # traps exits. OTP 25 has no init return that fails quietly, so ack the
+  # error to start_link and exit normally, which links ignore.
+  defp fail(reason) do
+    :proc_lib.init_ack({:error, reason})
+    exit(:normal)
+  end
+
+  @impl true
+  def handle_info({:"$spire", id, ref, term}, state) do
+    # Id 0 (cast/2) is never registered: its reply is dropped.
+    if id != 0, do: Process.put(id, ref)
+    drain(state.port, [Wire.entry(id, term)], 1)
+    {:noreply, state}
+  end
+
+  def handle_info({port, {:data, <<0::64, body::binary>>}}, %{port: port} = state) do
+    # Id 0 carries log lines, and the replies to fire-and-forget requests
+    # (closing a dead caller's cursor, {close}), which nobody waits for.
+    case Wire.decode(body) do
+      {:log, line} ->
+        Logger.info(line, spire_port: state.os_pid)
+
+      {:backup_progress, %{dir: dir, bytes: bytes}} ->
+        emit([:backup, :progress], %{bytes: bytes}, %{dir: dir, path: state.opts[:path]})
+
+      _reply ->
+        :ok
+    end
+
+    {:noreply, state}
+  end
+
+  # Several replies ready at once arrive as one batch frame: a run of
+  # <<length::32, id::64, term>> entries behind the id 2^64-1.
+  def handle_info(
+        {port, {:data, <<0xFFFFFFFFFFFFFFFF::64, entries::binary>>}},
+        %{port: port} = state
+      ) do
+    Wire.each_entry(entries, &route/3)
+    {:noreply, state}
+  end
+
+  def handle_info({port, {:data, <<more::1, id::63, body::binary>>}}, %{port: port} = state) do
+    route(more, id, body)
+    {:noreply, state}
+  end
+
+  def handle_info({port, {:exit_status, status}}, %{port: port} = state) do
+    Logger.error("spire-port (os pid #{state.os_pid}) exited with status #{status}")
+    emit([:down], %{}, %{path: state.opts[:path], status: status})
+    {:stop, {:engine_exit, status}, %{state | port: nil}}
+  end
+
+  def handle_info({:DOWN, mref, :process, _pid, _}, state) do
+    case Map.pop(state.watches, mref) do
+      {nil, _} ->
+        {:noreply, state}
+
+      {{kind, id}, watches} ->
+        fire_and_forget(
+          state,
+          if(kind == :cursor, do: {:iter_close, id}, else: {:snapshot_close, id})
+        )
+
+        {:noreply, %{state | watches: watches, by_id: Map.delete(state.by_id, {kind, id})}}
+    end
+  end
+
+  # A write to a sidecar that just died can close the port (epipe) before
+  # its exit status arrives; either way the engine is down.
+  def handle_info({:EXIT, port, reason}, %{port: port} = state) do
+    Logger.error("spire-port (os pid #{state.os_pid}) port closed: #{inspect(reason)}")
+    emit([:down], %{}, %{path: state.opts[:path], status: reason})
+    {:stop, {:engine_exit, reason}, %{state | port: nil}}
+  end
+
+  def handle_info({:EXIT, _, _}, state), do: {:noreply, state}
+  def handle_info(_msg, state), do: {:noreply, state}
+
+  @impl true
+  def handle_cast({:watch, pid, kind, id}, state) do
+    mref = Process.monitor(pid)
+
+    {:noreply,
+     %{
+       state
+       | watches: Map.put(state.watches, mref, {kind, id}),
+         by_id: Map.put(state.by_id, {kind, id}, mref)
+     }}
+  end
+
+  def handle_cast({:unwatch, kind, id}, state) do
+    case Map.pop(state.by_id, {kind, id}) do
+      {nil, _} ->
+        {:noreply, state}
+
+      {mref, by_id} ->
+        Process.demonitor(mref, [:flush])
+        {:noreply, %{state | by_id: by_id, watches: Map.delete(state.watches, mref)}}
+    end
+  end
+
+  # The pending requests live in the process dictionary, id => alias: the
+  # cheapest table this process can keep. The last (or only) reply of a
+  # request takes its entry out, so a caller that gave up or died leaves
+  # nothing behind (its alias is inactive and drops the reply); frames
+  # flagged "more" (a scan's batches but the last) leave it in place.
+  defp route(more, id, body) do
+    case if(more == 0, do: Process.delete(id), else: Process.get(id)) do
+      nil -> :ok
+      ref -> send(ref, {ref, body})
+    end
+  end
+
+  # Requests waiting in the mailbox go to the port together: one write and
+  # one batch frame (<<length::32, id::64, term>> entries behind the id
+  # 2^64-1, the mirror of a batch reply) instead of one of each per caller.
+  defp drain(port, acc, n) when n < @max_batch do
+    receive do
+      {:"$spire", id, ref, term} ->
+        if id != 0, do: Process.put(id, ref)
+        drain(port, [Wire.entry(id, term) | acc], n + 1)
+    after
+      0 -> command(port, Wire.frames(acc))
+    end
+  end
+
+  defp drain(port, acc, _n), do: command(port, Wire.frames(acc))
+
+  # A port that just closed raises; its exit message follows and stops the
+  # engine, which then answers every pending caller.
+  defp command(port, iodata) do
+    Port.command(port, iodata)
+  rescue
+    ArgumentError -> false
+  end
+
+  defp fire_and_forget(%{port: port}, request) when port != nil do
+    # Id 0 is never registered, so the reply is dropped.
+    Port.command(port, [<<0::64>> | :erlang.term_to_binary(request)])
+  rescue
+    ArgumentError -> :ok
+  end
+
+  defp fire_and_forget(_, _), do: :ok
+
+  @impl true
+  def terminate(_reason, state) do
+    :persistent_term.erase({Store.KV.Engine, self()})
+    answer_pending()
+
+    if state.port do
+      # {:close} makes the sidecar finish what is in flight, close RocksDB
+      # (releasing its LOCK) and exit; waiting for the exit status means a
+      # restarted engine never meets a stale LOCK.
+      fire_and_forget(state, {:close})
+
+      unless await_exit(state.port, 25_000) do
+        Logger.error("spire-port (os pid #{state.os_pid}) did not exit in 25 s; killing it")
+        System.cmd("kill", ["-KILL", Integer.to_string(state.os_pid)])
+      end
+    end
+
+    :ok
+  end
+
+  # Every caller still waiting, registered or with its request still in the
+  # mailbox, learns at once that the engine is going away.
+  defp answer_pending do
+    for {id, ref} when is_integer(id) <- Process.get() do
+      Process.delete(id)
+      send(ref, {ref, :engine_down})
+    end
+
+    answer_mailbox()
+  end
+
+  defp answer_mailbox do
+    receive do
+      {:"$spire", _id, nil, _term} ->
+        answer_mailbox()
+
+      {:"$spire", _id, ref, _term} ->
+        send(ref, {ref, :engine_down})
+        answer_mailbox()
+    after
+      0 -> :ok
+    end
+  end
+
+  defp await_exit(port, timeout) do
+    receive do
+      {^port, {:exit_status, _}} -> true
+    after
+      timeout -> false
+    end
+  end
+
+  defp emit(event, measurements, metadata) do
+    if @telemetry? do
+      # credo:disable-for-next-line
+      apply(:telemetry, :execute, [[:store, :kv, :engine | event], measurements, metadata])
+    end
+
+    :ok
+  end
+end

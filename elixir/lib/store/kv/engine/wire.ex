@@ -1,0 +1,97 @@
+defmodule Store.KV.Engine.Wire do
+  @moduledoc false
+  # The protocol's byte layouts on the Elixir side, as pure functions (no
+  # process, no port), so they are tested without a sidecar against frames
+  # the Go side produced (test/fixtures/wire): request entries and batch
+  # frames, reply ids with their "more" bit, batch replies, packed rows.
+  # docs/protocol.md is the contract.
+
+  # Atoms the sidecar may send; naming them here guarantees they exist, so
+  # replies decode with binary_to_term(bin, [:safe]).
+  @reply_atoms ~w(ok error ready rows done not_found closed badarg rocksdb internal
+                  unknown_column_family unknown_cursor unknown_snapshot too_many_iterators
+                  too_many_snapshots open_failed bad_config rows_returned bytes_read
+                  scan_time_ms tickers histograms properties column_families sidecar p50 p95
+                  p99 max count sum capacity usage pinned_usage strict_capacity version path
+                  open_iterators open_snapshots requests bad_frames groups grouped replies true false
+                  log writes_stopped recoveries last_write_error unknown_iterator
+                  no_backups backup_progress dir bytes id timestamp size files)a
+
+  @doc "The atoms replies may hold."
+  @spec reply_atoms() :: [atom()]
+  def reply_atoms, do: @reply_atoms
+
+  @doc "The id of a frame that carries several frames."
+  @spec batch_id() :: non_neg_integer()
+  def batch_id, do: 0xFFFFFFFFFFFFFFFF
+
+  @doc "One request entry: `<<length::32, id::64>>` and the term."
+  @spec entry(non_neg_integer(), binary()) :: iolist()
+  def entry(id, term), do: [<<byte_size(term) + 8::32, id::64>> | term]
+
+  @doc """
+  What goes to the port for these entries (newest first): one entry alone
+  as a plain frame (the port adds its length), several as a batch frame.
+  """
+  @spec frames([iolist()]) :: iolist()
+  def frames([[<<_::32, id::binary>> | term]]), do: [id | term]
+  def frames(entries), do: [<<batch_id()::64>> | :lists.reverse(entries)]
+
+  @doc """
+  Calls `fun.(more, id, body)` for every entry of a batch reply's payload:
+  `more` is 1 on every frame of a multi-frame reply but its last.
+  """
+  @spec each_entry(binary(), (0 | 1, non_neg_integer(), binary() -> any())) :: :ok
+  def each_entry(<<len::32, more::1, id::63, rest::binary>>, fun) do
+    size = len - 8
+    <<body::binary-size(size), rest::binary>> = rest
+    fun.(more, id, body)
+    each_entry(rest, fun)
+  end
+
+  def each_entry(<<>>, _fun), do: :ok
+
+  @doc "The tag (`\"rows\"` or `\"done\"`) and row count of a packed batch, or nil."
+  @spec packed_count(binary()) :: {binary(), non_neg_integer()} | nil
+  def packed_count(<<131, 104, 4, 119, 4, tag::binary-size(4), 98, count::32, _::binary>>)
+      when tag in ["rows", "done"],
+      do: {tag, count}
+
+  def packed_count(_frame), do: nil
+
+  # One batch of a scan or cursor: {:rows | :done, rows, stats}, from a
+  # packed frame ({Tag, Count, <<rows>>, Stats}) or a plain one; any other
+  # reply (an error) decodes as usual.
+  @doc "One batch of a scan, cursor or iterator move."
+  @spec decode_batch(binary()) :: term()
+  def decode_batch(
+        <<131, 104, 4, 119, 4, tag::binary-size(4), 98, _::32, 109, len::32,
+          packed::binary-size(len), stats::binary>>
+      ) do
+    {if(tag == "done", do: :done, else: :rows), unpack(packed, []),
+     :erlang.binary_to_term(<<131, stats::binary>>, [:safe])}
+  end
+
+  def decode_batch(frame), do: decode(frame)
+
+  # Keys and values stay sub-binaries of the frame: no copy, no allocation
+  # per value. (A caller keeping a few values of a large scan for long can
+  # :binary.copy/1 them, so they do not hold their frames in memory.)
+  @doc "The {key, value} rows of a packed binary, in order."
+  @spec unpack(binary(), list()) :: [{binary(), binary()}]
+  def unpack(<<kl::32, k::binary-size(kl), vl::32, v::binary-size(vl), rest::binary>>, acc),
+    do: unpack(rest, [{k, v} | acc])
+
+  def unpack(<<>>, acc), do: :lists.reverse(acc)
+
+  @doc "A reply term, decoded safely."
+  @spec decode(binary()) :: term()
+  def decode(body) do
+    case :erlang.binary_to_term(body, [:safe]) do
+      :ok -> :ok
+      {:ok, _} = ok -> ok
+      {:error, _} = error -> error
+      other -> other
+    end
+  end
+end
