@@ -3,7 +3,8 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/spiredb/spire-port/engine/kv"
 )
 
 // Sentinel errors. Each message carries the package prefix so that it reads
@@ -33,23 +34,25 @@ func (e *UnknownColumnFamilyError) Error() string {
 // Is makes errors.Is(err, ErrUnknownColumnFamily) true.
 func (e *UnknownColumnFamilyError) Is(target error) bool { return target == ErrUnknownColumnFamily }
 
-// Kind classifies a RocksDB status so that callers (and the wire protocol)
-// can branch on the class of failure instead of matching strings.
-type Kind string
+// Kind classifies a RocksDB status (see kv.Kind): callers branch on the
+// class of failure instead of matching strings. The wire carries RocksDB's
+// message as {rocksdb, Msg}; both clients derive the same kind from it
+// (client.ReplyError.Class, Store.KV.Engine.Error.kind/1).
+type Kind = kv.Kind
 
-// The classes of RocksDB status this package distinguishes. The names are
-// the atoms the sidecar sends: {:error, {:rocksdb, kind, message}}.
+// The classes of RocksDB status.
 const (
-	KindIO              Kind = "io_error"
-	KindCorruption      Kind = "corruption"
-	KindInvalidArgument Kind = "invalid_argument"
-	KindNotSupported    Kind = "not_supported"
-	KindBusy            Kind = "busy"
-	KindTimedOut        Kind = "timed_out"
-	KindIncomplete      Kind = "incomplete"
-	KindAborted         Kind = "aborted"
-	KindTryAgain        Kind = "try_again"
-	KindOther           Kind = "other"
+	KindIO              = kv.KindIO
+	KindCorruption      = kv.KindCorruption
+	KindInvalidArgument = kv.KindInvalidArgument
+	KindNotSupported    = kv.KindNotSupported
+	KindBusy            = kv.KindBusy
+	KindTimedOut        = kv.KindTimedOut
+	KindIncomplete      = kv.KindIncomplete
+	KindAborted         = kv.KindAborted
+	KindTryAgain        = kv.KindTryAgain
+	KindNotFound        = kv.KindNotFound
+	KindOther           = kv.KindOther
 )
 
 // RocksDBError is a failure reported by RocksDB itself, classified once here.
@@ -63,23 +66,6 @@ func (e *RocksDBError) Error() string {
 	return fmt.Sprintf("engine: %s: %s", e.Op, e.Msg)
 }
 
-// statusPrefixes maps RocksDB's Status::ToString prefixes to a Kind.
-var statusPrefixes = []struct {
-	prefix string
-	kind   Kind
-}{
-	{"IO error", KindIO},
-	{"Corruption", KindCorruption},
-	{"Invalid argument", KindInvalidArgument},
-	{"Not implemented", KindNotSupported},
-	{"Operation not supported", KindNotSupported},
-	{"Resource busy", KindBusy},
-	{"Operation timed out", KindTimedOut},
-	{"Result incomplete", KindIncomplete},
-	{"Operation aborted", KindAborted},
-	{"Operation failed. Try again.", KindTryAgain},
-}
-
 // classify wraps a grocksdb error (which only carries the status text) into
 // a *RocksDBError with its Kind.
 func classify(op string, err error) error {
@@ -87,14 +73,7 @@ func classify(op string, err error) error {
 		return nil
 	}
 	msg := err.Error()
-	kind := KindOther
-	for _, p := range statusPrefixes {
-		if strings.HasPrefix(msg, p.prefix) {
-			kind = p.kind
-			break
-		}
-	}
-	return &RocksDBError{Op: op, Kind: kind, Msg: msg}
+	return &RocksDBError{Op: op, Kind: kv.KindOfStatus(msg), Msg: msg}
 }
 
 // KindOf reports the Kind of a RocksDB failure, or "" when err is not one.

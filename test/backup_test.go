@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/spiredb/spire-port/engine/kv"
 	"github.com/spiredb/spire-port/port/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -128,6 +129,9 @@ func TestBackupsThroughTheWire(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, infos, 2)
 	require.NoError(t, s.VerifyBackup("backups", 1))
+	var re *client.ReplyError
+	require.ErrorAs(t, s.VerifyBackup("backups", 99), &re)
+	assert.Equal(t, kv.KindNotFound, re.Class(), "%v", re)
 
 	restored := filepath.Join(path, "checkpoints", "restored")
 	require.NoError(t, s.RestoreBackup("backups", 1, restored))

@@ -52,6 +52,16 @@ func (e *ReplyError) Kind() string {
 	return ""
 }
 
+// Class is the class of a RocksDB failure ({rocksdb, Msg}, classified by
+// Msg's status prefix: kv.KindCorruption, kv.KindIO, ...), or "" for any
+// other reason.
+func (e *ReplyError) Class() kv.Kind {
+	if t, ok := e.Reason.(etf.Tuple); ok && len(t) == 2 && t[0] == etf.Atom("rocksdb") {
+		return kv.KindOfStatus(Text(t[1]))
+	}
+	return ""
+}
+
 func formatTerm(t any) string {
 	switch v := t.(type) {
 	case []byte:
