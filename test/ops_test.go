@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/spiredb/spire-port/engine/kv"
-	"github.com/spiredb/spire-port/etf"
 	"github.com/spiredb/spire-port/port/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,7 +16,7 @@ func TestEveryOpInBothCodecs(t *testing.T) {
 	for _, codec := range codecs {
 		t.Run(codec, func(t *testing.T) {
 			s := start(t, "", codec)
-			assert.Equal(t, filepath.Join(s.Path, "data"), client.Text(must(s.Ready.Get("path"))))
+			assert.Equal(t, filepath.Join(s.Path, "data"), s.Ready.Path)
 
 			require.NoError(t, s.Ping())
 			require.NoError(t, s.Put([]byte("user:1"), []byte("alice")))
@@ -54,9 +53,9 @@ func TestEveryOpInBothCodecs(t *testing.T) {
 			assert.Len(t, batches[0].Rows, 100)
 			assert.Len(t, batches[2].Rows, 50)
 			assert.True(t, batches[2].Done)
-			assert.Equal(t, int64(100), must(batches[0].Stats.Get("rows_returned")))
-			assert.NotNil(t, must(batches[0].Stats.Get("bytes_read")))
-			assert.IsType(t, float64(0), must(batches[0].Stats.Get("scan_time_ms")))
+			assert.Equal(t, int64(100), batches[0].Stats.RowsReturned)
+			assert.Positive(t, batches[0].Stats.BytesRead)
+			assert.GreaterOrEqual(t, batches[0].Stats.ScanTimeMs, 0.0)
 
 			batches, err = s.Scan([]byte("user:0010"), []byte("user:0020"), client.Opts{Limit: 5})
 			require.NoError(t, err)
@@ -112,20 +111,16 @@ func TestEveryOpInBothCodecs(t *testing.T) {
 
 			stats, err := s.Stats()
 			require.NoError(t, err)
-			tickers := must(stats.Get("tickers")).(etf.Map)
-			assert.NotNil(t, must(tickers.Get("rocksdb.bytes.written")))
-			hists := must(stats.Get("histograms")).(etf.Map)
-			get := must(hists.Get("rocksdb.db.get.micros")).(etf.Map)
-			assert.Greater(t, must(get.Get("count")), int64(0))
-			props := must(stats.Get("properties")).(etf.Map)
-			assert.NotNil(t, must(props.Get("rocksdb.estimate-num-keys")))
-			side := must(stats.Get("sidecar")).(etf.Map)
-			assert.Equal(t, int64(0), must(side.Get("open_iterators")))
+			assert.Positive(t, stats.Tickers["rocksdb.bytes.written"])
+			assert.Positive(t, stats.Histograms["rocksdb.db.get.micros"].Count)
+			assert.Contains(t, stats.Properties, "rocksdb.estimate-num-keys")
+			assert.Contains(t, stats.ColumnFamilies, "default")
+			assert.Equal(t, int64(0), stats.Sidecar.OpenIterators)
 
 			info, err := s.CacheInfo()
 			require.NoError(t, err)
-			assert.Equal(t, int64(16777216), must(info.Get("capacity")))
-			assert.Equal(t, etf.Atom("false"), must(info.Get("strict_capacity")))
+			assert.Equal(t, uint64(16777216), info.Capacity)
+			assert.False(t, info.StrictCapacity)
 
 			require.NoError(t, s.CreateColumnFamily("rows"))
 			require.NoError(t, s.Put([]byte("k"), []byte("in-rows"), client.Opts{CF: "rows"}))
@@ -153,13 +148,6 @@ func TestEveryOpInBothCodecs(t *testing.T) {
 			require.NoError(t, s.Close())
 		})
 	}
-}
-
-func must(v any, ok bool) any {
-	if !ok {
-		return fmt.Errorf("missing")
-	}
-	return v
 }
 
 // kind is the tag of an error reply, "" for any other error.

@@ -71,11 +71,10 @@ func TestConcurrentClientsPipelining(t *testing.T) {
 	}
 	stats, err := s.Stats()
 	require.NoError(t, err)
-	side := must(stats.Get("sidecar")).(etf.Map)
-	assert.GreaterOrEqual(t, must(side.Get("requests")), int64(clients*perClient))
+	assert.GreaterOrEqual(t, stats.Sidecar.Requests, uint64(clients*perClient))
 	// The client combined concurrent requests into batch frames, and the
 	// sidecar served runs of them as groups.
-	assert.Positive(t, must(side.Get("groups")))
+	assert.Positive(t, stats.Sidecar.Groups)
 }
 
 func term(build func(b []byte) []byte) []byte { return build(etf.AppendVersion(nil)) }
@@ -375,8 +374,7 @@ func TestIdleCursorsAndSnapshotsAreClosed(t *testing.T) {
 	require.Eventually(t, func() bool {
 		stats, err := s.Stats()
 		require.NoError(t, err)
-		side := must(stats.Get("sidecar")).(etf.Map)
-		return must(side.Get("open_iterators")) == int64(0) && must(side.Get("open_snapshots")) == int64(0)
+		return stats.Sidecar.OpenIterators == 0 && stats.Sidecar.OpenSnapshots == 0
 	}, 5*time.Second, 50*time.Millisecond)
 	_, err = s.IterNext(cur)
 	assert.Equal(t, "unknown_cursor", kind(err))

@@ -127,8 +127,8 @@ type Client struct {
 	waited     chan struct{} // closed when the process has been reaped
 	exitErr    error
 
-	// Ready is the {ready, Info} map the sidecar sent.
-	Ready etf.Map
+	// Ready is what the sidecar said when its database was open.
+	Ready ReadyInfo
 }
 
 // waiter receives the replies of one request; gone is closed when the
@@ -227,7 +227,8 @@ func Start(opt StartOptions) (*Client, error) {
 			case len(t) == 2 && t[0] == etf.Atom("log"):
 				continue // --log-frames: a log line before ready
 			case len(t) == 2 && t[0] == etf.Atom("ready"):
-				c.Ready, _ = t[1].(etf.Map)
+				ready, _ := t[1].(etf.Map)
+				c.Ready = ReadyInfo{Version: Text(field(ready, "version")), Path: Text(field(ready, "path"))}
 				return c, nil
 			case len(t) == 2 && t[0] == etf.Atom("error"):
 				<-c.waited
@@ -585,15 +586,15 @@ func (c *Client) DeleteRange(start, end []byte, opts ...Opts) error {
 }
 
 // WriteBatch applies ops atomically.
-func (c *Client) WriteBatch(ops []kv.BatchOp, opts ...Opts) error {
+func (c *Client) WriteBatch(ops []BatchOp, opts ...Opts) error {
 	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
 		b = c.List(c.Atom(c.Tuple(b, 3), "write_batch"), len(ops))
 		for _, op := range ops {
 			n, name := 3, "put"
 			switch op.Kind {
-			case kv.OpDelete:
+			case OpDelete:
 				n, name = 2, "delete"
-			case kv.OpDeleteRange:
+			case OpDeleteRange:
 				name = "delete_range"
 			}
 			if op.CF != "" {
@@ -604,7 +605,7 @@ func (c *Client) WriteBatch(ops []kv.BatchOp, opts ...Opts) error {
 				b = c.Str(b, op.CF)
 			}
 			b = c.Binary(b, op.Key)
-			if op.Kind != kv.OpDelete {
+			if op.Kind != OpDelete {
 				b = c.Binary(b, op.Value)
 			}
 		}
@@ -615,8 +616,8 @@ func (c *Client) WriteBatch(ops []kv.BatchOp, opts ...Opts) error {
 
 // Batch is one batch of a scan.
 type Batch struct {
-	Rows  []kv.KV
-	Stats etf.Map // rows_returned, bytes_read, scan_time_ms
+	Rows  []KV
+	Stats ScanStats
 	Done  bool
 }
 
@@ -652,12 +653,12 @@ func toBatch(term any) (Batch, error) {
 	t, ok := term.(etf.Tuple)
 	if ok && len(t) == 3 && (t[0] == etf.Atom("rows") || t[0] == etf.Atom("done")) {
 		b := Batch{Done: t[0] == etf.Atom("done")}
-		b.Stats, _ = t[2].(etf.Map)
+		b.Stats = toScanStats(t[2])
 		for _, r := range asSeq(t[1]) {
 			row := asSeq(r)
 			k, _ := row[0].([]byte)
 			v, _ := row[1].([]byte)
-			b.Rows = append(b.Rows, kv.KV{Key: k, Value: v})
+			b.Rows = append(b.Rows, KV{Key: k, Value: v})
 		}
 		return b, nil
 	}
@@ -748,17 +749,15 @@ func (c *Client) simple(op string, arg ...string) (any, error) {
 
 // Stats returns the stats map: tickers, histograms, properties,
 // column_families and sidecar.
-func (c *Client) Stats() (etf.Map, error) {
+func (c *Client) Stats() (Stats, error) {
 	v, err := c.simple("stats")
-	m, _ := v.(etf.Map)
-	return m, err
+	return toStats(v), err
 }
 
 // CacheInfo returns capacity, usage, pinned_usage and strict_capacity.
-func (c *Client) CacheInfo() (etf.Map, error) {
+func (c *Client) CacheInfo() (CacheInfo, error) {
 	v, err := c.simple("cache_info")
-	m, _ := v.(etf.Map)
-	return m, err
+	return toCacheInfo(v), err
 }
 
 // Property returns a RocksDB property of the default column family.
