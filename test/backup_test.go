@@ -33,7 +33,7 @@ func TestCheckpointPathsStayInsideTheirRoots(t *testing.T) {
 	require.NoError(t, os.MkdirAll(root2, 0o750))
 	require.NoError(t, os.MkdirAll(outside, 0o750))
 	s := start(t, "", "etf", "--checkpoint-root", root1, "--checkpoint-root", root2)
-	require.NoError(t, s.Put([]byte("k"), []byte("v")))
+	require.NoError(t, s.Put(ctx, []byte("k"), []byte("v")))
 	require.NoError(t, os.MkdirAll(root1, 0o750))
 	require.NoError(t, os.Symlink(outside, filepath.Join(root1, "link")))
 	require.NoError(t, os.Symlink(outside, filepath.Join(root2, "target-link")))
@@ -53,7 +53,7 @@ func TestCheckpointPathsStayInsideTheirRoots(t *testing.T) {
 		{root1, false},                               // the root itself
 		{"nightly", false},                           // exists now
 	} {
-		err := s.Checkpoint(c.path)
+		err := s.Checkpoint(ctx, c.path)
 		if c.ok {
 			assert.NoError(t, err, c.path)
 		} else {
@@ -61,14 +61,14 @@ func TestCheckpointPathsStayInsideTheirRoots(t *testing.T) {
 		}
 	}
 	assert.Empty(t, entries(t, outside), "nothing created outside the roots")
-	err := s.Checkpoint(filepath.Join(outside, "cp"))
+	err := s.Checkpoint(ctx, filepath.Join(outside, "cp"))
 	assert.Contains(t, err.Error(), root1, "the message names the roots")
 	assert.Contains(t, err.Error(), root2)
 
 	// A checkpoint is an engine layout: a sidecar opens it as it is.
 	require.NoError(t, s.Close())
 	cp := start(t, filepath.Join(root1, "nightly"), "etf")
-	v, err := cp.Get([]byte("k"))
+	v, err := cp.Get(ctx, []byte("k"))
 	require.NoError(t, err)
 	assert.Equal(t, "v", string(v))
 }
@@ -80,7 +80,7 @@ func TestCheckpointRootsFromTheEnvironment(t *testing.T) {
 		Env: append([]string{"SPIRE_CHECKPOINT_ROOTS=/nonexistent-root:" + root}, small...)})
 	require.NoError(t, err)
 	defer c.Kill()
-	require.NoError(t, c.Checkpoint(filepath.Join(root, "cp")))
+	require.NoError(t, c.Checkpoint(ctx, filepath.Join(root, "cp")))
 	_, err = os.Stat(filepath.Join(root, "cp", "data", "CURRENT"))
 	assert.NoError(t, err)
 }
@@ -102,12 +102,12 @@ func TestCheckpointsHardLinkOnOneFileSystemAndCopyAcross(t *testing.T) {
 	path := t.TempDir()
 	s := start(t, path, "etf", "--checkpoint-root", filepath.Join(path, "checkpoints"), "--checkpoint-root", other)
 	for i := 0; i < 100; i++ {
-		require.NoError(t, s.Put([]byte(fmt.Sprintf("k%03d", i)), []byte("v")))
+		require.NoError(t, s.Put(ctx, []byte(fmt.Sprintf("k%03d", i)), []byte("v")))
 	}
-	require.NoError(t, s.Flush())
-	require.NoError(t, s.Checkpoint("same"))
+	require.NoError(t, s.Flush(ctx))
+	require.NoError(t, s.Checkpoint(ctx, "same"))
 	assert.GreaterOrEqual(t, sstLinks(t, filepath.Join(path, "checkpoints", "same", "data")), uint64(2), "hard links")
-	require.NoError(t, s.Checkpoint(filepath.Join(other, "across")))
+	require.NoError(t, s.Checkpoint(ctx, filepath.Join(other, "across")))
 	assert.Equal(t, uint64(1), sstLinks(t, filepath.Join(other, "across", "data")), "copies on another file system")
 }
 
@@ -115,44 +115,44 @@ func TestBackupsThroughTheWire(t *testing.T) {
 	path := t.TempDir()
 	s := start(t, path, "etf")
 	for i := 0; i < 1000; i++ {
-		require.NoError(t, s.Put([]byte(fmt.Sprintf("k%04d", i)), []byte(strings.Repeat("v", 100))))
+		require.NoError(t, s.Put(ctx, []byte(fmt.Sprintf("k%04d", i)), []byte(strings.Repeat("v", 100))))
 	}
-	first, err := s.Backup("backups", client.BackupOpts{Flush: true, ProgressEveryBytes: 1 << 10})
+	first, err := s.Backup(ctx, "backups", client.BackupOpts{Flush: true, ProgressEveryBytes: 1 << 10})
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, first.ID)
 	assert.Positive(t, first.Files)
-	require.NoError(t, s.Put([]byte("late"), []byte("x")))
-	second, err := s.Backup("backups", client.BackupOpts{Flush: true, RateLimitBytesPerSec: 32 << 20})
+	require.NoError(t, s.Put(ctx, []byte("late"), []byte("x")))
+	second, err := s.Backup(ctx, "backups", client.BackupOpts{Flush: true, RateLimitBytesPerSec: 32 << 20})
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, second.ID)
-	infos, err := s.ListBackups("backups")
+	infos, err := s.ListBackups(ctx, "backups")
 	require.NoError(t, err)
 	require.Len(t, infos, 2)
-	require.NoError(t, s.VerifyBackup("backups", 1))
+	require.NoError(t, s.VerifyBackup(ctx, "backups", 1))
 	var re *client.ReplyError
-	require.ErrorAs(t, s.VerifyBackup("backups", 99), &re)
+	require.ErrorAs(t, s.VerifyBackup(ctx, "backups", 99), &re)
 	assert.Equal(t, kv.KindNotFound, re.Class(), "%v", re)
 
 	restored := filepath.Join(path, "checkpoints", "restored")
-	require.NoError(t, s.RestoreBackup("backups", 1, restored))
-	assert.Equal(t, "badarg", kind(s.RestoreBackup("backups", 0, restored)), "a path that holds a database")
-	assert.Equal(t, "badarg", kind(s.RestoreBackup("backups", 0, filepath.Join(t.TempDir(), "out"))), "outside the roots")
-	err = s.RestoreBackup("nothing-here", 0, "elsewhere")
+	require.NoError(t, s.RestoreBackup(ctx, "backups", 1, restored))
+	assert.Equal(t, "badarg", kind(s.RestoreBackup(ctx, "backups", 0, restored)), "a path that holds a database")
+	assert.Equal(t, "badarg", kind(s.RestoreBackup(ctx, "backups", 0, filepath.Join(t.TempDir(), "out"))), "outside the roots")
+	err = s.RestoreBackup(ctx, "nothing-here", 0, "elsewhere")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no backups")
 
-	require.NoError(t, s.PurgeOldBackups("backups", 1))
-	infos, err = s.ListBackups("backups")
+	require.NoError(t, s.PurgeOldBackups(ctx, "backups", 1))
+	infos, err = s.ListBackups(ctx, "backups")
 	require.NoError(t, err)
 	require.Len(t, infos, 1)
 	assert.EqualValues(t, 2, infos[0].ID)
-	require.NoError(t, s.DeleteBackup("backups", 2))
+	require.NoError(t, s.DeleteBackup(ctx, "backups", 2))
 	assert.Contains(t, s.Stderr.String(), "backup 2 to")
 
 	r := start(t, restored, "etf")
-	v, err := r.Get([]byte("k0999"))
+	v, err := r.Get(ctx, []byte("k0999"))
 	require.NoError(t, err)
 	assert.Len(t, v, 100)
-	_, err = r.Get([]byte("late"))
+	_, err = r.Get(ctx, []byte("late"))
 	assert.ErrorIs(t, err, client.ErrNotFound, "backup 1 was taken before it")
 }

@@ -43,15 +43,15 @@ func TestFullDiskRefusesWritesKeepsReadsAndRecovers(t *testing.T) {
 	s := start(t, path, "etf", "--min-free-disk-bytes", fmt.Sprint(min), "--write-buffer-size", "1048576")
 	if fs == "" {
 		waitGuard()
-		err := s.Put([]byte("k"), []byte("v"))
+		err := s.Put(ctx, []byte("k"), []byte("v"))
 		assert.Equal(t, "rocksdb", kind(err))
 		assert.Contains(t, err.Error(), "No space left on device")
-		require.NoError(t, s.Ping())
+		require.NoError(t, s.Ping(ctx))
 		return
 	}
 
 	for i := 0; i < 100; i++ {
-		require.NoError(t, s.Put([]byte(fmt.Sprintf("k%03d", i)), make([]byte, 1000)))
+		require.NoError(t, s.Put(ctx, []byte(fmt.Sprintf("k%03d", i)), make([]byte, 1000)))
 	}
 	// Fill the file system to just under the reserve.
 	require.NoError(t, syscall.Statfs(fs, &st))
@@ -60,37 +60,37 @@ func TestFullDiskRefusesWritesKeepsReadsAndRecovers(t *testing.T) {
 	require.NoError(t, exec.Command("fallocate", "-l", fmt.Sprint(fill), ballast).Run())
 	waitGuard()
 
-	err := s.Put([]byte("more"), []byte("data"))
+	err := s.Put(ctx, []byte("more"), []byte("data"))
 	require.Error(t, err)
 	assert.Equal(t, "rocksdb", kind(err), err.Error())
 	assert.Contains(t, err.Error(), "No space left on device")
-	assert.Equal(t, "rocksdb", kind(s.Flush()))
-	v, err := s.Get([]byte("k042"))
+	assert.Equal(t, "rocksdb", kind(s.Flush(ctx)))
+	v, err := s.Get(ctx, []byte("k042"))
 	require.NoError(t, err, "reads keep working")
 	assert.Len(t, v, 1000)
-	require.NoError(t, s.Ping(), "the sidecar stays up")
+	require.NoError(t, s.Ping(ctx), "the sidecar stays up")
 
 	require.NoError(t, os.Remove(ballast))
 	waitGuard()
-	require.NoError(t, s.Put([]byte("more"), []byte("data")), "writes resume once space returns")
-	require.NoError(t, s.Flush())
-	v, err = s.Get([]byte("more"))
+	require.NoError(t, s.Put(ctx, []byte("more"), []byte("data")), "writes resume once space returns")
+	require.NoError(t, s.Flush(ctx))
+	v, err = s.Get(ctx, []byte("more"))
 	require.NoError(t, err)
 	assert.Equal(t, "data", string(v))
 }
 
 func TestRemovedDataDirRefusesWritesAndKeepsServing(t *testing.T) {
 	s := start(t, "", "etf")
-	require.NoError(t, s.Put([]byte("k"), []byte("v")))
+	require.NoError(t, s.Put(ctx, []byte("k"), []byte("v")))
 	require.NoError(t, os.RemoveAll(filepath.Join(s.Path, "data")))
 	waitGuard()
-	err := s.Put([]byte("k2"), []byte("v"))
+	err := s.Put(ctx, []byte("k2"), []byte("v"))
 	assert.Equal(t, "rocksdb", kind(err))
 	assert.Contains(t, err.Error(), "removed")
-	v, err := s.Get([]byte("k"))
+	v, err := s.Get(ctx, []byte("k"))
 	require.NoError(t, err, "reads are served from the files RocksDB still holds open")
 	assert.Equal(t, "v", string(v))
-	require.NoError(t, s.Ping())
+	require.NoError(t, s.Ping(ctx))
 }
 
 func TestReadOnlyDataDirRefusesWritesAndRecovers(t *testing.T) {
@@ -101,7 +101,7 @@ func TestReadOnlyDataDirRefusesWritesAndRecovers(t *testing.T) {
 		return
 	}
 	s := start(t, fs, "etf", "--min-free-disk-bytes", "1048576")
-	require.NoError(t, s.Put([]byte("k"), []byte("v")))
+	require.NoError(t, s.Put(ctx, []byte("k"), []byte("v")))
 	// A read-only bind mount over the path: files RocksDB already holds
 	// stay writable, anything opened through the path is not (a plain
 	// read-only remount is refused while files are open for writing).
@@ -109,14 +109,14 @@ func TestReadOnlyDataDirRefusesWritesAndRecovers(t *testing.T) {
 	require.NoError(t, syscall.Mount(data, data, "", syscall.MS_BIND, ""))
 	require.NoError(t, syscall.Mount("", data, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY, ""))
 	waitGuard()
-	err := s.Put([]byte("k2"), []byte("v"))
+	err := s.Put(ctx, []byte("k2"), []byte("v"))
 	assert.Equal(t, "rocksdb", kind(err))
 	assert.Contains(t, err.Error(), "Read-only file system")
-	v, err := s.Get([]byte("k"))
+	v, err := s.Get(ctx, []byte("k"))
 	require.NoError(t, err, "reads keep working")
 	assert.Equal(t, "v", string(v))
 
 	require.NoError(t, syscall.Unmount(data, syscall.MNT_DETACH))
 	waitGuard()
-	require.NoError(t, s.Put([]byte("k2"), []byte("v")), "writes resume")
+	require.NoError(t, s.Put(ctx, []byte("k2"), []byte("v")), "writes resume")
 }

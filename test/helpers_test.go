@@ -2,6 +2,7 @@ package test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"sync"
@@ -73,3 +74,6 @@ func start(t *testing.T, path, codec string, args ...string) *sidecar {
 }
 
 var codecs = []string{"etf", "msgpack"}
+
+// ctx is the context of the calls that need no deadline of their own.
+var ctx = context.Background()

@@ -59,7 +59,7 @@ func nilArg(b []byte) []byte              { return etf.AppendNil(b) }
 
 func TestReversedRangesAreRefusedAndWritesGoOn(t *testing.T) {
 	s := start(t, "", "etf")
-	require.NoError(t, s.CreateColumnFamily("other"))
+	require.NoError(t, s.CreateColumnFamily(ctx, "other"))
 
 	reason, msg := reasonOf(roundTrip(t, s, 1, req("delete_range", binArg("m9"), binArg("m1"), nilArg)))
 	assert.Equal(t, "badarg", reason)
@@ -79,17 +79,17 @@ func TestReversedRangesAreRefusedAndWritesGoOn(t *testing.T) {
 		b = etf.AppendNil(etf.AppendNil(b))
 		reason, _ := reasonOf(roundTrip(t, s, 2, b))
 		assert.Equal(t, "badarg", reason, "range %q", bad)
-		_, err := s.Get([]byte("w000"))
+		_, err := s.Get(ctx, []byte("w000"))
 		assert.ErrorIs(t, err, client.ErrNotFound, "no entry of a refused batch is applied")
 	}
 
 	// Every kind of write still works afterwards, in every column family.
-	require.NoError(t, s.Put([]byte("k"), []byte("v")))
-	require.NoError(t, s.Put([]byte("k"), []byte("v"), client.Opts{CF: "other", Sync: true}))
-	require.NoError(t, s.Delete([]byte("k")))
-	require.NoError(t, s.DeleteRange([]byte("a"), []byte("b")))
-	require.NoError(t, s.Flush())
-	stats, err := s.Stats()
+	require.NoError(t, s.Put(ctx, []byte("k"), []byte("v")))
+	require.NoError(t, s.Put(ctx, []byte("k"), []byte("v"), client.Opts{CF: "other", Sync: true}))
+	require.NoError(t, s.Delete(ctx, []byte("k")))
+	require.NoError(t, s.DeleteRange(ctx, []byte("a"), []byte("b")))
+	require.NoError(t, s.Flush(ctx))
+	stats, err := s.Stats(ctx)
 	require.NoError(t, err)
 	assert.False(t, stats.Sidecar.WritesStopped)
 	assert.Zero(t, stats.Sidecar.Recoveries)
@@ -120,7 +120,7 @@ func oneByteElements(op string, n int) []byte {
 
 func TestListsOfTinyElementsDoNotAmplifyMemory(t *testing.T) {
 	s := start(t, "", "etf", "--max-frame", fmt.Sprint(80<<20))
-	require.NoError(t, s.Put([]byte("k"), []byte("v")))
+	require.NoError(t, s.Put(ctx, []byte("k"), []byte("v")))
 	base := peakRSS(t, s.Pid())
 	for _, c := range []struct {
 		op string
@@ -151,14 +151,14 @@ func TestListsOfTinyElementsDoNotAmplifyMemory(t *testing.T) {
 		// n elements costs.
 		assert.Less(t, peak-base, int64(3*len(body)+64<<20), "memory grew by %d MiB", (peak-base)>>20)
 	}
-	v, err := s.Get([]byte("k"))
+	v, err := s.Get(ctx, []byte("k"))
 	require.NoError(t, err)
 	assert.Equal(t, "v", string(v))
 }
 
 func TestCloseIsAnsweredBeforeTheSidecarExits(t *testing.T) {
 	s := start(t, "", "etf")
-	require.NoError(t, s.Put([]byte("k"), []byte("v")))
+	require.NoError(t, s.Put(ctx, []byte("k"), []byte("v")))
 	assert.Equal(t, etf.Atom("ok"), roundTrip(t, s, 3, req("close")))
 	select {
 	case <-s.Down():
@@ -172,7 +172,7 @@ func TestColumnFamilyNamesWithNULAreRefused(t *testing.T) {
 	reason, msg := reasonOf(roundTrip(t, s, 4, req("cf_create", binArg("a\x00b"))))
 	assert.Equal(t, "badarg", reason)
 	assert.Contains(t, msg, "NUL")
-	names, err := s.ColumnFamilies()
+	names, err := s.ColumnFamilies(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"default"}, names)
 }
@@ -209,19 +209,19 @@ func TestACheckpointThroughAnOutsideSymlinkCreatesNothing(t *testing.T) {
 	root := filepath.Join(s.Path, "checkpoints")
 	require.NoError(t, os.MkdirAll(root, 0o750))
 	require.NoError(t, os.Symlink(outside, filepath.Join(root, "evil")))
-	err := s.Checkpoint("evil/sub/cp")
+	err := s.Checkpoint(ctx, "evil/sub/cp")
 	assert.Equal(t, "badarg", kind(err))
 	entries, err := os.ReadDir(outside)
 	require.NoError(t, err)
 	assert.Empty(t, entries, "nothing is created outside the root")
-	require.NoError(t, s.Checkpoint("fine/cp"), "a path inside the root still works")
+	require.NoError(t, s.Checkpoint(ctx, "fine/cp"), "a path inside the root still works")
 }
 
 // Requests of one stream take effect in the order they arrive, whichever
 // path serves them: a read after a write of the same key sees it.
 func TestOneStreamKeepsItsOrder(t *testing.T) {
 	s := start(t, "", "etf")
-	require.NoError(t, s.CreateColumnFamily("cf"))
+	require.NoError(t, s.CreateColumnFamily(ctx, "cf"))
 	cfOpt := func(b []byte) []byte {
 		return bin(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendListHeader(b, 1), 2), "cf"), "cf")
 	}

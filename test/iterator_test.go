@@ -78,11 +78,11 @@ func asList(v any) []any {
 func TestIteratorOpsOnTheWire(t *testing.T) {
 	s := start(t, "", "etf", "--max-iterators", "3")
 	for i := 0; i < 50; i++ {
-		require.NoError(t, s.Put([]byte(fmt.Sprintf("k%02d", i)), []byte("v")))
+		require.NoError(t, s.Put(ctx, []byte(fmt.Sprintf("k%02d", i)), []byte("v")))
 	}
 	reply := roundTrip(t, s, 1, req("iterator", opts(opt("iterate_upper_bound", binArg("k40")), opt("fill_cache", atomArg("false")))))
 	itr := reply.(etf.Tuple)[1].(int64)
-	require.NoError(t, s.Put([]byte("k00a"), []byte("late")))
+	require.NoError(t, s.Put(ctx, []byte("k00a"), []byte("late")))
 
 	keys, more := moveRows(t, s, 2, itr, keyed("seek", "k10"), opts(opt("ahead", intArg(2))))
 	assert.Equal(t, []string{"k10", "k11", "k12"}, keys)
@@ -124,7 +124,7 @@ func TestIteratorOpsOnTheWire(t *testing.T) {
 func TestDataDirAndListColumnFamilies(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db")
 	s := start(t, t.TempDir(), "etf", "--data-dir", dir, "--column-family", "extra")
-	require.NoError(t, s.Put([]byte("k"), []byte("v")))
+	require.NoError(t, s.Put(ctx, []byte("k"), []byte("v")))
 	_, err := os.Stat(filepath.Join(dir, "CURRENT"))
 	require.NoError(t, err, "RocksDB lives in exactly --data-dir")
 	require.NoError(t, s.Close())

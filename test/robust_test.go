@@ -38,20 +38,20 @@ func TestConcurrentClientsPipelining(t *testing.T) {
 				switch rng.Intn(4) {
 				case 0, 1:
 					val := fmt.Sprintf("v%d-%d", c, i)
-					if err := s.Put([]byte(key), []byte(val)); err != nil {
+					if err := s.Put(ctx, []byte(key), []byte(val)); err != nil {
 						errs <- err
 						return
 					}
 					written[key] = val
 				case 2:
-					got, err := s.Get([]byte(key))
+					got, err := s.Get(ctx, []byte(key))
 					want, ok := written[key]
 					if (ok && (err != nil || string(got) != want)) || (!ok && err != client.ErrNotFound) {
 						errs <- fmt.Errorf("get %s = %q, %v; want %q (written %v)", key, got, err, want, ok)
 						return
 					}
 				case 3:
-					batches, err := s.Scan([]byte(fmt.Sprintf("c%d:", c)), []byte(fmt.Sprintf("c%d:~", c)))
+					batches, err := s.Scan(ctx, []byte(fmt.Sprintf("c%d:", c)), []byte(fmt.Sprintf("c%d:~", c)))
 					n := 0
 					for _, b := range batches {
 						n += len(b.Rows)
@@ -69,7 +69,7 @@ func TestConcurrentClientsPipelining(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	stats, err := s.Stats()
+	stats, err := s.Stats(ctx)
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, stats.Sidecar.Requests, uint64(clients*perClient))
 	// The client combined concurrent requests into batch frames, and the
@@ -83,7 +83,7 @@ func bin(b []byte, s string) []byte { return etf.AppendBinary(b, []byte(s)) }
 
 func TestHostileInputGetsAnErrorAndTheSidecarKeepsServing(t *testing.T) {
 	s := start(t, "", "etf")
-	require.NoError(t, s.Put([]byte("k"), []byte("v")))
+	require.NoError(t, s.Put(ctx, []byte("k"), []byte("v")))
 	deep := etf.AppendVersion(nil)
 	for i := 0; i < 100_000; i++ {
 		deep = etf.AppendListHeader(deep, 1)
@@ -182,7 +182,7 @@ func TestHostileInputGetsAnErrorAndTheSidecarKeepsServing(t *testing.T) {
 			re := &client.ReplyError{Reason: tup[1]}
 			assert.Equal(t, c.want, re.Kind(), re.Error())
 			assert.Contains(t, re.Error(), c.inMsg)
-			v, err := s.Get([]byte("k"))
+			v, err := s.Get(ctx, []byte("k"))
 			require.NoError(t, err, "the next valid request is answered")
 			assert.Equal(t, "v", string(v))
 		})
@@ -193,7 +193,7 @@ func TestHostileInputGetsAnErrorAndTheSidecarKeepsServing(t *testing.T) {
 		f := make([]byte, 4, 4+len(packet))
 		binary.BigEndian.PutUint32(f, uint32(len(packet)))
 		require.NoError(t, s.WriteFrame(append(f, packet...)))
-		require.NoError(t, s.Ping(), "still serving after a %d-byte packet", len(packet))
+		require.NoError(t, s.Ping(ctx), "still serving after a %d-byte packet", len(packet))
 	}
 	// stderr reaches the buffer through a pipe: it may trail the replies.
 	assert.Eventually(t, func() bool {
@@ -247,7 +247,7 @@ func TestMsgpackHostileInput(t *testing.T) {
 		done()
 		require.NoError(t, err, name)
 		assert.Equal(t, etf.Atom("error"), reply.(etf.Tuple)[0], name)
-		require.NoError(t, s.Ping(), name)
+		require.NoError(t, s.Ping(ctx), name)
 	}
 }
 
@@ -265,12 +265,12 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 				key := fmt.Sprintf("w%d:%06d", w, i)
 				var err error
 				if i%5 == 0 {
-					err = s.WriteBatch([]kv.BatchOp{
+					err = s.WriteBatch(ctx, []kv.BatchOp{
 						{Kind: kv.OpPut, Key: []byte(key), Value: []byte("batch")},
 						{Kind: kv.OpPut, CF: "rows", Key: []byte(key + ":twin"), Value: []byte("batch")},
 					})
 				} else {
-					err = s.Put([]byte(key), []byte("put"))
+					err = s.Put(ctx, []byte(key), []byte("put"))
 				}
 				if err != nil {
 					assert.ErrorIs(t, err, client.ErrEngineDown, "in-flight callers see engine down")
@@ -289,21 +289,21 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 
 	s2 := start(t, path, "etf")
 	// No half batch either: every twin in "rows" has its key in "default".
-	twins, err := s2.Scan(nil, nil, client.Opts{CF: "rows"})
+	twins, err := s2.Scan(ctx, nil, nil, client.Opts{CF: "rows"})
 	require.NoError(t, err)
 	for _, b := range twins {
 		for _, kv := range b.Rows {
-			_, err := s2.Get([]byte(strings.TrimSuffix(string(kv.Key), ":twin")))
+			_, err := s2.Get(ctx, []byte(strings.TrimSuffix(string(kv.Key), ":twin")))
 			require.NoError(t, err, "half a batch survived: %s", kv.Key)
 		}
 	}
 	count := 0
 	acked.Range(func(k, batch any) bool {
 		count++
-		v, err := s2.Get([]byte(k.(string)))
+		v, err := s2.Get(ctx, []byte(k.(string)))
 		if assert.NoError(t, err, "acknowledged write %s lost", k) && batch.(bool) {
 			assert.Equal(t, "batch", string(v))
-			_, err := s2.Get([]byte(k.(string)+":twin"), client.Opts{CF: "rows"})
+			_, err := s2.Get(ctx, []byte(k.(string)+":twin"), client.Opts{CF: "rows"})
 			assert.NoError(t, err, "a batch is all or nothing, across column families")
 		}
 		return true
@@ -314,14 +314,14 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 func TestEOFAndSIGTERMCloseCleanlyAndReleaseTheLock(t *testing.T) {
 	path := t.TempDir()
 	s := start(t, path, "etf")
-	require.NoError(t, s.Put([]byte("k"), []byte("v")))
+	require.NoError(t, s.Put(ctx, []byte("k"), []byte("v")))
 	require.NoError(t, s.CloseStdin(), "EOF on stdin exits 0")
 	assert.Contains(t, s.Stderr.String(), "stdin closed")
 
 	began := time.Now()
 	s2 := start(t, path, "etf")
 	assert.Less(t, time.Since(began), 5*time.Second, "the LOCK was released")
-	v, err := s2.Get([]byte("k"))
+	v, err := s2.Get(ctx, []byte("k"))
 	require.NoError(t, err)
 	assert.Equal(t, "v", string(v))
 	require.NoError(t, syscall.Kill(s2.Pid(), syscall.SIGTERM))
@@ -330,7 +330,7 @@ func TestEOFAndSIGTERMCloseCleanlyAndReleaseTheLock(t *testing.T) {
 	assert.Contains(t, s2.Stderr.String(), "terminated")
 
 	s3 := start(t, path, "etf")
-	_, err = s3.Get([]byte("k"))
+	_, err = s3.Get(ctx, []byte("k"))
 	require.NoError(t, err)
 
 	// stdin closed in the middle of a frame: clean shutdown as well.
@@ -366,27 +366,27 @@ func TestOpenFailuresAreReported(t *testing.T) {
 
 func TestIdleCursorsAndSnapshotsAreClosed(t *testing.T) {
 	s := start(t, "", "etf", "--idle-timeout", "200ms")
-	require.NoError(t, s.Put([]byte("a"), []byte("1")))
-	cur, err := s.IterOpen(nil, nil)
+	require.NoError(t, s.Put(ctx, []byte("a"), []byte("1")))
+	cur, err := s.IterOpen(ctx, nil, nil)
 	require.NoError(t, err)
-	_, err = s.SnapshotOpen()
+	_, err = s.SnapshotOpen(ctx)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		stats, err := s.Stats()
+		stats, err := s.Stats(ctx)
 		require.NoError(t, err)
 		return stats.Sidecar.OpenIterators == 0 && stats.Sidecar.OpenSnapshots == 0
 	}, 5*time.Second, 50*time.Millisecond)
-	_, err = s.IterNext(cur)
+	_, err = s.IterNext(ctx, cur)
 	assert.Equal(t, "unknown_cursor", kind(err))
 	assert.True(t, strings.Contains(s.Stderr.String(), "idle"))
 }
 
 func TestIteratorLimit(t *testing.T) {
 	s := start(t, "", "etf", "--max-iterators", "2")
-	_, err := s.IterOpen(nil, nil)
+	_, err := s.IterOpen(ctx, nil, nil)
 	require.NoError(t, err)
-	_, err = s.IterOpen(nil, nil)
+	_, err = s.IterOpen(ctx, nil, nil)
 	require.NoError(t, err)
-	_, err = s.IterOpen(nil, nil)
+	_, err = s.IterOpen(ctx, nil, nil)
 	assert.Equal(t, "too_many_iterators", kind(err))
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"time"
 
 	"github.com/spiredb/spire-port/etf"
@@ -31,8 +32,8 @@ func toBackupInfo(v any) BackupInfo {
 
 // Backup adds an incremental backup of the database to dir, which must be
 // under one of the sidecar's checkpoint roots.
-func (c *Client) Backup(dir string, o BackupOpts) (BackupInfo, error) {
-	v, err := c.Call(func(c wire.Codec, b []byte) []byte {
+func (c *Client) Backup(ctx context.Context, dir string, o BackupOpts) (BackupInfo, error) {
+	v, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
 		b = c.Str(c.Atom(c.Tuple(b, 3), "backup"), dir)
 		b = c.List(b, 3)
 		b = c.Atom(c.Atom(c.Tuple(b, 2), "flush"), boolAtom(o.Flush))
@@ -54,8 +55,8 @@ func boolAtom(v bool) string {
 }
 
 // ListBackups lists the backups in dir, oldest first.
-func (c *Client) ListBackups(dir string) ([]BackupInfo, error) {
-	v, err := c.simple("backup_list", dir)
+func (c *Client) ListBackups(ctx context.Context, dir string) ([]BackupInfo, error) {
+	v, err := c.simple(ctx, "backup_list", dir)
 	var infos []BackupInfo
 	for _, i := range asSeq(v) {
 		infos = append(infos, toBackupInfo(i))
@@ -63,32 +64,32 @@ func (c *Client) ListBackups(dir string) ([]BackupInfo, error) {
 	return infos, err
 }
 
-func (c *Client) backupOp(op, dir string, n uint64) error {
-	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
+func (c *Client) backupOp(ctx context.Context, op, dir string, n uint64) error {
+	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
 		return c.Uint(c.Str(c.Atom(c.Tuple(b, 3), op), dir), n)
 	})
 	return err
 }
 
 // VerifyBackup checks every file of backup id: present, its size, its checksum.
-func (c *Client) VerifyBackup(dir string, id uint32) error {
-	return c.backupOp("backup_verify", dir, uint64(id))
+func (c *Client) VerifyBackup(ctx context.Context, dir string, id uint32) error {
+	return c.backupOp(ctx, "backup_verify", dir, uint64(id))
 }
 
 // DeleteBackup deletes backup id.
-func (c *Client) DeleteBackup(dir string, id uint32) error {
-	return c.backupOp("backup_delete", dir, uint64(id))
+func (c *Client) DeleteBackup(ctx context.Context, dir string, id uint32) error {
+	return c.backupOp(ctx, "backup_delete", dir, uint64(id))
 }
 
 // PurgeOldBackups keeps the newest keep backups and deletes the others.
-func (c *Client) PurgeOldBackups(dir string, keep uint32) error {
-	return c.backupOp("backup_purge", dir, uint64(keep))
+func (c *Client) PurgeOldBackups(ctx context.Context, dir string, keep uint32) error {
+	return c.backupOp(ctx, "backup_purge", dir, uint64(keep))
 }
 
 // RestoreBackup writes backup id (0: the latest) to path in the engine's
 // layout (<path>/data), which must hold no database.
-func (c *Client) RestoreBackup(dir string, id uint32, path string) error {
-	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
+func (c *Client) RestoreBackup(ctx context.Context, dir string, id uint32, path string) error {
+	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
 		b = c.Str(c.Atom(c.Tuple(b, 4), "backup_restore"), dir)
 		if id == 0 {
 			b = c.Atom(b, "latest")

@@ -46,14 +46,14 @@ func benchClient(b *testing.B, load bool) *Client {
 			for i := range ops {
 				ops[i] = kv.BatchOp{Kind: kv.OpPut, Key: benchKey(base + i), Value: value}
 			}
-			if err := c.WriteBatch(ops); err != nil {
+			if err := c.WriteBatch(ctx, ops); err != nil {
 				b.Fatal(err)
 			}
 		}
-		if err := c.Flush(); err != nil {
+		if err := c.Flush(ctx); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := c.Scan(nil, nil); err != nil { // warm the cache
+		if _, err := c.Scan(ctx, nil, nil); err != nil { // warm the cache
 			b.Fatal(err)
 		}
 	}
@@ -122,13 +122,13 @@ func parallel(b *testing.B, op func(i int) error) {
 
 func BenchmarkPortPing(b *testing.B) {
 	c := benchClient(b, false)
-	b.Run("seq", func(b *testing.B) { sequential(b, func(int) error { return c.Ping() }) })
-	b.Run("par16", func(b *testing.B) { parallel(b, func(int) error { return c.Ping() }) })
+	b.Run("seq", func(b *testing.B) { sequential(b, func(int) error { return c.Ping(ctx) }) })
+	b.Run("par16", func(b *testing.B) { parallel(b, func(int) error { return c.Ping(ctx) }) })
 }
 
 func BenchmarkPortGet(b *testing.B) {
 	c := benchClient(b, true)
-	get := func(i int) error { _, err := c.Get(benchKey(i % benchKeys)); return err }
+	get := func(i int) error { _, err := c.Get(ctx, benchKey(i%benchKeys)); return err }
 	b.Run("seq", func(b *testing.B) { sequential(b, get) })
 	b.Run("par16", func(b *testing.B) { parallel(b, get) })
 }
@@ -143,7 +143,7 @@ func BenchmarkPortPut(b *testing.B) {
 		k++
 		key := benchKey(k)
 		n.Unlock()
-		return c.Put(key, value)
+		return c.Put(ctx, key, value)
 	}
 	b.Run("seq", func(b *testing.B) { sequential(b, put) })
 	b.Run("par16", func(b *testing.B) { parallel(b, put) })
@@ -158,7 +158,7 @@ func BenchmarkPortWriteBatch1000(b *testing.B) {
 		for j := range ops {
 			ops[j] = kv.BatchOp{Kind: kv.OpPut, Key: benchKey(i*1000 + j), Value: value}
 		}
-		if err := c.WriteBatch(ops); err != nil {
+		if err := c.WriteBatch(ctx, ops); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -169,7 +169,7 @@ func BenchmarkPortScan200k(b *testing.B) {
 	c := benchClient(b, true)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		batches, err := c.Scan([]byte("user:"), []byte("user:~"), Opts{BatchSize: 1000})
+		batches, err := c.Scan(ctx, []byte("user:"), []byte("user:~"), Opts{BatchSize: 1000})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -402,18 +402,24 @@ func (c *Client) Register(id uint64) (<-chan []byte, func()) {
 	return w.ch, done
 }
 
-// Call sends one request and returns the value of its single reply:
+// Call sends one request and returns the value of its single reply (ctx
+// bounds the wait: when it ends first, Call returns its error and the late
+// reply is dropped):
 // nil for ok, V for {ok, V}; {error, not_found} is ErrNotFound and any
 // other {error, R} a *ReplyError.
-func (c *Client) Call(build func(c wire.Codec, b []byte) []byte) (any, error) {
+func (c *Client) Call(ctx context.Context, build func(c wire.Codec, b []byte) []byte) (any, error) {
 	replies, done, err := c.Raw(build)
 	if err != nil {
 		return nil, err
 	}
-	defer done()
+	defer done() // a reply that comes after ctx ended is dropped
 	body, ok, got := c.poll(replies)
 	if !got {
-		body, ok = <-replies
+		select {
+		case body, ok = <-replies:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	if !ok {
 		return nil, ErrEngineDown
@@ -515,14 +521,14 @@ func first(opts []Opts) Opts {
 }
 
 // Ping crosses the whole path but RocksDB.
-func (c *Client) Ping() error {
-	_, err := c.Call(func(c wire.Codec, b []byte) []byte { return c.Atom(c.Tuple(b, 1), "ping") })
+func (c *Client) Ping(ctx context.Context) error {
+	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte { return c.Atom(c.Tuple(b, 1), "ping") })
 	return err
 }
 
 // Get returns the value under key or ErrNotFound.
-func (c *Client) Get(key []byte, opts ...Opts) ([]byte, error) {
-	v, err := c.Call(func(c wire.Codec, b []byte) []byte {
+func (c *Client) Get(ctx context.Context, key []byte, opts ...Opts) ([]byte, error) {
+	v, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
 		return appendOpts(c, c.Binary(c.Atom(c.Tuple(b, 3), "get"), key), first(opts))
 	})
 	if err != nil {
@@ -532,8 +538,8 @@ func (c *Client) Get(key []byte, opts ...Opts) ([]byte, error) {
 }
 
 // MultiGet returns one entry per key; a missing key gives nil.
-func (c *Client) MultiGet(keys [][]byte, opts ...Opts) ([][]byte, error) {
-	v, err := c.Call(func(c wire.Codec, b []byte) []byte {
+func (c *Client) MultiGet(ctx context.Context, keys [][]byte, opts ...Opts) ([][]byte, error) {
+	v, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
 		b = c.List(c.Atom(c.Tuple(b, 3), "multi_get"), len(keys))
 		for _, k := range keys {
 			b = c.Binary(b, k)
@@ -562,32 +568,32 @@ func asSeq(v any) []any {
 }
 
 // Put stores value under key.
-func (c *Client) Put(key, value []byte, opts ...Opts) error {
-	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
+func (c *Client) Put(ctx context.Context, key, value []byte, opts ...Opts) error {
+	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
 		return appendOpts(c, c.Binary(c.Binary(c.Atom(c.Tuple(b, 4), "put"), key), value), first(opts))
 	})
 	return err
 }
 
 // Delete removes key.
-func (c *Client) Delete(key []byte, opts ...Opts) error {
-	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
+func (c *Client) Delete(ctx context.Context, key []byte, opts ...Opts) error {
+	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
 		return appendOpts(c, c.Binary(c.Atom(c.Tuple(b, 3), "delete"), key), first(opts))
 	})
 	return err
 }
 
 // DeleteRange removes [start, end).
-func (c *Client) DeleteRange(start, end []byte, opts ...Opts) error {
-	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
+func (c *Client) DeleteRange(ctx context.Context, start, end []byte, opts ...Opts) error {
+	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
 		return appendOpts(c, c.Binary(c.Binary(c.Atom(c.Tuple(b, 4), "delete_range"), start), end), first(opts))
 	})
 	return err
 }
 
 // WriteBatch applies ops atomically.
-func (c *Client) WriteBatch(ops []BatchOp, opts ...Opts) error {
-	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
+func (c *Client) WriteBatch(ctx context.Context, ops []BatchOp, opts ...Opts) error {
+	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
 		b = c.List(c.Atom(c.Tuple(b, 3), "write_batch"), len(ops))
 		for _, op := range ops {
 			n, name := 3, "put"
@@ -622,7 +628,7 @@ type Batch struct {
 }
 
 // Scan reads [start, end] (end inclusive, empty = to the end) in batches.
-func (c *Client) Scan(start, end []byte, opts ...Opts) ([]Batch, error) {
+func (c *Client) Scan(ctx context.Context, start, end []byte, opts ...Opts) ([]Batch, error) {
 	replies, done, err := c.Raw(func(c wire.Codec, b []byte) []byte {
 		return appendOpts(c, c.Binary(c.Binary(c.Atom(c.Tuple(b, 4), "scan"), start), end), first(opts))
 	})
@@ -632,7 +638,7 @@ func (c *Client) Scan(start, end []byte, opts ...Opts) ([]Batch, error) {
 	defer done()
 	var out []Batch
 	for {
-		term, err := c.Await(context.Background(), replies)
+		term, err := c.Await(ctx, replies)
 		if err != nil {
 			return out, err
 		}
@@ -669,8 +675,8 @@ func toBatch(term any) (Batch, error) {
 }
 
 // IterOpen opens a cursor over [start, end].
-func (c *Client) IterOpen(start, end []byte, opts ...Opts) (uint64, error) {
-	v, err := c.Call(func(c wire.Codec, b []byte) []byte {
+func (c *Client) IterOpen(ctx context.Context, start, end []byte, opts ...Opts) (uint64, error) {
+	v, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
 		return appendOpts(c, c.Binary(c.Binary(c.Atom(c.Tuple(b, 4), "iter_open"), start), end), first(opts))
 	})
 	if err != nil {
@@ -681,7 +687,7 @@ func (c *Client) IterOpen(start, end []byte, opts ...Opts) (uint64, error) {
 
 // IterNext returns the cursor's next batch; Done marks the last one, after
 // which the cursor is closed.
-func (c *Client) IterNext(cursor uint64) (Batch, error) {
+func (c *Client) IterNext(ctx context.Context, cursor uint64) (Batch, error) {
 	replies, done, err := c.Raw(func(c wire.Codec, b []byte) []byte {
 		return c.Uint(c.Atom(c.Tuple(b, 2), "iter_next"), cursor)
 	})
@@ -697,20 +703,20 @@ func (c *Client) IterNext(cursor uint64) (Batch, error) {
 }
 
 // IterClose closes a cursor.
-func (c *Client) IterClose(cursor uint64) error {
-	_, err := c.Call(func(c wire.Codec, b []byte) []byte { return c.Uint(c.Atom(c.Tuple(b, 2), "iter_close"), cursor) })
+func (c *Client) IterClose(ctx context.Context, cursor uint64) error {
+	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte { return c.Uint(c.Atom(c.Tuple(b, 2), "iter_close"), cursor) })
 	return err
 }
 
 // SnapshotOpen opens a snapshot and returns its id for Opts.Snapshot.
-func (c *Client) SnapshotOpen() (uint64, error) {
-	v, err := c.Call(func(c wire.Codec, b []byte) []byte { return c.Atom(c.Tuple(b, 1), "snapshot_open") })
+func (c *Client) SnapshotOpen(ctx context.Context) (uint64, error) {
+	v, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte { return c.Atom(c.Tuple(b, 1), "snapshot_open") })
 	return toUint(v), err
 }
 
 // SnapshotClose releases a snapshot.
-func (c *Client) SnapshotClose(id uint64) error {
-	_, err := c.Call(func(c wire.Codec, b []byte) []byte { return c.Uint(c.Atom(c.Tuple(b, 2), "snapshot_close"), id) })
+func (c *Client) SnapshotClose(ctx context.Context, id uint64) error {
+	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte { return c.Uint(c.Atom(c.Tuple(b, 2), "snapshot_close"), id) })
 	return err
 }
 
@@ -737,8 +743,8 @@ func toUint(v any) uint64 {
 }
 
 // simple sends {Op} or {Op, Arg} and returns the reply value.
-func (c *Client) simple(op string, arg ...string) (any, error) {
-	return c.Call(func(c wire.Codec, b []byte) []byte {
+func (c *Client) simple(ctx context.Context, op string, arg ...string) (any, error) {
+	return c.Call(ctx, func(c wire.Codec, b []byte) []byte {
 		b = c.Atom(c.Tuple(b, 1+len(arg)), op)
 		for _, a := range arg {
 			b = c.Str(b, a)
@@ -749,49 +755,55 @@ func (c *Client) simple(op string, arg ...string) (any, error) {
 
 // Stats returns the stats map: tickers, histograms, properties,
 // column_families and sidecar.
-func (c *Client) Stats() (Stats, error) {
-	v, err := c.simple("stats")
+func (c *Client) Stats(ctx context.Context) (Stats, error) {
+	v, err := c.simple(ctx, "stats")
 	return toStats(v), err
 }
 
 // CacheInfo returns capacity, usage, pinned_usage and strict_capacity.
-func (c *Client) CacheInfo() (CacheInfo, error) {
-	v, err := c.simple("cache_info")
+func (c *Client) CacheInfo(ctx context.Context) (CacheInfo, error) {
+	v, err := c.simple(ctx, "cache_info")
 	return toCacheInfo(v), err
 }
 
 // Property returns a RocksDB property of the default column family.
-func (c *Client) Property(name string) (string, error) {
-	v, err := c.simple("property", name)
+func (c *Client) Property(ctx context.Context, name string) (string, error) {
+	v, err := c.simple(ctx, "property", name)
 	return Text(v), err
 }
 
 // Flush flushes the default column family's memtables.
-func (c *Client) Flush() error { _, err := c.simple("flush"); return err }
+func (c *Client) Flush(ctx context.Context) error { _, err := c.simple(ctx, "flush"); return err }
 
 // CompactRange compacts the whole default column family.
-func (c *Client) CompactRange() error {
-	_, err := c.Call(func(c wire.Codec, b []byte) []byte {
+func (c *Client) CompactRange(ctx context.Context) error {
+	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
 		return c.Atom(c.Atom(c.Atom(c.Tuple(b, 3), "compact_range"), "nil"), "nil")
 	})
 	return err
 }
 
 // Checkpoint writes a checkpoint under the sidecar's checkpoint root.
-func (c *Client) Checkpoint(dir string) error { _, err := c.simple("checkpoint", dir); return err }
+func (c *Client) Checkpoint(ctx context.Context, dir string) error {
+	_, err := c.simple(ctx, "checkpoint", dir)
+	return err
+}
 
 // CreateColumnFamily creates a column family.
-func (c *Client) CreateColumnFamily(name string) error {
-	_, err := c.simple("cf_create", name)
+func (c *Client) CreateColumnFamily(ctx context.Context, name string) error {
+	_, err := c.simple(ctx, "cf_create", name)
 	return err
 }
 
 // DropColumnFamily drops a column family.
-func (c *Client) DropColumnFamily(name string) error { _, err := c.simple("cf_drop", name); return err }
+func (c *Client) DropColumnFamily(ctx context.Context, name string) error {
+	_, err := c.simple(ctx, "cf_drop", name)
+	return err
+}
 
 // ColumnFamilies lists the column families.
-func (c *Client) ColumnFamilies() ([]string, error) {
-	v, err := c.simple("cf_list")
+func (c *Client) ColumnFamilies(ctx context.Context) ([]string, error) {
+	v, err := c.simple(ctx, "cf_list")
 	var names []string
 	for _, n := range asSeq(v) {
 		names = append(names, Text(n))
@@ -801,7 +813,7 @@ func (c *Client) ColumnFamilies() ([]string, error) {
 
 // Close asks the sidecar to close the database and exit, and waits for it.
 func (c *Client) Close() error {
-	_, err := c.simple("close")
+	_, err := c.simple(context.Background(), "close")
 	c.stdin.Close()
 	select {
 	case <-c.waited:

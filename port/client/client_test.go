@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"os"
 	"sync"
@@ -23,16 +24,16 @@ func TestALoneCallPollsForItsReplyAndCountsNothingAfter(t *testing.T) {
 	// A spin long enough that every reply comes while the caller polls.
 	c := startClient(t, 20*time.Millisecond)
 	for i := 0; i < 50; i++ {
-		require.NoError(t, c.Put([]byte("k"), []byte{byte(i)}))
-		v, err := c.Get([]byte("k"))
+		require.NoError(t, c.Put(ctx, []byte("k"), []byte{byte(i)}))
+		v, err := c.Get(ctx, []byte("k"))
 		require.NoError(t, err)
 		assert.Equal(t, []byte{byte(i)}, v, "the polled reply is this call's")
 	}
-	_, err := c.Get([]byte("missing"))
+	_, err := c.Get(ctx, []byte("missing"))
 	assert.ErrorIs(t, err, ErrNotFound)
 	assert.GreaterOrEqual(t, c.polled.Load(), uint64(100), "sequential calls take their replies by polling")
 
-	rows, err := c.Scan(nil, nil)
+	rows, err := c.Scan(ctx, nil, nil)
 	require.NoError(t, err)
 	assert.Len(t, rows, 1)
 	assert.Zero(t, c.inflight.Load(), "every request registered was let go")
@@ -47,8 +48,8 @@ func TestConcurrentCallsAllGetTheirOwnReplies(t *testing.T) {
 			defer wg.Done()
 			key := []byte{byte(g)}
 			for i := 0; i < 200; i++ {
-				assert.NoError(t, c.Put(key, []byte{byte(i)}))
-				v, err := c.Get(key)
+				assert.NoError(t, c.Put(ctx, key, []byte{byte(i)}))
+				v, err := c.Get(ctx, key)
 				assert.NoError(t, err)
 				assert.Equal(t, []byte{byte(i)}, v)
 			}
@@ -60,11 +61,11 @@ func TestConcurrentCallsAllGetTheirOwnReplies(t *testing.T) {
 
 func TestPollingStopsWhenTheSidecarDies(t *testing.T) {
 	c := startClient(t, time.Second)
-	require.NoError(t, c.Ping())
+	require.NoError(t, c.Ping(ctx))
 	polledBefore := c.polled.Load()
 	require.NoError(t, c.cmd.Process.Kill())
 	<-c.Down()
-	err := c.Ping()
+	err := c.Ping(ctx)
 	assert.True(t, errors.Is(err, ErrEngineDown), "got %v", err)
 	assert.Equal(t, polledBefore, c.polled.Load(), "nothing to poll once the reader is gone")
 }
@@ -72,7 +73,26 @@ func TestPollingStopsWhenTheSidecarDies(t *testing.T) {
 func TestANegativeSpinNeverPolls(t *testing.T) {
 	c := startClient(t, -1)
 	for i := 0; i < 20; i++ {
-		require.NoError(t, c.Ping())
+		require.NoError(t, c.Ping(ctx))
 	}
 	assert.Zero(t, c.polled.Load())
+}
+
+// ctx is the context of the calls that need no deadline of their own.
+var ctx = context.Background()
+
+func TestACancelledContextEndsTheWaitAndDropsTheLateReply(t *testing.T) {
+	c := startClient(t, 0)
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := c.Get(done, []byte("k"))
+	assert.ErrorIs(t, err, context.Canceled)
+	short, cancel2 := context.WithTimeout(ctx, time.Nanosecond)
+	defer cancel2()
+	time.Sleep(time.Millisecond)
+	assert.ErrorIs(t, c.Ping(short), context.DeadlineExceeded)
+	require.NoError(t, c.Put(ctx, []byte("k"), []byte("v")), "the client goes on after dropped replies")
+	v, err := c.Get(ctx, []byte("k"))
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(v))
 }

@@ -12,9 +12,13 @@
 //		t.Fatal(err)
 //	}
 //	t.Cleanup(func() { c.Close() })
-//	if err := c.Put([]byte("user:1"), []byte("alice")); err != nil {
+//	if err := c.Put(ctx, []byte("user:1"), []byte("alice")); err != nil {
 //		t.Fatal(err)
 //	}
+//
+// Every call takes a context first: its deadline is the call's timeout,
+// and a call whose context ends returns ctx.Err() and drops the late
+// reply. Results are Go types (Stats, CacheInfo, ScanStats, ...).
 //
 // Errors: ErrNotFound for a missing key, ErrEngineDown when the sidecar is
 // gone, *ReplyError for any other {error, Reason}.

@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -10,6 +11,7 @@ import (
 
 // A sidecar on a fresh directory: a put, a get, a scan.
 func ExampleStart() {
+	ctx := context.Background()
 	binary, err := wiretest.Build() // in a suite: the path of bin/spire-port
 	if err != nil {
 		panic(err)
@@ -23,15 +25,15 @@ func ExampleStart() {
 	}
 	defer c.Close()
 
-	_ = c.Put([]byte("user:1"), []byte("alice"))
-	_ = c.Put([]byte("user:2"), []byte("bob"))
-	v, _ := c.Get([]byte("user:1"))
+	_ = c.Put(ctx, []byte("user:1"), []byte("alice"))
+	_ = c.Put(ctx, []byte("user:2"), []byte("bob"))
+	v, _ := c.Get(ctx, []byte("user:1"))
 	fmt.Println(string(v))
-	batches, _ := c.Scan([]byte("user:"), []byte("user:~"))
+	batches, _ := c.Scan(ctx, []byte("user:"), []byte("user:~"))
 	for _, row := range batches[0].Rows {
 		fmt.Printf("%s=%s\n", row.Key, row.Value)
 	}
-	_, err = c.Get([]byte("user:3"))
+	_, err = c.Get(ctx, []byte("user:3"))
 	fmt.Println(err == client.ErrNotFound)
 	// Output:
 	// alice
