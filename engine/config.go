@@ -112,47 +112,31 @@ type Setting struct {
 	Default string
 	Range   string
 	Help    string
-	apply   func(c *Config, value string) error
+	// Kind ("int", "enum" or "bool"), Min and Max (int) and Choices (enum)
+	// say the same as Range for programs: Store.KV.Engine validates its
+	// options against them (spire-port --describe) instead of a copy.
+	Kind     string
+	Min, Max int64
+	Choices  []string
+	apply    func(c *Config, value string) error
 }
 
 // Settings lists every knob, in the order the docs present them.
 var Settings = []Setting{
-	{
-		Env: "SPIRE_ROCKSDB_PROFILE", Flag: "profile", Default: "(none)",
-		Range: "write-heavy | read-heavy | mixed",
-		Help:  "tuning profile applied before the other variables",
-		apply: func(c *Config, v string) error {
+	enumSetting("SPIRE_ROCKSDB_PROFILE", "(none)", "tuning profile applied before the other variables",
+		[]string{"write-heavy", "read-heavy", "mixed"}, func(c *Config, v string) error {
 			p, err := parseProfile(v)
 			if err == nil {
 				c.Profile = p
 			}
 			return err
-		},
-	},
-	{
-		Env: "SPIRE_ROCKSDB_BLOCK_CACHE_SIZE", Flag: "block-cache-size", Default: "536870912 (512 MiB)",
-		Range: "1048576 .. 1099511627776 bytes (1 MiB .. 1 TiB)",
-		Help:  "LRU block cache capacity",
-		apply: func(c *Config, v string) (err error) {
-			c.BlockCacheSize, err = parseUint(v, mib, tib)
-			return err
-		},
-	},
-	{
-		Env: "SPIRE_ROCKSDB_BLOOM_BITS_PER_KEY", Flag: "bloom-bits-per-key", Default: "10",
-		Range: "0 .. 64 (0 disables the bloom filter)",
-		Help:  "bloom filter bits per key; 10 gives ~1% false positives",
-		apply: func(c *Config, v string) error {
-			n, err := parseUint(v, 0, 64)
-			c.BloomBitsPerKey = int(n)
-			return err
-		},
-	},
-	{
-		Env: "SPIRE_ROCKSDB_COMPRESSION", Flag: "compression", Default: "lz4",
-		Range: "none | snappy | lz4 | zstd",
-		Help:  "compression of every level but the last (the last uses zstd unless none)",
-		apply: func(c *Config, v string) error {
+		}),
+	uintSetting("SPIRE_ROCKSDB_BLOCK_CACHE_SIZE", "536870912 (512 MiB)", "1048576 .. 1099511627776 bytes (1 MiB .. 1 TiB)",
+		"LRU block cache capacity", mib, tib, func(c *Config, n uint64) { c.BlockCacheSize = n }),
+	uintSetting("SPIRE_ROCKSDB_BLOOM_BITS_PER_KEY", "10", "0 .. 64 (0 disables the bloom filter)",
+		"bloom filter bits per key; 10 gives ~1% false positives", 0, 64, func(c *Config, n uint64) { c.BloomBitsPerKey = int(n) }),
+	enumSetting("SPIRE_ROCKSDB_COMPRESSION", "lz4", "compression of every level but the last (the last uses zstd unless none)",
+		[]string{"none", "snappy", "lz4", "zstd"}, func(c *Config, v string) error {
 			comp, err := parseCompression(v)
 			if err == nil {
 				c.Compression = comp
@@ -162,74 +146,23 @@ var Settings = []Setting{
 				}
 			}
 			return err
-		},
-	},
-	{
-		Env: "SPIRE_ROCKSDB_WRITE_BUFFER_SIZE", Flag: "write-buffer-size", Default: "134217728 (128 MiB)",
-		Range: "65536 .. 68719476736 bytes (64 KiB .. 64 GiB)",
-		Help:  "size of one memtable",
-		apply: func(c *Config, v string) (err error) {
-			c.WriteBufferSize, err = parseUint(v, 64*kib, 64*gib)
-			return err
-		},
-	},
-	{
-		Env: "SPIRE_ROCKSDB_MAX_WRITE_BUFFER_NUMBER", Flag: "max-write-buffer-number", Default: "4",
-		Range: "2 .. 64",
-		Help:  "memtables that may exist at once (one active, the rest flushing)",
-		apply: func(c *Config, v string) error {
-			n, err := parseUint(v, 2, 64)
-			c.MaxWriteBufferNumber = int(n)
-			return err
-		},
-	},
-	{
-		Env: "SPIRE_ROCKSDB_RATE_LIMIT_BYTES_PER_SEC", Flag: "rate-limit-bytes-per-sec", Default: "104857600 (100 MiB/s)",
-		Range: "0 .. 1099511627776 (0 disables the limiter)",
-		Help:  "cap on flush and compaction write rate",
-		apply: func(c *Config, v string) (err error) {
-			c.RateLimitBytesPerSec, err = parseUint(v, 0, tib)
-			return err
-		},
-	},
-	{
-		Env: "SPIRE_ROCKSDB_MEMTABLE_BLOOM_PERCENT", Flag: "memtable-bloom-percent", Default: "0 (no memtable filter)",
-		Range: "0 .. 25 (percent of the write buffer)",
-		Help:  "whole-key bloom filter in each memtable: faster gets under recent writes, slower writes",
-		apply: func(c *Config, v string) error {
-			n, err := parseUint(v, 0, 25)
-			c.MemtableBloomPercent = int(n)
-			return err
-		},
-	},
-	{
-		Env: "SPIRE_ROCKSDB_DB_WRITE_BUFFER_SIZE", Flag: "db-write-buffer-size", Default: "0 (auto: write buffer size x number, 512 MiB)",
-		Range: "0 .. 1099511627776 bytes",
-		Help:  "memtables of all column families together; past it the largest is flushed",
-		apply: func(c *Config, v string) (err error) {
-			c.DBWriteBufferSize, err = parseUint(v, 0, tib)
-			return err
-		},
-	},
-	{
-		Env: "SPIRE_ROCKSDB_MIN_FREE_DISK_BYTES", Flag: "min-free-disk-bytes", Default: "0 (auto: all memtables + 64 MiB)",
-		Range: "0 .. 1099511627776",
-		Help:  "free space below which writes are refused until space returns",
-		apply: func(c *Config, v string) (err error) {
-			c.MinFreeDiskBytes, err = parseUint(v, 0, tib)
-			return err
-		},
-	},
-	{
-		Env: "SPIRE_ROCKSDB_MAX_BACKGROUND_JOBS", Flag: "max-background-jobs", Default: "2",
-		Range: "1 .. 256",
-		Help:  "concurrent flushes and compactions",
-		apply: func(c *Config, v string) error {
-			n, err := parseUint(v, 1, 256)
-			c.MaxBackgroundJobs = int(n)
-			return err
-		},
-	},
+		}),
+	uintSetting("SPIRE_ROCKSDB_WRITE_BUFFER_SIZE", "134217728 (128 MiB)", "65536 .. 68719476736 bytes (64 KiB .. 64 GiB)",
+		"size of one memtable", 64*kib, 64*gib, func(c *Config, n uint64) { c.WriteBufferSize = n }),
+	uintSetting("SPIRE_ROCKSDB_MAX_WRITE_BUFFER_NUMBER", "4", "2 .. 64",
+		"memtables that may exist at once (one active, the rest flushing)", 2, 64, func(c *Config, n uint64) { c.MaxWriteBufferNumber = int(n) }),
+	uintSetting("SPIRE_ROCKSDB_RATE_LIMIT_BYTES_PER_SEC", "104857600 (100 MiB/s)", "0 .. 1099511627776 (0 disables the limiter)",
+		"cap on flush and compaction write rate", 0, tib, func(c *Config, n uint64) { c.RateLimitBytesPerSec = n }),
+	uintSetting("SPIRE_ROCKSDB_MEMTABLE_BLOOM_PERCENT", "0 (no memtable filter)", "0 .. 25 (percent of the write buffer)",
+		"whole-key bloom filter in each memtable: faster gets under recent writes, slower writes", 0, 25,
+		func(c *Config, n uint64) { c.MemtableBloomPercent = int(n) }),
+	uintSetting("SPIRE_ROCKSDB_DB_WRITE_BUFFER_SIZE", "0 (auto: write buffer size x number, 512 MiB)", "0 .. 1099511627776 bytes",
+		"memtables of all column families together; past it the largest is flushed", 0, tib,
+		func(c *Config, n uint64) { c.DBWriteBufferSize = n }),
+	uintSetting("SPIRE_ROCKSDB_MIN_FREE_DISK_BYTES", "0 (auto: all memtables + 64 MiB)", "0 .. 1099511627776",
+		"free space below which writes are refused until space returns", 0, tib, func(c *Config, n uint64) { c.MinFreeDiskBytes = n }),
+	uintSetting("SPIRE_ROCKSDB_MAX_BACKGROUND_JOBS", "2", "1 .. 256",
+		"concurrent flushes and compactions", 1, 256, func(c *Config, n uint64) { c.MaxBackgroundJobs = int(n) }),
 }
 
 // profiles holds the seed's tuning profiles as settings they imply.

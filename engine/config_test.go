@@ -154,3 +154,19 @@ func TestValidateCatchesHandBuiltConfig(t *testing.T) {
 	_, err = Open(t.TempDir(), cfg)
 	require.Error(t, err, "Open refuses an invalid config")
 }
+
+// Every setting says its kind and range for programs too (spire-port
+// --describe, which Store.KV.Engine validates its options against).
+func TestEverySettingDescribesItself(t *testing.T) {
+	for _, s := range Settings {
+		switch s.Kind {
+		case "int":
+			assert.LessOrEqual(t, s.Min, s.Max, s.Env)
+		case "enum":
+			assert.NotEmpty(t, s.Choices, s.Env)
+		case "bool":
+		default:
+			t.Errorf("%s: kind %q", s.Env, s.Kind)
+		}
+	}
+}

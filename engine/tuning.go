@@ -55,6 +55,7 @@ var walRecoveryModes = map[string]int{
 
 func uintSetting(env, def, rng, help string, lo, hi uint64, set func(*Config, uint64)) Setting {
 	return Setting{Env: env, Flag: flagName(env), Default: def, Range: rng, Help: help,
+		Kind: "int", Min: int64(lo), Max: int64(hi),
 		apply: func(c *Config, v string) error {
 			n, err := parseUint(v, lo, hi)
 			if err == nil {
@@ -65,7 +66,7 @@ func uintSetting(env, def, rng, help string, lo, hi uint64, set func(*Config, ui
 }
 
 func boolSetting(env, def, help string, set func(*Config, bool)) Setting {
-	return Setting{Env: env, Flag: flagName(env), Default: def, Range: "true | false", Help: help,
+	return Setting{Env: env, Flag: flagName(env), Default: def, Range: "true | false", Help: help, Kind: "bool",
 		apply: func(c *Config, v string) error {
 			b, err := strconv.ParseBool(strings.TrimSpace(v))
 			if err != nil {
@@ -76,6 +77,11 @@ func boolSetting(env, def, help string, set func(*Config, bool)) Setting {
 		}}
 }
 
+func enumSetting(env, def, help string, choices []string, apply func(*Config, string) error) Setting {
+	return Setting{Env: env, Flag: flagName(env), Default: def, Range: strings.Join(choices, " | "), Help: help,
+		Kind: "enum", Choices: choices, apply: apply}
+}
+
 // flagName turns SPIRE_ROCKSDB_TARGET_FILE_SIZE_BASE into
 // target-file-size-base.
 func flagName(env string) string {
@@ -84,18 +90,14 @@ func flagName(env string) string {
 
 // tuningSettings are appended to Settings.
 var tuningSettings = []Setting{
-	{
-		Env: "SPIRE_ROCKSDB_BOTTOMMOST_COMPRESSION", Flag: "bottommost-compression",
-		Default: "zstd (none when compression is none)", Range: "none | snappy | lz4 | zstd",
-		Help: "compression of the last level",
-		apply: func(c *Config, v string) error {
+	enumSetting("SPIRE_ROCKSDB_BOTTOMMOST_COMPRESSION", "zstd (none when compression is none)", "compression of the last level",
+		[]string{"none", "snappy", "lz4", "zstd"}, func(c *Config, v string) error {
 			comp, err := parseCompression(v)
 			if err == nil {
 				c.BottommostCompression = comp
 			}
 			return err
-		},
-	},
+		}),
 	uintSetting("SPIRE_ROCKSDB_MAX_BYTES_FOR_LEVEL_BASE", "268435456 (256 MiB)", "1048576 .. 1099511627776",
 		"size of level 1; each next level is 10x", mib, tib, func(c *Config, n uint64) { c.MaxBytesForLevelBase = n }),
 	uintSetting("SPIRE_ROCKSDB_TARGET_FILE_SIZE_BASE", "67108864 (64 MiB)", "65536 .. 68719476736",
@@ -104,7 +106,7 @@ var tuningSettings = []Setting{
 		"memtables merged into one flush", 1, 64, func(c *Config, n uint64) { c.Tuning.MinWriteBufferNumberToMerge = int(n) }),
 	{
 		Env: "SPIRE_ROCKSDB_MAX_OPEN_FILES", Flag: "max-open-files", Default: "-1 (no limit)", Range: "-1 .. 1048576",
-		Help: "SST files kept open",
+		Help: "SST files kept open", Kind: "int", Min: -1, Max: 1 << 20,
 		apply: func(c *Config, v string) error {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil || n < -1 || n > 1<<20 {
@@ -118,19 +120,16 @@ var tuningSettings = []Setting{
 		"size levels from the last one up", func(c *Config, b bool) { c.Tuning.LevelCompactionDynamicLevels = b }),
 	uintSetting("SPIRE_ROCKSDB_MAX_TOTAL_WAL_SIZE", "0 (auto)", "0 .. 1099511627776",
 		"WAL size that forces the oldest memtables to flush", 0, tib, func(c *Config, n uint64) { c.Tuning.MaxTotalWALSize = n }),
-	{
-		Env: "SPIRE_ROCKSDB_WAL_RECOVERY_MODE", Flag: "wal-recovery-mode", Default: "point_in_time_recovery",
-		Range: "tolerate_corrupted_tail_records | absolute_consistency | point_in_time_recovery | skip_any_corrupted_records",
-		Help:  "what opening does with a damaged WAL",
-		apply: func(c *Config, v string) error {
+	enumSetting("SPIRE_ROCKSDB_WAL_RECOVERY_MODE", "point_in_time_recovery", "what opening does with a damaged WAL",
+		[]string{"tolerate_corrupted_tail_records", "absolute_consistency", "point_in_time_recovery", "skip_any_corrupted_records"},
+		func(c *Config, v string) error {
 			v = strings.TrimSpace(v)
 			if _, ok := walRecoveryModes[v]; !ok {
 				return fmt.Errorf("want tolerate_corrupted_tail_records, absolute_consistency, point_in_time_recovery or skip_any_corrupted_records")
 			}
 			c.Tuning.WALRecoveryMode = v
 			return nil
-		},
-	},
+		}),
 	uintSetting("SPIRE_ROCKSDB_RECYCLE_LOG_FILE_NUM", "0", "0 .. 64",
 		"WAL files kept for reuse", 0, 64, func(c *Config, n uint64) { c.Tuning.RecycleLogFileNum = int(n) }),
 	uintSetting("SPIRE_ROCKSDB_WAL_BYTES_PER_SYNC", "0 (off)", "0 .. 1073741824",

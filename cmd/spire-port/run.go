@@ -53,6 +53,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile to this file until exit (for `go tool pprof`)")
 	logFrames := fs.Bool("log-frames", false, "send log lines to the port's owner as {log, Line} frames (id 0) instead of stderr")
 	dataDirFlag := fs.String("data-dir", "", "RocksDB's own directory (default <path>/data); the :rocksdb app opens a database in exactly the path it was given")
+	describe := fs.Bool("describe", false, "print the settings table (every SPIRE_ROCKSDB_* variable, its kind and range) as one ETF term and exit")
 	listFamilies := fs.Bool("list-column-families", false, "print {ok, [Name]} or {error, Msg} as one ETF term for the database in --data-dir (or <path>/data) and exit, without opening it")
 	var checkpointRoots []string
 	fs.Func("checkpoint-root", "a directory checkpoints may be written under (repeatable; default <path>/checkpoints; the first takes relative paths)", func(v string) error {
@@ -81,6 +82,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 			return exitOK
 		}
 		return exitUsage
+	}
+	if *describe {
+		_, _ = stdout.Write(describeSettings()) // not serving: stdout is free
+		return exitOK
 	}
 	if *showVersion {
 		fmt.Fprintf(stdout, "spire-port %s\n", version) // not serving: stdout is free
@@ -192,6 +197,27 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 		srv.Stop()
 	}
 	return exitOK
+}
+
+// describeSettings is engine.Settings as one ETF term, a list of
+// {Option, Env, Kind, Min, Max, [Choice]} (binaries and integers):
+// Store.KV.Engine validates its options against it instead of a copy.
+func describeSettings() []byte {
+	b := etf.AppendListHeader(etf.AppendVersion(nil), len(engine.Settings))
+	for _, st := range engine.Settings {
+		option := strings.ToLower(strings.TrimPrefix(st.Env, "SPIRE_ROCKSDB_"))
+		b = etf.AppendTupleHeader(b, 6)
+		b = etf.AppendString(etf.AppendString(etf.AppendString(b, option), st.Env), st.Kind)
+		b = etf.AppendInt(etf.AppendInt(b, st.Min), st.Max)
+		if len(st.Choices) > 0 {
+			b = etf.AppendListHeader(b, len(st.Choices))
+			for _, c := range st.Choices {
+				b = etf.AppendString(b, c)
+			}
+		}
+		b = etf.AppendNil(b)
+	}
+	return etf.AppendNil(b)
 }
 
 // listColumnFamilies writes the column families of the database in dir as
