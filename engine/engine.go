@@ -120,8 +120,8 @@ func (e *Engine) buildOptions() {
 	o.SetDbWriteBufferSize(cfg.TotalWriteBufferSize())
 	o.SetMaxBackgroundJobs(cfg.MaxBackgroundJobs)
 	if cfg.MemtableBloomPercent > 0 {
-		// In-process, with 80k fresh keys in the memtable: a random get
-		// 4.4-4.8 -> 3.5 us at 2%; write_batch 10-15% slower. Off by default.
+		// Gets of keys not written recently skip the memtable search, at a
+		// cost to every write: off by default (docs/benchmarks.md).
 		o.SetMemtableWholeKeyFiltering(true)
 		o.SetMemTablePrefixBloomSizeRatio(float64(cfg.MemtableBloomPercent) / 100)
 	}

@@ -12,8 +12,8 @@ import (
 // SpinReader reads a file descriptor that it puts in non-blocking mode: when
 // no bytes are waiting it keeps trying (yielding the CPU between tries) for
 // up to Spin before it parks in poll(2). On a virtual machine a thread that
-// parks on an idle vCPU can take 60-120 µs to wake; a request that arrives
-// while the reader still spins is picked up at once. The price is CPU while
+// parks on an idle vCPU takes long to wake (README, Performance); a request
+// that arrives while the reader still spins is picked up at once. The price is CPU while
 // idle-but-recently-busy: at most Spin per request burst.
 type SpinReader struct {
 	fd   int
