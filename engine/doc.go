@@ -13,10 +13,12 @@
 //
 // # Caveats
 //
-// Keys and values handed to the visit function of Scanner.NextFunc alias
-// memory owned by RocksDB's iterator. They are valid only until the visit
-// function returns; copy them to keep them. Every other method returns
-// freshly allocated slices that the caller owns.
+// Keys and values handed to the visit functions of Scanner.NextFunc and
+// Iterator.Move alias a pooled buffer the rows were copied into, straight
+// from RocksDB's iterator, and those of GetFunc and MultiGetFunc alias
+// RocksDB's own memory. They are valid only until the visit function
+// returns; copy them to keep them. Every other method returns freshly
+// allocated slices that the caller owns.
 //
 // An Engine is safe for concurrent use. Close waits for operations in flight
 // and then releases every C object; any call after Close returns ErrClosed.

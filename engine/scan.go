@@ -85,7 +85,7 @@ func (e *Engine) NewScanner(start, end []byte, o ScanOptions) (*Scanner, error) 
 }
 
 // NextFunc hands up to one batch of rows to visit, in key order. The slices
-// alias RocksDB memory and are valid only while visit runs. more is false
+// alias the scanner's copy buffer and are valid only while visit runs. more is false
 // once the scan has nothing left; a batch may be empty only then.
 func (s *Scanner) NextFunc(visit func(key, value []byte)) (stats ScanStats, more bool, err error) {
 	if err := s.e.begin(); err != nil {

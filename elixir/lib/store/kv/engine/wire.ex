@@ -86,12 +86,5 @@ defmodule Store.KV.Engine.Wire do
 
   @doc "A reply term, decoded safely."
   @spec decode(binary()) :: term()
-  def decode(body) do
-    case :erlang.binary_to_term(body, [:safe]) do
-      :ok -> :ok
-      {:ok, _} = ok -> ok
-      {:error, _} = error -> error
-      other -> other
-    end
-  end
+  def decode(body), do: :erlang.binary_to_term(body, [:safe])
 end
