@@ -65,7 +65,7 @@ demo: build
 # docs/benchmarks-latency.svg.
 bench: build
 	mkdir -p var
-	$(GO) test ./engine ./port -run '^$$' -bench . -benchtime 2s | tee var/bench-go.txt
+	$(GO) test ./engine ./port ./port/client -run '^$$' -bench . -benchtime 2s | tee var/bench-go.txt
 	cd elixir && MIX_ENV=prod mix run --no-start bench/bench.exs --out ../docs/benchmarks.md --go ../var/bench-go.txt
 	cd elixir && MIX_ENV=prod mix run --no-start bench/backup.exs --out ../docs/benchmarks-backup.md
 

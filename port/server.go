@@ -755,12 +755,7 @@ func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner, multiFrame
 		countAt = len(b) + 1
 		b = append(b, 98, 0, 0, 0, 0, 109, 0, 0, 0, 0) // INTEGER_EXT count, BINARY_EXT length
 		rowsAt = len(b)
-		st, more, err = sc.NextFunc(func(k, v []byte) {
-			b = binary.BigEndian.AppendUint32(b, uint32(len(k)))
-			b = append(b, k...)
-			b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
-			b = append(b, v...)
-		})
+		st, more, err = sc.NextFunc(func(k, v []byte) { b = wire.AppendPackedRow(b, k, v) })
 	} else {
 		b = c.Tuple(c.Begin(b), 3)
 		b = c.Atom(b, "rows")
@@ -824,10 +819,7 @@ func (s *Server) iteratorMove(scratch []byte, id uint64, r *wire.Request, it *en
 	}
 	rows, more, err := it.Move(r.Move, r.Ahead, maxAheadBytes, func(k, v []byte) {
 		if r.Packed {
-			b = binary.BigEndian.AppendUint32(b, uint32(len(k)))
-			b = append(b, k...)
-			b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
-			b = append(b, v...)
+			b = wire.AppendPackedRow(b, k, v)
 			return
 		}
 		b = c.Binary(c.Binary(c.Tuple(b, 2), k), v)

@@ -169,7 +169,7 @@ defmodule Bench.Report do
     File.write!(path, [
       "# Benchmarks\n\n",
       "Measured #{Date.utc_today()} on #{machine()} with `make bench`, which runs\n",
-      "`go test ./engine ./port -run '^$' -bench . -benchtime 2s` and then\n",
+      "`go test ./engine ./port ./port/client -run '^$' -bench . -benchtime 2s` and then\n",
       "`cd elixir && MIX_ENV=prod mix run --no-start bench/bench.exs --out ../docs/benchmarks.md --go ../var/bench-go.txt`.\n",
       "Data: 200k keys of 13 bytes, 100-byte values, 512 MiB LRU cache, bloom 10, lz4.\n\n",
       go_section(go_file),

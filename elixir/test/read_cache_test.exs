@@ -168,10 +168,14 @@ defmodule Store.KV.ReadCacheTest do
     assert stats.hits > 0, "the cache served reads: #{inspect(stats)} of #{reads}"
   end
 
+  # SPIRE_STRESS_SECS=600 runs it for ten minutes.
   @tag :slow
+  @tag timeout: :infinity
   test "stress, long and with a small cache that keeps filling up", %{tmp_dir: dir} do
     e = start_engine(dir, read_cache_size: 4096)
-    {reads, violations} = stress(e, 20)
+    secs = String.to_integer(System.get_env("SPIRE_STRESS_SECS", "20"))
+    {reads, violations} = stress(e, secs)
+    IO.puts("\nread cache stress: #{reads} reads in #{secs} s, #{length(violations)} violations")
     assert violations == []
     assert reads > 10_000
   end

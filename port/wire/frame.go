@@ -134,3 +134,13 @@ func SplitBatch(payload []byte, each func(entry []byte) bool) error {
 	}
 	return nil
 }
+
+// AppendPackedRow appends one row of a packed rows binary (scans and
+// iterator moves with {packed, true}): KeyLen:32, Key, ValueLen:32, Value,
+// big-endian. The BEAM splits it into sub-binaries of the one frame.
+func AppendPackedRow(dst, key, value []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(key)))
+	dst = append(dst, key...)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(value)))
+	return append(dst, value...)
+}
