@@ -393,6 +393,16 @@ func (e *Engine) Write(ops []BatchOp, sync bool) error {
 	return e.writeNative(ops, sync)
 }
 
+// SyncWAL fsyncs the WAL: every write applied before the call is durable
+// when it returns, as if it had been written with Sync.
+func (e *Engine) SyncWAL() error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.mu.RUnlock()
+	return e.writeFailed("sync wal", e.db.FlushWAL(true))
+}
+
 // Flush writes the memtables of a column family to SST files and waits.
 func (e *Engine) Flush(cf string) error {
 	h, err := e.beginWrite(cf, 0)

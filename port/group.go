@@ -136,7 +136,12 @@ func (s *Server) runGroup(scratch []byte) (out []byte) {
 	s.groups.Add(1)
 	s.grouped.Add(uint64(len(g.ids)))
 	if g.kind != wire.OpGet {
-		err := s.eng.Write(g.ops, g.kind == wire.OpWriteBatch)
+		sync := g.kind == wire.OpWriteBatch
+		err := s.eng.Write(g.ops, false)
+		if err == nil && sync {
+			s.syncer.await(g.ids...)
+			return scratch
+		}
 		for _, id := range g.ids {
 			scratch = s.replyResult(scratch, id, err)
 		}

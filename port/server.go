@@ -71,6 +71,7 @@ type Server struct {
 
 	jobs    chan job
 	workers sync.WaitGroup
+	syncer  *syncer
 
 	cursors   *handles[*cursor]
 	snapshots *handles[*engine.Snapshot]
@@ -134,6 +135,8 @@ func NewServer(eng *engine.Engine, w io.Writer, opt Options) *Server {
 		s.workers.Add(1)
 		go s.worker()
 	}
+	s.syncer = newSyncer()
+	go s.runSyncer()
 	go s.reaper()
 	return s
 }
@@ -414,6 +417,7 @@ func (s *Server) stopLocked() {
 		s.stopped = true
 		close(s.jobs)
 		s.workers.Wait()
+		s.stopSyncer()
 		close(s.done)
 		s.cursors.closeAll()
 		s.snapshots.closeAll()
@@ -506,7 +510,9 @@ func (s *Server) exec(scratch []byte, id uint64, r *wire.Request) (out []byte) {
 	if err != nil {
 		return s.replyError(scratch, id, err)
 	}
-	wo := engine.WriteOptions{CF: r.CF, Sync: r.Sync}
+	// A sync write is applied here without a sync and acknowledged by the
+	// syncer once an fsync of the WAL covers it (syncer.go).
+	wo := engine.WriteOptions{CF: r.CF}
 	switch r.Op {
 	case wire.OpPing:
 		return s.replyOK(scratch, id)
@@ -538,16 +544,16 @@ func (s *Server) exec(scratch []byte, id uint64, r *wire.Request) (out []byte) {
 			return c.ListEnd(b, len(vals))
 		})
 	case wire.OpPut:
-		return s.replyResult(scratch, id, s.eng.Put(r.Key, r.Value, wo))
+		return s.replyWrite(scratch, id, r.Sync, s.eng.Put(r.Key, r.Value, wo))
 	case wire.OpDelete:
-		return s.replyResult(scratch, id, s.eng.Delete(r.Key, wo))
+		return s.replyWrite(scratch, id, r.Sync, s.eng.Delete(r.Key, wo))
 	case wire.OpDeleteRange:
 		if len(r.End) == 0 {
 			return s.replyError(scratch, id, wire.Badf("delete_range: the end key must not be empty"))
 		}
-		return s.replyResult(scratch, id, s.eng.DeleteRange(r.Key, r.End, wo))
+		return s.replyWrite(scratch, id, r.Sync, s.eng.DeleteRange(r.Key, r.End, wo))
 	case wire.OpWriteBatch:
-		return s.replyResult(scratch, id, s.eng.Write(r.Batch, r.Sync))
+		return s.replyWrite(scratch, id, r.Sync, s.eng.Write(r.Batch, false))
 	case wire.OpScan:
 		return s.scan(scratch, id, r, ro)
 	case wire.OpIterOpen:
@@ -667,6 +673,16 @@ func (s *Server) exec(scratch []byte, id uint64, r *wire.Request) (out []byte) {
 		return s.replyResult(scratch, id, s.eng.DropColumnFamily(r.Name))
 	}
 	return s.replyError(scratch, id, wire.Badf("op %s cannot be run here", r.Op.String()))
+}
+
+// replyWrite answers a write: at once when it failed or needs no sync,
+// else once the syncer's fsync of the WAL covers it.
+func (s *Server) replyWrite(scratch []byte, id uint64, sync bool, err error) []byte {
+	if err != nil || !sync {
+		return s.replyResult(scratch, id, err)
+	}
+	s.syncer.await(id)
+	return scratch
 }
 
 func (s *Server) replyResult(scratch []byte, id uint64, err error) []byte {

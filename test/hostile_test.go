@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -281,4 +282,35 @@ func normalize(r any) any {
 		return etf.Tuple{t[0], etf.Tuple(l)}
 	}
 	return r
+}
+
+// Sync writes are applied in order on the reader and acknowledged once an
+// fsync of the WAL covers them: concurrent ones share fsyncs, and every
+// acknowledged one is there.
+func TestSyncWritesShareFsyncs(t *testing.T) {
+	s := start(t, "", "etf")
+	before, err := s.Stats(ctx)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				assert.NoError(t, s.Put(ctx, []byte(fmt.Sprintf("g%d:%d", g, i)), []byte("v"), client.Opts{Sync: true}))
+			}
+		}(g)
+	}
+	wg.Wait()
+	after, err := s.Stats(ctx)
+	require.NoError(t, err)
+	synced := after.Tickers["rocksdb.wal.synced"] - before.Tickers["rocksdb.wal.synced"]
+	t.Logf("800 sync puts from 16 callers: %d WAL fsyncs", synced)
+	assert.Positive(t, synced, "sync puts are fsynced")
+	assert.Less(t, synced, uint64(800), "concurrent sync puts share fsyncs")
+	for g := 0; g < 16; g++ {
+		v, err := s.Get(ctx, []byte(fmt.Sprintf("g%d:49", g)))
+		require.NoError(t, err)
+		assert.Equal(t, "v", string(v))
+	}
 }
