@@ -160,8 +160,8 @@ defmodule Store.KV.RocksDB.Iterator do
   end
 
   defp remote(itr, name, epoch, sid, wire, move, ahead, retries) do
-    with {:ok, sid} <- current(itr, name, epoch, sid, wire) do
-      case Caller.call(name, {:iterator_move, sid, move, [ahead: ahead, packed: true]}, nil) do
+    with {:ok, ctx, sid} <- current(itr, name, epoch, sid, wire) do
+      case Caller.call_ctx(ctx, {:iterator_move, sid, move, [ahead: ahead, packed: true]}, nil) do
         {:ok, packed, more} ->
           land(itr, List.to_tuple(Wire.unpack(packed, [])), reverse?(move), more, ahead)
 
@@ -182,13 +182,13 @@ defmodule Store.KV.RocksDB.Iterator do
   # the NIF, whose iterator dies with its database.
   defp current(itr, name, epoch, sid, wire) do
     case Caller.lookup(name) do
-      {:ok, %{owner: ^epoch}} ->
-        {:ok, sid}
+      {:ok, %{owner: ^epoch} = ctx} ->
+        {:ok, ctx, sid}
 
-      {:ok, _} ->
+      {:ok, ctx} ->
         with {:ok, epoch, sid} <- open_remote(name, wire) do
           :ets.update_element(Registry.iterators(), itr, [{3, epoch}, {4, sid}])
-          {:ok, sid}
+          {:ok, ctx, sid}
         end
 
       error ->
@@ -223,7 +223,7 @@ defmodule Store.KV.RocksDB.Iterator do
   def refresh(itr) when is_reference(itr) do
     with gen when gen != 0 <- :atomics.get(itr, @gen),
          [{^itr, name, epoch, sid, wire}] <- :ets.lookup(Registry.iterators(), itr),
-         {:ok, sid} <- current(itr, name, epoch, sid, wire) do
+         {:ok, _ctx, sid} <- current(itr, name, epoch, sid, wire) do
       case Caller.call(name, {:iterator_refresh, sid}, nil) do
         :ok ->
           land(itr, {}, false, false, @first_ahead)
@@ -231,7 +231,7 @@ defmodule Store.KV.RocksDB.Iterator do
 
         {:error, {:unknown_iterator, _}} ->
           # Gone with a restart or the reaper: a new one is as fresh.
-          with {:ok, _} <- current(itr, name, nil, sid, wire) do
+          with {:ok, _ctx, _sid} <- current(itr, name, nil, sid, wire) do
             land(itr, {}, false, false, @first_ahead)
             :ok
           end
