@@ -117,13 +117,17 @@ func TestBackupsThroughTheWire(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		require.NoError(t, s.Put(ctx, []byte(fmt.Sprintf("k%04d", i)), []byte(strings.Repeat("v", 100))))
 	}
-	first, err := s.Backup(ctx, "backups", client.BackupOpts{Flush: true, ProgressEveryBytes: 1 << 10})
+	first, err := s.Backup(ctx, "backups", client.BackupOpts{Flush: true, ProgressEveryBytes: 64 << 10})
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, first.ID)
 	assert.Positive(t, first.Files)
 	require.NoError(t, s.Put(ctx, []byte("late"), []byte("x")))
 	second, err := s.Backup(ctx, "backups", client.BackupOpts{Flush: true, RateLimitBytesPerSec: 32 << 20})
 	require.NoError(t, err)
+	_, err = s.Backup(ctx, "backups", client.BackupOpts{RateLimitBytesPerSec: 10})
+	assert.Equal(t, "badarg", kind(err), "a rate that would hold the sidecar for days")
+	_, err = s.Backup(ctx, "backups", client.BackupOpts{ProgressEveryBytes: 1})
+	assert.Equal(t, "badarg", kind(err), "a progress report per byte")
 	assert.EqualValues(t, 2, second.ID)
 	infos, err := s.ListBackups(ctx, "backups")
 	require.NoError(t, err)

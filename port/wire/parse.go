@@ -549,9 +549,17 @@ func (p *termParser) option(r *Request, spec opSpec) error {
 			r.Flat = v
 		}
 	case optRateLimit, optProgressEvery:
+		// A backup holds a worker and the engine open until it ends: a rate
+		// of a few bytes a second, or a progress report per byte, would let
+		// one request hold them (and a shutdown) for days.
 		n, ok := p.int()
-		if !ok || n < 0 {
-			return Badf("%s: %s must be a non-negative integer, got %s", spec.name, name, p.describeInt(ok, n))
+		if bit == optRateLimit && (!ok || (n != 0 && n < MinBackupRate)) {
+			return Badf("%s: rate_limit_bytes_per_sec must be 0 (no limit) or at least %d, got %s",
+				spec.name, MinBackupRate, p.describeInt(ok, n))
+		}
+		if bit == optProgressEvery && (!ok || (n != 0 && n < MinProgressEvery)) {
+			return Badf("%s: progress_every_bytes must be 0 (the default) or at least %d, got %s",
+				spec.name, MinProgressEvery, p.describeInt(ok, n))
 		}
 		if bit == optRateLimit {
 			r.RateLimit = uint64(n)

@@ -67,6 +67,13 @@ const (
 	optFlat
 )
 
+// The smallest backup and restore rate (bytes/s) and progress interval
+// (bytes) a request may ask for; 0 means no limit and the default.
+const (
+	MinBackupRate    = 1 << 20
+	MinProgressEvery = 64 << 10
+)
+
 // iteratorReadOpts are the read options an iterator takes.
 const iteratorReadOpts = optCF | optSnapshot | optLowerBound | optUpperBound | optFillCache | optTotalOrder |
 	optPrefixSame | optReadahead

@@ -495,8 +495,9 @@ defmodule Store.KV.Engine do
   unix_seconds, size: bytes, files: n}}`.
 
   Options: `flush: true` writes the memtables to SST files first (else the
-  WAL is backed up); `rate_limit_bytes_per_sec:` caps the copy;
-  `progress_every_bytes:` (64 MiB) how often a progress log line and a
+  WAL is backed up); `rate_limit_bytes_per_sec:` caps the copy (0, none,
+  or at least 1 MiB/s);
+  `progress_every_bytes:` (64 MiB; at least 64 KiB) how often a progress log line and a
   `[:store, :kv, :engine, :backup, :progress]` telemetry event
   (`%{bytes: n}`, `%{dir: dir}`) report a long backup; `timeout:`
   (`:infinity`).
