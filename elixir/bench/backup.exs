@@ -3,6 +3,7 @@
 # against the same without it. `make bench` runs it after bench.exs;
 # --out FILE writes the table (docs/benchmarks-backup.md).
 alias Store.KV.Engine
+Code.require_file("settle.exs", __DIR__)
 
 defmodule BackupBench do
   @moduledoc false
@@ -47,24 +48,6 @@ defmodule BackupBench do
     |> Enum.sum()
   end
 
-  # Waits until no flush or compaction runs or is pending: a backup copies
-  # every SST file it has not seen, so a compaction still under way would
-  # count as "new data" in the incremental row.
-  def settle(e, deadline \\ System.monotonic_time(:millisecond) + 120_000) do
-    {:ok, %{properties: p}} = Engine.get_stats(e)
-
-    busy =
-      p["rocksdb.num-running-compactions"] + p["rocksdb.num-running-flushes"] +
-        p["rocksdb.estimate-pending-compaction-bytes"]
-
-    if busy > 0 and System.monotonic_time(:millisecond) < deadline do
-      Process.sleep(200)
-      settle(e, deadline)
-    else
-      :ok
-    end
-  end
-
   def mib(b), do: "#{Float.round(b / 1_048_576, 1)} MiB"
   def secs(us), do: "#{Float.round(us / 1_000_000, 2)} s"
 end
@@ -90,7 +73,7 @@ end
 
 :ok = Engine.flush(e)
 :ok = Engine.compact_range(e)
-:ok = BackupBench.settle(e)
+:ok = Bench.Settle.settle(e, System.monotonic_time(:millisecond) + 120_000)
 {:ok, sst} = Engine.get_property(e, "rocksdb.total-sst-files-size")
 IO.puts("database: #{BackupBench.mib(String.to_integer(sst))} of SST files")
 
@@ -112,7 +95,7 @@ for chunk <- Enum.chunk_every(0..(extra - 1), 1000) do
 end
 
 :ok = Engine.flush(e)
-:ok = BackupBench.settle(e)
+:ok = Bench.Settle.settle(e, System.monotonic_time(:millisecond) + 120_000)
 {inc_us, {:ok, inc}} = :timer.tc(fn -> Engine.backup(e, "bk", flush: true) end)
 inc_bytes = BackupBench.dir_bytes(bk) - full_bytes
 {:ok, l0} = Engine.get_property(e, "rocksdb.num-files-at-level0")

@@ -2,6 +2,7 @@
 #   cd elixir && MIX_ENV=prod mix run --no-start bench/bench.exs [--quick] [--out FILE.json]
 # One workload per row, each next to ping (the whole path but RocksDB).
 # 200k keys, 100-byte values, 512 MiB LRU cache, bloom 10, lz4.
+Code.require_file("settle.exs", __DIR__)
 
 alias Store.KV.Engine
 
@@ -118,25 +119,7 @@ defmodule Bench do
   def pct([], _), do: 0.0
   def pct(sorted, p), do: Enum.at(sorted, min(length(sorted) - 1, trunc(length(sorted) * p)))
 
-  # Flushes the memtable and waits for RocksDB's background work to end,
-  # so a write workload starts from a settled LSM, as the in-process
-  # baseline's fresh database does, instead of paying for the flushes and
-  # compactions of the workloads before it. It still pays for its own.
-  def settle(engine, deadline \\ System.monotonic_time(:millisecond) + 60_000) do
-    :ok = Store.KV.Engine.flush(engine)
-    {:ok, %{properties: p}} = Store.KV.Engine.get_stats(engine)
-
-    busy =
-      p["rocksdb.num-running-compactions"] + p["rocksdb.num-running-flushes"] +
-        p["rocksdb.estimate-pending-compaction-bytes"]
-
-    if busy > 0 and System.monotonic_time(:millisecond) < deadline do
-      Process.sleep(100)
-      settle(engine, deadline)
-    else
-      :ok
-    end
-  end
+  def settle(engine), do: Bench.Settle.settle(engine)
 
   # One console row: the workload and its figures, as the header names them.
   def print_row(name, r, ratio) do
