@@ -403,11 +403,16 @@ func (c *Client) Register(id uint64) (<-chan []byte, func()) {
 }
 
 // Call sends one request and returns the value of its single reply (ctx
-// bounds the wait: when it ends first, Call returns its error and the late
-// reply is dropped):
+// bounds the wait: when it has ended already nothing is sent, and when it
+// ends first Call returns its error and the late reply is dropped):
 // nil for ok, V for {ok, V}; {error, not_found} is ErrNotFound and any
 // other {error, R} a *ReplyError.
 func (c *Client) Call(ctx context.Context, build func(c wire.Codec, b []byte) []byte) (any, error) {
+	// A caller that has already gone sends nothing: work nobody waits for
+	// would only delay the requests behind it.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	replies, done, err := c.Raw(build)
 	if err != nil {
 		return nil, err

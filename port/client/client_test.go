@@ -81,7 +81,7 @@ func TestANegativeSpinNeverPolls(t *testing.T) {
 // ctx is the context of the calls that need no deadline of their own.
 var ctx = context.Background()
 
-func TestACancelledContextEndsTheWaitAndDropsTheLateReply(t *testing.T) {
+func TestAnEndedContextFailsTheCallAndTheClientGoesOn(t *testing.T) {
 	c := startClient(t, 0)
 	done, cancel := context.WithCancel(ctx)
 	cancel()
