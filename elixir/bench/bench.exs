@@ -371,7 +371,13 @@ n_keys = 200_000
 Logger.configure(level: :warning)
 dir = Path.expand("../var/bench-elixir", File.cwd!())
 File.rm_rf!(dir)
-{:ok, e} = Engine.start_link(path: dir, name: :bench_engine, block_cache_size: 512 * 1024 * 1024)
+# --spin N: the sidecar's --spin in µs, for A/B runs of the reader's polling.
+spin_opts = if opts[:spin], do: [spin: opts[:spin]], else: []
+
+{:ok, e} =
+  Engine.start_link(
+    [path: dir, name: :bench_engine, block_cache_size: 512 * 1024 * 1024] ++ spin_opts
+  )
 
 # The same database through erlang-rocksdb's API (Store.KV.RocksDB).
 db = Engine.get_db_ref(:bench_engine)
