@@ -36,9 +36,7 @@ type Iterator struct {
 	e    *Engine
 	opts IteratorOptions
 	mu   sync.Mutex
-	it   *grocksdb.Iterator
-	ro   *grocksdb.ReadOptions
-	buf  []byte
+	rowCursor
 	// last is the key of the last row handed out (nil when the iterator
 	// is not on a row) and reverse the direction it was read in; the
 	// RocksDB iterator then sits on the row after it in that direction,
@@ -78,17 +76,13 @@ func cloneBytes(b []byte) []byte {
 	return append(make([]byte, 0, len(b)), b...)
 }
 
-// open makes the RocksDB iterator; e.mu is held.
+// open makes the RocksDB iterator, replacing the one it had only once the
+// new one exists; e.mu is held.
 func (it *Iterator) open(h *grocksdb.ColumnFamilyHandle) error {
 	o := it.opts
-	ro := grocksdb.NewDefaultReadOptions()
-	if o.Snapshot != nil {
-		snap, err := o.Snapshot.handle(it.e)
-		if err != nil {
-			ro.Destroy()
-			return err
-		}
-		ro.SetSnapshot(snap)
+	ro, err := newCursorReadOptions(it.e, o.Snapshot)
+	if err != nil {
+		return err
 	}
 	if o.LowerBound != nil {
 		ro.SetIterateLowerBound(o.LowerBound)
@@ -108,8 +102,7 @@ func (it *Iterator) open(h *grocksdb.ColumnFamilyHandle) error {
 	if o.ReadaheadSize > 0 {
 		ro.SetReadaheadSize(uint64(o.ReadaheadSize))
 	}
-	it.ro = ro
-	it.it = it.e.db.NewIteratorCF(ro, h)
+	it.replace(it.e.db.NewIteratorCF(ro, h), ro)
 	it.last = nil
 	return nil
 }
@@ -242,8 +235,6 @@ func (it *Iterator) Refresh() error {
 	if it.closed {
 		return fmt.Errorf("%w: iterator is closed", ErrInvalidArgument)
 	}
-	it.it.Close()
-	it.ro.Destroy()
 	return it.open(h)
 }
 
@@ -260,10 +251,5 @@ func (it *Iterator) release() {
 		return
 	}
 	it.closed = true
-	it.it.Close()
-	it.ro.Destroy()
-	if it.buf != nil {
-		putRowBuf(it.buf[:cap(it.buf)])
-		it.buf = nil
-	}
+	it.free()
 }

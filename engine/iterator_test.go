@@ -106,3 +106,20 @@ func TestIteratorBoundsAndByteLimit(t *testing.T) {
 	_, _, err = all.Move(Move{Kind: MoveFirst}, 0, 100, func(_, _ []byte) {})
 	assert.ErrorIs(t, err, ErrInvalidArgument, "a closed iterator")
 }
+
+func TestIteratorRefreshAfterItsSnapshotIsReleasedFailsAndKeepsTheIterator(t *testing.T) {
+	e := newTestEngine(t, nil)
+	require.NoError(t, e.Put([]byte("k1"), []byte("1"), WriteOptions{}))
+	snap, err := e.NewSnapshot()
+	require.NoError(t, err)
+	it, err := e.NewIterator(IteratorOptions{Snapshot: snap})
+	require.NoError(t, err)
+	require.NoError(t, e.Put([]byte("k2"), []byte("2"), WriteOptions{}))
+	snap.Close()
+
+	assert.ErrorIs(t, it.Refresh(), ErrInvalidArgument, "nothing to refresh to")
+	keys, _ := moveKeys(t, it, Move{Kind: MoveFirst}, 10)
+	assert.Equal(t, []string{"k1"}, keys, "the iterator keeps the view it had")
+	it.Close()
+	it.Close()
+}

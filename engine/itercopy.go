@@ -59,8 +59,8 @@ func nativeIterator(it *grocksdb.Iterator) *C.rocksdb_iterator_t {
 }
 
 // rowBufSize is the size of the pooled copy buffers. Short scans are many
-// (a fresh 256 KiB buffer per scanner cut 100-row scans from 10.8k to 3.8k
-// per second at 16 callers), so scanners share them through rowBufs.
+// and a fresh 256 KiB buffer for each cost them most of their throughput
+// (docs/benchmarks.md), so scanners share them through rowBufs.
 const rowBufSize = 256 << 10
 
 var rowBufs = sync.Pool{New: func() any { b := make([]byte, rowBufSize); return &b }}
@@ -72,6 +72,51 @@ func putRowBuf(b []byte) {
 	if cap(b) == rowBufSize {
 		b = b[:rowBufSize]
 		rowBufs.Put(&b)
+	}
+}
+
+// rowCursor is what a Scanner and an Iterator hold of RocksDB: an
+// iterator, the read options it was made with (they must outlive it: they
+// hold its bounds and snapshot), and the pooled buffer rows are copied into.
+type rowCursor struct {
+	it  *grocksdb.Iterator
+	ro  *grocksdb.ReadOptions
+	buf []byte
+}
+
+// newCursorReadOptions makes the read options of a new RocksDB iterator,
+// reading snap when it is not nil. They are the iterator's own, never the
+// snapshot's shared ones, since bounds are set on them.
+func newCursorReadOptions(e *Engine, snap *Snapshot) (*grocksdb.ReadOptions, error) {
+	ro := grocksdb.NewDefaultReadOptions()
+	if snap != nil {
+		h, err := snap.handle(e)
+		if err != nil {
+			ro.Destroy()
+			return nil, err
+		}
+		ro.SetSnapshot(h)
+	}
+	return ro, nil
+}
+
+// replace makes c read through it and ro from now on, releasing what it
+// read through before.
+func (c *rowCursor) replace(it *grocksdb.Iterator, ro *grocksdb.ReadOptions) {
+	if c.it != nil {
+		c.it.Close()
+		c.ro.Destroy()
+	}
+	c.it, c.ro = it, ro
+}
+
+// free releases the RocksDB iterator and its options and hands the buffer
+// back to the pool.
+func (c *rowCursor) free() {
+	c.replace(nil, nil)
+	if c.buf != nil {
+		putRowBuf(c.buf[:cap(c.buf)])
+		c.buf = nil
 	}
 }
 

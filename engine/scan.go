@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/linxGnu/grocksdb"
 )
 
 // ScanOptions shape a range scan.
@@ -29,13 +27,11 @@ type ScanStats struct {
 // Scanner walks [start, end] of a column family in key order, one batch at
 // a time. It is safe for use by one goroutine at a time, and must be closed.
 type Scanner struct {
-	e      *Engine
-	mu     sync.Mutex
-	it     *grocksdb.Iterator
-	ro     *grocksdb.ReadOptions
+	e  *Engine
+	mu sync.Mutex
+	rowCursor
 	batch  int
-	left   int    // rows still allowed by the limit; -1 means unlimited
-	buf    []byte // rows copied out of RocksDB by copyRows
+	left   int // rows still allowed by the limit; -1 means unlimited
 	done   bool
 	closed bool
 }
@@ -54,16 +50,11 @@ func (e *Engine) NewScanner(start, end []byte, o ScanOptions) (*Scanner, error) 
 		return nil, err
 	}
 	defer e.mu.RUnlock()
-	ro := grocksdb.NewDefaultReadOptions()
-	if o.Snapshot != nil {
-		snap, err := o.Snapshot.handle(e)
-		if err != nil {
-			ro.Destroy()
-			return nil, err
-		}
-		ro.SetSnapshot(snap)
+	ro, err := newCursorReadOptions(e, o.Snapshot)
+	if err != nil {
+		return nil, err
 	}
-	s := &Scanner{e: e, ro: ro, batch: o.BatchSize, left: -1}
+	s := &Scanner{e: e, batch: o.BatchSize, left: -1}
 	if s.batch == 0 {
 		s.batch = DefaultBatchSize
 	}
@@ -78,7 +69,7 @@ func (e *Engine) NewScanner(start, end []byte, o ScanOptions) (*Scanner, error) 
 	if len(end) > 0 && bytes.Compare(start, end) > 0 {
 		s.done = true
 	}
-	s.it = e.db.NewIteratorCF(ro, h)
+	s.replace(e.db.NewIteratorCF(ro, h), ro)
 	s.it.Seek(start)
 	e.track(s)
 	return s, nil
@@ -161,12 +152,7 @@ func (s *Scanner) release() {
 		return
 	}
 	s.closed = true
-	s.it.Close()
-	s.ro.Destroy()
-	if s.buf != nil {
-		putRowBuf(s.buf[:cap(s.buf)])
-		s.buf = nil
-	}
+	s.free()
 }
 
 // Scan reads [start, end] whole and returns it batch by batch.
