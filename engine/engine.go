@@ -213,21 +213,29 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	e.closeDB()
+	e.destroyOptions()
+	return nil
+}
+
+// closeDB releases every scanner, iterator and snapshot still open, then
+// the column family handles and RocksDB itself; e.mu is held for writing.
+// Between a failed reopen and the next try there is no database, and
+// nothing to release.
+func (e *Engine) closeDB() {
 	e.openMu.Lock()
 	for c := range e.open {
 		c.release()
 	}
-	e.open = nil
+	clear(e.open)
 	e.openMu.Unlock()
 	for _, h := range e.cfs {
 		h.Destroy()
 	}
-	e.cfs = nil
-	if e.db != nil { // nil only between a failed reopen and the next try
+	if e.db != nil {
 		e.db.Close()
 	}
-	e.destroyOptions()
-	return nil
+	e.db, e.cfs, e.defaultCF = nil, nil, nil
 }
 
 func (e *Engine) track(c closer) {
@@ -247,15 +255,20 @@ func (e *Engine) untrack(c closer) {
 // begin takes the read side of mu; the caller must call e.mu.RUnlock.
 func (e *Engine) begin() error {
 	e.mu.RLock()
-	if e.closed {
-		e.mu.RUnlock()
-		return ErrClosed
-	}
-	if err := e.health.broken; err != nil {
+	if err := e.unusable(); err != nil {
 		e.mu.RUnlock()
 		return err
 	}
 	return nil
+}
+
+// unusable says why no call may use the database now (closed, or between
+// a failed reopen and the next try), or nil; mu is held.
+func (e *Engine) unusable() error {
+	if e.closed {
+		return ErrClosed
+	}
+	return e.health.broken
 }
 
 // cf resolves a column family name; mu must be held.
@@ -467,11 +480,7 @@ func (e *Engine) ColumnFamilies() ([]string, error) {
 // families; on success the caller must call e.mu.Unlock.
 func (e *Engine) beginSchemaChange() error {
 	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return ErrClosed
-	}
-	if err := e.health.broken; err != nil {
+	if err := e.unusable(); err != nil {
 		e.mu.Unlock()
 		return err
 	}

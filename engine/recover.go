@@ -163,19 +163,7 @@ func (e *Engine) reopen() (done bool, err error) {
 		e.health.stopped.Store(false)
 		return true, nil // it came back by itself
 	}
-	if e.db != nil {
-		e.openMu.Lock()
-		for c := range e.open {
-			c.release()
-		}
-		e.open = make(map[closer]struct{})
-		e.openMu.Unlock()
-		for _, h := range e.cfs {
-			h.Destroy()
-		}
-		e.db.Close()
-		e.db, e.cfs, e.defaultCF = nil, nil, nil
-	}
+	e.closeDB()
 	if err := e.openDB(); err != nil {
 		e.health.broken = fmt.Errorf("engine: the database is closed while it is reopened after a write failure: %w", err)
 		return false, err
