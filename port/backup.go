@@ -146,11 +146,7 @@ func (s *Server) backup(scratch []byte, id uint64, r *wire.Request) []byte {
 			return s.replyError(scratch, id, err)
 		}
 		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
-			b = c.List(c.Atom(c.Tuple(b, 2), "ok"), len(infos))
-			for _, info := range infos {
-				b = appendBackupInfo(c, b, info)
-			}
-			return c.ListEnd(b, len(infos))
+			return AppendBackupInfos(c, c.Atom(c.Tuple(b, 2), "ok"), infos)
 		})
 	case wire.OpBackupVerify:
 		return s.replyResult(scratch, id, engine.VerifyBackup(dir, uint32(r.ID)))
@@ -193,6 +189,16 @@ func RestoreInto(dir string, id uint32, path string, flat bool, rateLimit uint64
 		return err
 	}
 	return nil
+}
+
+// AppendBackupInfos appends infos as the list backup_list answers with
+// (the backup-list command prints the same).
+func AppendBackupInfos(c wire.Codec, b []byte, infos []engine.BackupInfo) []byte {
+	b = c.List(b, len(infos))
+	for _, info := range infos {
+		b = appendBackupInfo(c, b, info)
+	}
+	return c.ListEnd(b, len(infos))
 }
 
 func appendBackupInfo(c wire.Codec, b []byte, info engine.BackupInfo) []byte {

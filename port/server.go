@@ -443,16 +443,18 @@ func (s *Server) replyOK(scratch []byte, id uint64) []byte {
 // replyError encodes err as {error, Reason}.
 func (s *Server) replyError(scratch []byte, id uint64, err error) []byte {
 	return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
-		return appendErrorTerm(c, b, err)
+		return AppendErrorTerm(c, b, err)
 	})
 }
 
-// appendErrorTerm maps an error onto its wire reason:
+// AppendErrorTerm appends err as {error, Reason}, Reason being its wire
+// reason (the one-shot backup commands print the same):
 //
 //	not_found | closed | too_many_iterators | too_many_snapshots
 //	{badarg, Msg} | {unknown_column_family, Name} | {unknown_cursor, Id}
-//	{unknown_snapshot, Id} | {rocksdb, Msg} | {internal, Msg}
-func appendErrorTerm(c wire.Codec, b []byte, err error) []byte {
+//	{unknown_snapshot, Id} | {unknown_iterator, Id} | {no_backups, Msg}
+//	{rocksdb, Msg} | {internal, Msg}
+func AppendErrorTerm(c wire.Codec, b []byte, err error) []byte {
 	b = c.Atom(c.Tuple(b, 2), "error")
 	var cfErr *engine.UnknownColumnFamilyError
 	var rdb *engine.RocksDBError
@@ -470,6 +472,8 @@ func appendErrorTerm(c wire.Codec, b []byte, err error) []byte {
 		return c.Str(c.Atom(c.Tuple(b, 2), "unknown_column_family"), cfErr.Name)
 	case errors.As(err, &idErr):
 		return c.Uint(c.Atom(c.Tuple(b, 2), idErr.kind), idErr.id)
+	case errors.Is(err, engine.ErrNoBackups):
+		return c.Str(c.Atom(c.Tuple(b, 2), "no_backups"), err.Error())
 	case errors.As(err, &rdb):
 		return c.Str(c.Atom(c.Tuple(b, 2), "rocksdb"), rdb.Msg)
 	case isBadArg(err):

@@ -142,8 +142,10 @@ func TestBackupsThroughTheWire(t *testing.T) {
 	assert.Equal(t, "badarg", kind(s.RestoreBackup(ctx, "backups", 0, restored)), "a path that holds a database")
 	assert.Equal(t, "badarg", kind(s.RestoreBackup(ctx, "backups", 0, filepath.Join(t.TempDir(), "out"))), "outside the roots")
 	err = s.RestoreBackup(ctx, "nothing-here", 0, "elsewhere")
-	require.Error(t, err)
+	assert.Equal(t, "no_backups", kind(err), "%v", err)
 	assert.Contains(t, err.Error(), "no backups")
+	_, err = s.ListBackups(ctx, "nothing-here")
+	assert.Equal(t, "no_backups", kind(err), "the reason backup-list prints too")
 
 	require.NoError(t, s.PurgeOldBackups(ctx, "backups", 1))
 	infos, err = s.ListBackups(ctx, "backups")

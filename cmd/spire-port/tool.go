@@ -1,14 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
 
 	"github.com/spiredb/spire-port/engine"
-	"github.com/spiredb/spire-port/etf"
 	"github.com/spiredb/spire-port/port"
+	"github.com/spiredb/spire-port/port/wire"
 )
 
 // toolUsage lists the one-shot commands that work on backup directories
@@ -54,25 +53,11 @@ func runTool(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	b := etf.AppendVersion(nil)
+	var infos []engine.BackupInfo
 	var err error
 	switch cmd {
 	case "backup-list":
-		var infos []engine.BackupInfo
-		if infos, err = engine.ListBackups(dir); err == nil {
-			b = etf.AppendAtom(etf.AppendTupleHeader(b, 2), "ok")
-			if len(infos) > 0 {
-				b = etf.AppendListHeader(b, len(infos))
-				for _, info := range infos {
-					b = etf.AppendMapHeader(b, 4)
-					b = etf.AppendUint(etf.AppendAtom(b, "id"), uint64(info.ID))
-					b = etf.AppendInt(etf.AppendAtom(b, "timestamp"), info.Timestamp.Unix())
-					b = etf.AppendUint(etf.AppendAtom(b, "size"), info.Size)
-					b = etf.AppendUint(etf.AppendAtom(b, "files"), uint64(info.Files))
-				}
-			}
-			b = etf.AppendNil(b)
-		}
+		infos, err = engine.ListBackups(dir)
 	case "backup-verify":
 		err = engine.VerifyBackup(dir, uint32(id))
 	case "backup-delete":
@@ -82,23 +67,16 @@ func runTool(args []string, stdout, stderr io.Writer) int {
 	case "backup-restore":
 		err = port.RestoreInto(dir, uint32(id), rest[2], len(rest) == 4, 0, "")
 	}
-	if err != nil {
-		kind, msg := "rocksdb", err.Error()
-		var re *engine.RocksDBError
-		switch {
-		case errors.Is(err, engine.ErrNoBackups):
-			kind = "no_backups"
-		case errors.As(err, &re):
-			msg = re.Msg
-		default:
-			kind = "badarg"
-		}
-		b = etf.AppendString(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 2), "error"), 2), kind), msg)
-		_, _ = stdout.Write(b)
+	c := wire.ETF
+	b := c.Begin(nil)
+	switch {
+	case err != nil:
+		_, _ = stdout.Write(port.AppendErrorTerm(c, b, err))
 		return exitOpen
-	}
-	if cmd != "backup-list" {
-		b = etf.AppendAtom(b, "ok")
+	case cmd == "backup-list":
+		b = port.AppendBackupInfos(c, c.Atom(c.Tuple(b, 2), "ok"), infos)
+	default:
+		b = c.Atom(b, "ok")
 	}
 	_, _ = stdout.Write(b)
 	return exitOK
