@@ -1,5 +1,6 @@
 # Store.KV.Engine benchmarks: `make bench`, or
-#   cd elixir && MIX_ENV=prod mix run --no-start bench/bench.exs [--quick] [--out FILE.json]
+#   cd elixir && MIX_ENV=prod mix run --no-start bench/bench.exs [--quick] [--out FILE.md]
+#     [--go GO_BENCH.txt] [--only "name,name"] [--secs S] [--spin US]
 # One workload per row, each next to ping (the whole path but RocksDB).
 # 200k keys, 100-byte values, 512 MiB LRU cache, bloom 10, lz4.
 Code.require_file("settle.exs", __DIR__)
