@@ -84,6 +84,27 @@ func BenchmarkGetRandom(b *testing.B) {
 	benchGets(b, e, randomKeys(n))
 }
 
+// BenchmarkMultiGetRandom8 reads random keys in groups of 8, as the
+// sidecar's reader runs the gets it finds waiting under 16 callers.
+func BenchmarkMultiGetRandom8(b *testing.B) {
+	const n = 200_000
+	e := benchEngine(b, n)
+	require.NoError(b, e.CompactRange("", nil, nil))
+	keys := randomKeys(n)
+	for _, k := range keys {
+		_ = e.GetFunc(k, ReadOptions{}, func([]byte) {})
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 8 {
+		j := i % (n - 8)
+		err := e.MultiGetFunc(keys[j:j+8], ReadOptions{}, func(int, []byte, bool) {})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportOps(b, 1)
+}
+
 // BenchmarkGetRandomUnderRecentWrites is BenchmarkGetRandom with 80k
 // other keys just written (in the memtable, as in a live database): every
 // get looks in the memtable first.

@@ -29,6 +29,7 @@ type Engine struct {
 	opts      *grocksdb.Options
 	table     *grocksdb.BlockBasedTableOptions
 	cache     *grocksdb.Cache
+	rowCache  *grocksdb.Cache // nil unless Tuning.RowCacheSize > 0
 	limiter   *grocksdb.RateLimiter
 	readOpts  *grocksdb.ReadOptions
 	writeOpts *grocksdb.WriteOptions
@@ -110,6 +111,10 @@ func (e *Engine) buildOptions() {
 	o.SetCreateIfMissing(true)
 	o.SetCreateIfMissingColumnFamilies(true)
 	o.SetBlockBasedTableFactory(e.table)
+	if t.RowCacheSize > 0 {
+		e.rowCache = grocksdb.NewLRUCache(t.RowCacheSize)
+		o.SetRowCache(e.rowCache)
+	}
 	o.EnableStatistics()
 	o.SetCompression(compressionType(cfg.Compression))
 	o.SetBottommostCompression(compressionType(cfg.BottommostCompression))
@@ -159,6 +164,9 @@ func (e *Engine) destroyOptions() {
 	e.opts.Destroy()
 	e.table.Destroy()
 	e.cache.Destroy()
+	if e.rowCache != nil {
+		e.rowCache.Destroy()
+	}
 	if e.limiter != nil {
 		e.limiter.Destroy()
 	}

@@ -28,6 +28,11 @@ type Tuning struct {
 	// diagram promises.
 	CacheIndexAndFilterBlocks bool
 	FormatVersion             int
+	// RowCacheSize is the capacity of RocksDB's row cache (0: none, as
+	// RocksDB's default): key-value pairs read from SST files, so a point
+	// read that hits skips the filter, index and data blocks. It is memory
+	// besides the block cache; iterators and scans do not use it.
+	RowCacheSize uint64
 }
 
 func defaultTuning() Tuning {
@@ -146,6 +151,9 @@ var tuningSettings = []Setting{
 		"index and filter blocks live in (and are bounded by) the block cache", func(c *Config, b bool) { c.Tuning.CacheIndexAndFilterBlocks = b }),
 	uintSetting("SPIRE_ROCKSDB_FORMAT_VERSION", "5", "2 .. 5",
 		"SST format version", 2, 5, func(c *Config, n uint64) { c.Tuning.FormatVersion = int(n) }),
+	uintSetting("SPIRE_ROCKSDB_ROW_CACHE_SIZE", "0 (off)", "0 .. 1099511627776 bytes (0 disables it)",
+		"LRU cache of rows for point reads, besides the block cache", 0, tib,
+		func(c *Config, n uint64) { c.Tuning.RowCacheSize = n }),
 }
 
 func init() { Settings = append(Settings, tuningSettings...) }

@@ -64,3 +64,61 @@ func TestTuningReachesRocksDB(t *testing.T) {
 	assert.Contains(t, err.Error(), "SPIRE_ROCKSDB_WAL_RECOVERY_MODE")
 	assert.Contains(t, err.Error(), "SPIRE_ROCKSDB_MAX_OPEN_FILES", "every problem at once")
 }
+
+// With a row cache, a point read of a row in an SST file is answered from
+// it the second time, and a row written, overwritten or deleted since is
+// never answered from it: the memtable comes first, and a snapshot reads
+// the version it captured.
+func TestRowCacheAnswersRepeatedReadsAndNeverAStaleOne(t *testing.T) {
+	e := newTestEngine(t, func(c *Config) { c.Tuning.RowCacheSize = 8 << 20 })
+	key := []byte("user:1")
+	get := func(o ReadOptions) string {
+		t.Helper()
+		v, err := e.Get(key, o)
+		if err == ErrNotFound {
+			return "<not found>"
+		}
+		require.NoError(t, err)
+		return string(v)
+	}
+	hits := func() uint64 {
+		t.Helper()
+		st, err := e.Stats()
+		require.NoError(t, err)
+		return st.Tickers["rocksdb.row.cache.hit"]
+	}
+
+	require.NoError(t, e.Put(key, []byte("v1"), WriteOptions{}))
+	require.NoError(t, e.Flush(""))
+	assert.Equal(t, "v1", get(ReadOptions{}))
+	before := hits()
+	assert.Equal(t, "v1", get(ReadOptions{}))
+	assert.Greater(t, hits(), before, "the second read of a flushed row comes from the row cache")
+
+	snap, err := e.NewSnapshot()
+	require.NoError(t, err)
+	defer snap.Close()
+	require.NoError(t, e.Put(key, []byte("v2"), WriteOptions{}))
+	assert.Equal(t, "v2", get(ReadOptions{}), "a newer row in the memtable")
+	require.NoError(t, e.Flush(""))
+	assert.Equal(t, "v2", get(ReadOptions{}), "a newer row in a newer file")
+	assert.Equal(t, "v1", get(ReadOptions{Snapshot: snap}), "the snapshot's version")
+
+	require.NoError(t, e.Delete(key, WriteOptions{}))
+	require.NoError(t, e.Flush(""))
+	require.NoError(t, e.CompactRange("", nil, nil))
+	assert.Equal(t, "<not found>", get(ReadOptions{}))
+	assert.Equal(t, "v1", get(ReadOptions{Snapshot: snap}))
+}
+
+// Without the setting there is no row cache (RocksDB's default).
+func TestRowCacheIsOffByDefault(t *testing.T) {
+	cfg, err := LoadConfig(nil, nil)
+	require.NoError(t, err)
+	assert.Zero(t, cfg.Tuning.RowCacheSize)
+	cfg, err = LoadConfig(nil, map[string]string{"SPIRE_ROCKSDB_ROW_CACHE_SIZE": "67108864"})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(64<<20), cfg.Tuning.RowCacheSize)
+	_, err = LoadConfig(nil, map[string]string{"SPIRE_ROCKSDB_ROW_CACHE_SIZE": "-1"})
+	assert.Error(t, err)
+}

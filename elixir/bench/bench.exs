@@ -122,6 +122,54 @@ defmodule Bench do
 
   def settle(engine), do: Bench.Settle.settle(engine)
 
+  # An engine with the bench's block cache; its sidecar is the one whose
+  # CPU the rows report from then on.
+  def start_engine(path, name, opts) do
+    {:ok, e} =
+      Store.KV.Engine.start_link(
+        [path: path, name: name, block_cache_size: 512 * 1024 * 1024] ++ opts
+      )
+
+    {:ok, os_pid} = Store.KV.Engine.os_pid(e)
+    :persistent_term.put({Bench, :os_pid}, os_pid)
+    e
+  end
+
+  # n_keys keys of value, then a flush and a full compaction, so no
+  # background compaction competes with the workloads.
+  def load(engine, n_keys, value) do
+    for chunk <- Enum.chunk_every(0..(n_keys - 1), 1000) do
+      :ok = Store.KV.Engine.write_batch(engine, for(i <- chunk, do: {:put, key(i), value}))
+    end
+
+    :ok = Store.KV.Engine.flush(engine)
+    :ok = Store.KV.Engine.compact_range(engine)
+  end
+
+  # Issue 16's harness (callers build their keys) on an engine with a
+  # cache, warmed first by one read of every key: the rows
+  # "app get, 1 caller, <cache> (warm)" and "app get, 16 callers, ...".
+  def warm_app_gets(engine, n_keys, secs, cache) do
+    for i <- 0..(n_keys - 1), do: {:ok, _} = Store.KV.Engine.get(engine, key(i))
+
+    get = fn ->
+      {:ok, _} =
+        Store.KV.Engine.get(
+          engine,
+          "user:" <> String.pad_leading(Integer.to_string(:rand.uniform(n_keys) - 1), 8, "0")
+        )
+    end
+
+    for {name, callers} <- [
+          {"app get, 1 caller, #{cache} (warm)", 1},
+          {"app get, 16 callers, #{cache} (warm)", 16}
+        ] do
+      r = run(callers, secs, 1, get)
+      print_row(name, r, "")
+      {name, callers, Map.delete(r, :lat), r.lat}
+    end
+  end
+
   # One console row: the workload and its figures, as the header names them.
   def print_row(name, r, ratio) do
     IO.puts(
@@ -178,6 +226,8 @@ defmodule Bench.Report do
     {"app get, 16 callers (build their keys)", "83-98k/s", :ops},
     {"app get, 1 caller (builds its key)", "p50 8.9-28 µs", :p50},
     {"app get, 1 caller, read cache (warm)", "p50 8.9-28 µs", :p50},
+    {"app get, 16 callers, row cache (warm)", "83-98k/s", :ops},
+    {"app get, 1 caller, row cache (warm)", "p50 8.9-28 µs", :p50},
     {"app get missing, 1 caller (builds its key)", "42-150k/s", :ops},
     {"app put, 1 caller (builds its key)", "33-88k/s", :ops},
     {"app put, 16 callers (build their keys)", "64-79k/s", :ops},
@@ -375,24 +425,12 @@ File.rm_rf!(dir)
 # --spin N: the sidecar's --spin in µs, for A/B runs of the reader's polling.
 spin_opts = if opts[:spin], do: [spin: opts[:spin]], else: []
 
-{:ok, e} =
-  Engine.start_link(
-    [path: dir, name: :bench_engine, block_cache_size: 512 * 1024 * 1024] ++ spin_opts
-  )
+e = Bench.start_engine(dir, :bench_engine, spin_opts)
 
 # The same database through erlang-rocksdb's API (Store.KV.RocksDB).
 db = Engine.get_db_ref(:bench_engine)
-{:ok, sidecar_pid} = Engine.os_pid(e)
-:persistent_term.put({Bench, :os_pid}, sidecar_pid)
 value = :binary.copy("x", 100)
-
-for chunk <- Enum.chunk_every(0..(n_keys - 1), 1000) do
-  :ok = Engine.write_batch(e, for(i <- chunk, do: {:put, Bench.key(i), value}))
-end
-
-# Settle the LSM so no background compaction competes with the workloads.
-:ok = Engine.flush(e)
-:ok = Engine.compact_range(e)
+Bench.load(e, n_keys, value)
 # warm the cache
 {:ok, _} = Engine.scan_range(e, "", "")
 for i <- 0..(n_keys - 1)//7, do: {:ok, _} = Engine.get(e, Bench.key(i))
@@ -671,36 +709,8 @@ GenServer.stop(e)
 # every key; then issue 16's harness.
 cache_results =
   if opts[:only] == nil or String.contains?(opts[:only], "cache") do
-    {:ok, c} =
-      Engine.start_link(
-        path: dir,
-        name: :bench_cached,
-        block_cache_size: 512 * 1024 * 1024,
-        read_cache_size: 64 * 1024 * 1024
-      )
-
-    :persistent_term.put({Bench, :os_pid}, elem(Engine.os_pid(c), 1))
-    for i <- 0..(n_keys - 1), do: {:ok, _} = Engine.get(c, Bench.key(i))
-
-    cached_get = fn ->
-      {:ok, _} =
-        Engine.get(
-          c,
-          "user:" <> String.pad_leading(Integer.to_string(:rand.uniform(n_keys) - 1), 8, "0")
-        )
-    end
-
-    rows =
-      for {name, callers} <- [
-            {"app get, 1 caller, read cache (warm)", 1},
-            {"app get, 16 callers, read cache (warm)", 16}
-          ] do
-        r = Bench.run(callers, secs, 1, cached_get)
-
-        Bench.print_row(name, r, "")
-
-        {name, callers, Map.delete(r, :lat), r.lat}
-      end
+    c = Bench.start_engine(dir, :bench_cached, read_cache_size: 64 * 1024 * 1024)
+    rows = Bench.warm_app_gets(c, n_keys, secs, "read cache")
 
     {:ok, stats} = Engine.read_cache_stats(c)
     IO.puts("read cache: #{inspect(stats)}")
@@ -710,7 +720,40 @@ cache_results =
     []
   end
 
-results = results ++ cache_results
+# RocksDB's row cache (row_cache_size: 64 MiB, room for all 200k rows):
+# a fresh database loaded, flushed and compacted as the first one was, so
+# the rows compare with the plain app get rows above; warmed by one read
+# of every key. The cache is in the sidecar: every get still crosses the
+# pipe, but one that hits skips RocksDB's filter, index and data blocks.
+row_cache_results =
+  if opts[:only] == nil or String.contains?(opts[:only], "row") do
+    row_dir = dir <> "-row-cache"
+    File.rm_rf!(row_dir)
+
+    rc =
+      Bench.start_engine(
+        row_dir,
+        :bench_row_cache,
+        [row_cache_size: 64 * 1024 * 1024] ++ spin_opts
+      )
+
+    Bench.load(rc, n_keys, value)
+    rows = Bench.warm_app_gets(rc, n_keys, secs, "row cache")
+
+    {:ok, %{tickers: t}} = Engine.get_stats(rc)
+
+    IO.puts(
+      "row cache: #{t["rocksdb.row.cache.hit"]} hits, #{t["rocksdb.row.cache.miss"]} misses"
+    )
+
+    GenServer.stop(rc)
+    File.rm_rf!(row_dir)
+    rows
+  else
+    []
+  end
+
+results = results ++ cache_results ++ row_cache_results
 
 if out = opts[:out] do
   Bench.Report.write(out, results, opts[:go], secs, String.trim(rss) <> "; " <> owner_line)

@@ -266,6 +266,25 @@ defmodule Store.KV.EngineTest do
     assert usage > 0
   end
 
+  test "row_cache_size: repeated point reads come from RocksDB's row cache", %{tmp_dir: dir} do
+    e = start_engine(Path.join(dir, "row_cache"), row_cache_size: 8 * 1024 * 1024)
+    load_users(e, 100)
+    :ok = Engine.flush(e)
+    hits = fn -> elem(Engine.get_stats(e), 1).tickers["rocksdb.row.cache.hit"] end
+
+    for _ <- 1..2,
+        i <- 1..100,
+        do: {:ok, _} = Engine.get(e, "user:" <> String.pad_leading("#{i}", 5, "0"))
+
+    assert hits.() >= 100
+    :ok = Engine.put(e, "user:00001", "new")
+    assert {:ok, "new"} = Engine.get(e, "user:00001")
+
+    assert_raise ArgumentError, ~r/row_cache_size/, fn ->
+      Store.KV.Engine.Options.validate!(path: dir, row_cache_size: -1)
+    end
+  end
+
   test "flush, compact_range, properties, delete_range, ping", %{engine: e} do
     load_users(e, 100)
     assert :ok = Engine.ping(e)
