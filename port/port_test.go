@@ -176,3 +176,38 @@ func readReplies(t *testing.T, out []byte) (ids []uint64, terms []any, batches i
 	walk(bytes.NewReader(out))
 	return ids, terms, batches
 }
+
+// burstRecorder hands out one chunk of input per Read, as a pipe does when
+// each write is read before the next, and records what Serve says of each
+// burst before it waits.
+type burstRecorder struct {
+	chunks [][]byte
+	bursts []int
+}
+
+func (r *burstRecorder) Read(p []byte) (int, error) {
+	if len(r.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.chunks[0])
+	r.chunks = r.chunks[1:]
+	return n, nil
+}
+
+func (r *burstRecorder) Burst(requests int) { r.bursts = append(r.bursts, requests) }
+
+// Before each wait for input, Serve tells its reader how many requests
+// came since the last wait: a batch frame of three, a lone frame, two
+// frames read at once. pipe.SpinReader spins less after more than one.
+func TestServeTellsItsReaderTheSizeOfEachBurst(t *testing.T) {
+	s := newFuzzServer(t, wire.ETF)
+	s.out.w = io.Discard
+	ping := []byte{131, 104, 1, 119, 4, 'p', 'i', 'n', 'g'}
+	r := &burstRecorder{chunks: [][]byte{
+		wiretest.BatchFrame(wiretest.Frame(1, ping), wiretest.Frame(2, ping), wiretest.Frame(3, ping)),
+		wiretest.Frame(4, ping),
+		append(wiretest.Frame(5, ping), wiretest.Frame(6, ping)...),
+	}}
+	require.NoError(t, s.Serve(r))
+	assert.Equal(t, []int{0, 3, 1, 2}, r.bursts)
+}

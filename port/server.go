@@ -149,6 +149,11 @@ func (s *Server) SendEvent(build wire.EventBuilder) {
 	s.out.flush()
 }
 
+// A burstReader is told, each time Serve is about to wait for input, how
+// many requests it served since it last waited (pipe.SpinReader spins less
+// after a burst of several).
+type burstReader interface{ Burst(requests int) }
+
 // ErrCloseRequested is returned by Serve when a client sent {close}.
 var ErrCloseRequested = errors.New("port: close requested")
 
@@ -157,6 +162,8 @@ var ErrCloseRequested = errors.New("port: close requested")
 // returns nil at EOF and ErrCloseRequested after {close}.
 func (s *Server) Serve(r io.Reader) error {
 	br := bufio.NewReaderSize(r, 64<<10)
+	burst, _ := r.(burstReader)
+	var sinceWait uint64
 	var buf []byte
 	scratch := make([]byte, 0, 4096)
 	for {
@@ -167,6 +174,11 @@ func (s *Server) Serve(r io.Reader) error {
 				s.serving.Lock()
 				scratch = s.runGroup(scratch)
 				s.serving.Unlock()
+			}
+			if burst != nil {
+				n := s.requests.Load()
+				burst.Burst(int(n - sinceWait))
+				sinceWait = n
 			}
 			s.out.readerIdle.Store(true)
 			s.out.flush()

@@ -18,6 +18,13 @@ import (
 type SpinReader struct {
 	fd   int
 	Spin time.Duration
+	// BusySpin replaces Spin after a burst of several requests (see
+	// Burst): several callers are waiting on the other side, whose
+	// process then needs the CPU more than this reader needs to wake at
+	// once. A lone caller's next request comes a round trip after its
+	// reply, which a parked reader would add a wake-up to.
+	BusySpin time.Duration
+	busy     bool
 	// Gosched makes each try also yield to the goroutines of this P: a
 	// client's callers, made runnable by the reply just read, run at once
 	// instead of after the spin.
@@ -57,7 +64,7 @@ func (r *SpinReader) Read(p []byte) (int, error) {
 		if began.IsZero() {
 			began = time.Now()
 		}
-		if time.Since(began) < r.Spin {
+		if time.Since(began) < r.spin() {
 			r.Spins++
 			if r.Gosched {
 				runtime.Gosched()
@@ -73,9 +80,25 @@ func (r *SpinReader) Read(p []byte) (int, error) {
 	}
 }
 
+// Burst tells the reader how many requests the input it read since the
+// last wait held, before it waits again: more than one means several
+// callers, and the next wait spins BusySpin at most.
+func (r *SpinReader) Burst(requests int) { r.busy = requests > 1 }
+
+func (r *SpinReader) spin() time.Duration {
+	if r.busy && r.BusySpin < r.Spin {
+		return r.BusySpin
+	}
+	return r.Spin
+}
+
 // DefaultSpin is the spin of the sidecar's reader (--spin) and of the Go
 // client's reply reader.
 const DefaultSpin = 50 * time.Microsecond
+
+// DefaultBusySpin is the sidecar's spin after a burst of several requests
+// (--busy-spin).
+const DefaultBusySpin = 5 * time.Microsecond
 
 type pollFd struct {
 	fd      int32
