@@ -1,6 +1,6 @@
 # Store.KV.Engine benchmarks: `make bench`, or
 #   cd elixir && MIX_ENV=prod mix run --no-start bench/bench.exs [--quick] [--out FILE.md]
-#     [--go GO_BENCH.txt] [--only "name,name"] [--secs S] [--spin US]
+#     [--go GO_BENCH.txt] [--only "name,name"] [--secs S] [--spin US] [--busy-spin US]
 # One workload per row, each next to ping (the whole path but RocksDB).
 # 200k keys, 100-byte values, 512 MiB LRU cache, bloom 10, lz4.
 Code.require_file("settle.exs", __DIR__)
@@ -409,7 +409,8 @@ end
       go: :string,
       only: :string,
       secs: :float,
-      spin: :integer
+      spin: :integer,
+      busy_spin: :integer
     ]
   )
 
@@ -422,8 +423,9 @@ n_keys = 200_000
 Logger.configure(level: :warning)
 dir = Path.expand("../var/bench-elixir", File.cwd!())
 File.rm_rf!(dir)
-# --spin N: the sidecar's --spin in µs, for A/B runs of the reader's polling.
-spin_opts = if opts[:spin], do: [spin: opts[:spin]], else: []
+# --spin N, --busy-spin N: the sidecar's flags in µs, for A/B runs of the
+# reader's polling.
+spin_opts = Keyword.take(opts, [:spin, :busy_spin])
 
 e = Bench.start_engine(dir, :bench_engine, spin_opts)
 

@@ -26,13 +26,15 @@ defmodule Store.KV.FaultsTest do
     end
   end
 
-  test ":spin reaches the sidecar's --spin, and 0 still serves", %{tmp_dir: dir} do
+  test ":spin and :busy_spin reach the sidecar's flags, and 0 still serves", %{tmp_dir: dir} do
     for {spin, want} <- [{0, "0us"}, {nil, "50us"}] do
-      opts = if spin, do: [spin: spin], else: []
+      opts = if spin, do: [spin: spin, busy_spin: 0], else: []
       e = start_engine(Path.join(dir, "#{want}"), opts)
       {:ok, os_pid} = Engine.os_pid(e)
       args = File.read!("/proc/#{os_pid}/cmdline") |> String.split(<<0>>)
       assert [_, ^want | _] = Enum.drop_while(args, &(&1 != "--spin"))
+      busy = Enum.drop_while(args, &(&1 != "--busy-spin"))
+      if spin, do: assert([_, "0us" | _] = busy), else: assert(busy == [])
       assert :ok = Engine.put(e, "k", "v")
       assert {:ok, "v"} = Engine.get(e, "k")
     end

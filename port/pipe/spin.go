@@ -98,7 +98,7 @@ const DefaultSpin = 50 * time.Microsecond
 
 // DefaultBusySpin is the sidecar's spin after a burst of several requests
 // (--busy-spin).
-const DefaultBusySpin = 5 * time.Microsecond
+const DefaultBusySpin = 15 * time.Microsecond
 
 type pollFd struct {
 	fd      int32

@@ -53,6 +53,9 @@ defmodule Store.KV.Engine do
       before it sleeps (50; 0 sleeps at once). A request that finds it
       polling skips the wake-up of a sleeping thread, tens of µs on a
       virtual machine; polling costs up to this much CPU per request burst.
+    * `:busy_spin` - the same after a burst of several requests, when
+      several callers wait and the BEAM needs the CPU more (the sidecar's
+      `--busy-spin`, 15 µs; at most `:spin`).
     * RocksDB: `:profile` (`:"write-heavy"`, `:"read-heavy"`, `:mixed`),
       `:block_cache_size`, `:bloom_bits_per_key`, `:compression` (`:none`,
       `:snappy`, `:lz4`, `:zstd`), `:write_buffer_size`,

@@ -18,6 +18,7 @@ defmodule Store.KV.Engine.Options do
     # The one sidecar default restated here: the argument the sidecar gets
     # is visible (and tested) in its command line.
     spin: 50,
+    busy_spin: nil,
     data_dir: nil,
     checkpoint_roots: nil,
     read_cache_size: 0
@@ -122,12 +123,14 @@ defmodule Store.KV.Engine.Options do
       "a non-negative integer (ms)"
     )
 
-    check!(
-      :spin,
-      opts[:spin],
-      &(is_nil(&1) or (is_integer(&1) and &1 >= 0 and &1 <= 10_000)),
-      "an integer 0..10000 (µs)"
-    )
+    for key <- [:spin, :busy_spin] do
+      check!(
+        key,
+        opts[key],
+        &(is_nil(&1) or (is_integer(&1) and &1 >= 0 and &1 <= 10_000)),
+        "an integer 0..10000 (µs)"
+      )
+    end
 
     check!(:name, opts[:name], &(is_nil(&1) or is_atom(&1)), "an atom or nil")
     check!(:binary, opts[:binary], &(is_nil(&1) or is_binary(&1)), "a path")
@@ -203,7 +206,8 @@ defmodule Store.KV.Engine.Options do
       for {key, flag, unit} <- [
             {:max_frame, "--max-frame", ""},
             {:idle_timeout, "--idle-timeout", "ms"},
-            {:spin, "--spin", "us"}
+            {:spin, "--spin", "us"},
+            {:busy_spin, "--busy-spin", "us"}
           ],
           value = opts[key],
           value != nil,
