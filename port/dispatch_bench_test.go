@@ -95,3 +95,43 @@ func BenchmarkParseWriteBatch1000(b *testing.B) {
 		}
 	}
 }
+
+// seekBody is {iterator_move, 1, {seek, Key}, [{ahead, 2}, {packed, true}]}:
+// the move of a held :rocksdb iterator that SpireDB's walks start with.
+func seekBody(key string) []byte {
+	b := etf.AppendTupleHeader(etf.AppendVersion(nil), 4)
+	b = etf.AppendUint(etf.AppendAtom(b, "iterator_move"), 1)
+	b = etf.AppendBinary(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "seek"), []byte(key))
+	b = etf.AppendListHeader(b, 2)
+	b = etf.AppendUint(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "ahead"), 2)
+	b = etf.AppendAtom(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "packed"), "true")
+	return etf.AppendNil(b)
+}
+
+// iteratorOn42 loads keys around user:00000042 and opens iterator 1.
+func iteratorOn42(s *Server) {
+	for i := 40; i < 50; i++ {
+		_ = s.eng.Put([]byte(fmt.Sprintf("user:%08d", i)), make([]byte, 100), engine.WriteOptions{})
+	}
+	body := etf.AppendNil(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 2), "iterator"))
+	s.serving.Lock()
+	s.dispatch(nil, 1, body)
+	s.serving.Unlock()
+}
+
+func BenchmarkDispatchIteratorSeek(b *testing.B) {
+	benchDispatch(b, seekBody("user:00000042"), 1, iteratorOn42)
+}
+
+// BenchmarkEngineIteratorSeekSameKey is the engine's share of the above.
+func BenchmarkEngineIteratorSeekSameKey(b *testing.B) {
+	s := newFuzzServer(b, wire.ETF)
+	iteratorOn42(s)
+	cur, _ := s.cursors.get(1)
+	key := []byte("user:00000042")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, _, _ = cur.it.Move(engine.Move{Kind: engine.MoveSeek, Key: key}, 2, maxAheadBytes, func(k, v []byte) {})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -864,7 +865,7 @@ func (s *Server) iteratorMove(scratch []byte, id uint64, r *wire.Request, it *en
 	} else {
 		b = c.EndList(b, mark, rows)
 	}
-	b = c.Atom(b, fmt.Sprint(more))
+	b = c.Atom(b, strconv.FormatBool(more))
 	s.out.send(wire.EndFrame(b, start))
 	return b
 }
