@@ -50,7 +50,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	idle := fs.Duration("idle-timeout", 5*time.Minute, "close cursors and snapshots unused for this long")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	spin := fs.Duration("spin", defaultSpin, "keep polling stdin this long before parking (0 parks at once); trades idle CPU for latency")
-	busySpin := fs.Duration("busy-spin", pipe.DefaultBusySpin, "the spin after a burst of several requests (several callers), whose BEAM then needs the CPU more; at most --spin")
+	busySpin := fs.Duration("busy-spin", 0, "the spin after a burst of several requests (several callers), at most --spin: less sidecar CPU per request under load, at some cost in throughput (default: as --spin)")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile to this file until exit (for `go tool pprof`)")
 	logFrames := fs.Bool("log-frames", false, "send log lines to the port's owner as {log, Line} frames (id 0) instead of stderr")
 	dataDirFlag := fs.String("data-dir", "", "RocksDB's own directory (default <path>/data); the :rocksdb app opens a database in exactly the path it was given")
@@ -179,7 +179,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	}
 	if f, ok := stdin.(*os.File); ok && *spin > 0 {
 		if sr, err := pipe.NewSpinReader(f, *spin); err == nil {
-			sr.BusySpin = *busySpin
+			sr.BusySpin = *spin
+			if flagSet(fs, "busy-spin") {
+				sr.BusySpin = *busySpin
+			}
 			stdin = sr
 		} else {
 			logger.Printf("stdin cannot be made non-blocking (%v); reading it plainly", err)
@@ -250,4 +253,11 @@ func failOpen(stdout io.Writer, opts port.Options, logger *log.Logger, kind stri
 	logger.Printf("cannot open the database: %v", err)
 	wire.WriteEvent(stdout, opts.Codec, wire.ErrorEvent(kind, err.Error()))
 	return exitOpen
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

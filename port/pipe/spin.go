@@ -96,9 +96,6 @@ func (r *SpinReader) spin() time.Duration {
 // client's reply reader.
 const DefaultSpin = 50 * time.Microsecond
 
-// DefaultBusySpin is the sidecar's spin after a burst of several requests
-// (--busy-spin).
-const DefaultBusySpin = 15 * time.Microsecond
 
 type pollFd struct {
 	fd      int32

@@ -54,8 +54,9 @@ defmodule Store.KV.Engine do
       polling skips the wake-up of a sleeping thread, tens of µs on a
       virtual machine; polling costs up to this much CPU per request burst.
     * `:busy_spin` - the same after a burst of several requests, when
-      several callers wait and the BEAM needs the CPU more (the sidecar's
-      `--busy-spin`, 15 µs; at most `:spin`).
+      several callers wait (the sidecar's `--busy-spin`; as `:spin` unless
+      set, at most `:spin`): shorter saves sidecar CPU per request under
+      load at some cost in throughput.
     * RocksDB: `:profile` (`:"write-heavy"`, `:"read-heavy"`, `:mixed`),
       `:block_cache_size`, `:bloom_bits_per_key`, `:compression` (`:none`,
       `:snappy`, `:lz4`, `:zstd`), `:write_buffer_size`,
