@@ -96,7 +96,6 @@ func (r *SpinReader) spin() time.Duration {
 // client's reply reader.
 const DefaultSpin = 50 * time.Microsecond
 
-
 type pollFd struct {
 	fd      int32
 	events  int16
