@@ -644,7 +644,7 @@ func (s *Server) exec(scratch []byte, id uint64, r *wire.Request) (out []byte) {
 			b = c.Uint(c.Atom(b, "capacity"), info.Capacity)
 			b = c.Uint(c.Atom(b, "usage"), info.Usage)
 			b = c.Uint(c.Atom(b, "pinned_usage"), info.PinnedUsage)
-			return c.Atom(c.Atom(b, "strict_capacity"), fmt.Sprint(info.StrictCapacity))
+			return c.Atom(c.Atom(b, "strict_capacity"), strconv.FormatBool(info.StrictCapacity))
 		})
 	case wire.OpProperty:
 		v, ok, err := s.eng.Property(r.Name, r.CF)
@@ -898,7 +898,7 @@ func (s *Server) stats(scratch []byte, id uint64) []byte {
 		}
 		health := s.eng.Health()
 		b = c.MapHeader(c.Atom(b, "sidecar"), 10)
-		b = c.Atom(c.Atom(b, "writes_stopped"), fmt.Sprint(health.WritesStopped))
+		b = c.Atom(c.Atom(b, "writes_stopped"), strconv.FormatBool(health.WritesStopped))
 		b = c.Uint(c.Atom(b, "recoveries"), health.Recoveries)
 		b = c.Str(c.Atom(b, "last_write_error"), health.LastError)
 		b = c.Int(c.Atom(b, "open_iterators"), int64(s.cursors.len()))

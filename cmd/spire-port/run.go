@@ -179,7 +179,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	}
 	if f, ok := stdin.(*os.File); ok && *spin > 0 {
 		if sr, err := pipe.NewSpinReader(f, *spin); err == nil {
-			sr.BusySpin = *spin
 			if flagSet(fs, "busy-spin") {
 				sr.BusySpin = *busySpin
 			}

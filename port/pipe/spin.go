@@ -20,9 +20,10 @@ type SpinReader struct {
 	Spin time.Duration
 	// BusySpin replaces Spin after a burst of several requests (see
 	// Burst): several callers are waiting on the other side, whose
-	// process then needs the CPU more than this reader needs to wake at
+	// process may need the CPU more than this reader needs to wake at
 	// once. A lone caller's next request comes a round trip after its
-	// reply, which a parked reader would add a wake-up to.
+	// reply, which a parked reader would add a wake-up to. NewSpinReader
+	// sets it to Spin, so a burst changes nothing until it is lowered.
 	BusySpin time.Duration
 	busy     bool
 	// Gosched makes each try also yield to the goroutines of this P: a
@@ -41,7 +42,7 @@ func NewSpinReader(f *os.File, d time.Duration) (*SpinReader, error) {
 	if err := syscall.SetNonblock(fd, true); err != nil {
 		return nil, err
 	}
-	return &SpinReader{fd: fd, Spin: d}, nil
+	return &SpinReader{fd: fd, Spin: d, BusySpin: d}, nil
 }
 
 func (r *SpinReader) Read(p []byte) (int, error) {
