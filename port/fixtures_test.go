@@ -91,7 +91,7 @@ func TestWireFixturesForTheElixirSide(t *testing.T) {
 		batch,
 	}, nil)
 	var out bytes.Buffer
-	s.out.w = &out
+	s.out.main.w = &out
 	require.NoError(t, s.Serve(bytes.NewReader(in)))
 	ids, _, batches := readReplies(t, out.Bytes())
 	assert.ElementsMatch(t, []uint64{1, 2, 3, 4, 5, 11, 12}, ids)

@@ -35,7 +35,7 @@ func batchFrameOf(entries ...[]byte) []byte {
 func serveAll(t *testing.T, s *Server, in []byte) map[uint64]any {
 	t.Helper()
 	var out bytes.Buffer
-	s.out.w = &out
+	s.out.main.w = &out
 	require.NoError(t, s.Serve(bytes.NewReader(in)))
 	ids, terms, _ := readReplies(t, out.Bytes())
 	got := make(map[uint64]any, len(ids))
@@ -134,7 +134,7 @@ func TestPackedScanFramesCarryRowsAsOneBinary(t *testing.T) {
 	}
 	in.Write(wiretest.Frame(10, scan("scan")))
 	var out bytes.Buffer
-	s.out.w = &out
+	s.out.main.w = &out
 	require.NoError(t, s.Serve(&in))
 
 	// Walk the frames of id 10 by hand: {Tag, Count, <<rows>>, Stats}.
@@ -174,7 +174,7 @@ func TestPackedRowsAreRefusedInMsgpack(t *testing.T) {
 	s := newFuzzServer(t, wire.Msgpack)
 	body := []byte{0x94, 0xa4, 's', 'c', 'a', 'n', 0xc4, 0, 0xc4, 0, 0x81, 0xa6, 'p', 'a', 'c', 'k', 'e', 'd', 0xc3}
 	var out bytes.Buffer
-	s.out.w = &out
+	s.out.main.w = &out
 	require.NoError(t, s.Serve(bytes.NewReader(wiretest.Frame(1, body))))
 	var reply []any
 	walkFrames(t, out.Bytes(), func(id uint64, b []byte) {

@@ -15,31 +15,55 @@ const flushThreshold = 256 << 10
 // output collects reply frames and writes them. The reader flushes before it
 // blocks for input; a worker flushes itself when the reader is idle, so a
 // reply never waits for a request that is not coming.
+//
+// With a side channel (--reply-socket), the replies whose id carries
+// wire.SideChannelBit go there instead, in frames of the same layout: the
+// port's owner asks for it on requests it will poll for (see
+// docs/protocol.md, "Reply socket").
 type output struct {
-	mu sync.Mutex
-	w  io.Writer
-	// buf holds a 12-byte slot for a batch header, then the queued frames:
-	// one frame is written from buf[12:], several behind a batch header.
-	buf     []byte
-	pending int
-	err     error // the first write error; later frames are dropped
+	mu   sync.Mutex
+	main sink
+	side *sink
 
 	readerIdle atomic.Bool
 	frames     atomic.Uint64
 }
 
-func newOutput(w io.Writer) *output {
-	return &output{w: w, buf: make([]byte, wire.BatchHeader, 64<<10)}
+// sink is one destination's queue of frames.
+type sink struct {
+	w io.Writer
+	// buf holds a 12-byte slot for a batch header, then the queued frames:
+	// one frame is written from buf[12:], several behind a batch header.
+	buf     []byte
+	pending int
+	err     error // the first write error; later frames are dropped
+}
+
+func newSink(w io.Writer) sink {
+	return sink{w: w, buf: make([]byte, wire.BatchHeader, 64<<10)}
+}
+
+func newOutput(w, side io.Writer) *output {
+	o := &output{main: newSink(w)}
+	if side != nil {
+		s := newSink(side)
+		o.side = &s
+	}
+	return o
 }
 
 // send queues one complete frame (the bytes are copied).
 func (o *output) send(frame []byte) {
 	o.mu.Lock()
-	o.buf = append(o.buf, frame...)
-	o.pending++
+	s := &o.main
+	if o.side != nil && wire.OnSideChannel(frame) {
+		s = o.side
+	}
+	s.buf = append(s.buf, frame...)
+	s.pending++
 	o.frames.Add(1)
-	if len(o.buf) >= flushThreshold {
-		o.flushLocked()
+	if len(s.buf) >= flushThreshold {
+		s.flush()
 	}
 	o.mu.Unlock()
 	// Read after the append: if the reader went idle before this point, its
@@ -56,17 +80,24 @@ func (o *output) flush() {
 }
 
 func (o *output) flushLocked() {
-	if o.pending == 0 {
+	o.main.flush()
+	if o.side != nil {
+		o.side.flush()
+	}
+}
+
+func (s *sink) flush() {
+	if s.pending == 0 {
 		return
 	}
-	out := wire.SealBatch(o.buf, o.pending)
-	if o.err == nil {
-		_, o.err = o.w.Write(out)
+	out := wire.SealBatch(s.buf, s.pending)
+	if s.err == nil {
+		_, s.err = s.w.Write(out)
 	}
-	o.pending = 0
-	if cap(o.buf) > 4<<20 {
-		o.buf = make([]byte, wire.BatchHeader, 64<<10) // let a huge scan reply's buffer go
+	s.pending = 0
+	if cap(s.buf) > 4<<20 {
+		s.buf = make([]byte, wire.BatchHeader, 64<<10) // let a huge scan reply's buffer go
 	} else {
-		o.buf = o.buf[:wire.BatchHeader]
+		s.buf = s.buf[:wire.BatchHeader]
 	}
 }

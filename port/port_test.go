@@ -110,7 +110,7 @@ func TestServerAnswersEveryFrameOfAPipelinedStream(t *testing.T) {
 		in.Write(wiretest.Frame(i, b))
 	}
 	var out bytes.Buffer
-	s.out.w = &out
+	s.out.main.w = &out
 	require.NoError(t, s.Serve(&in))
 	ids, terms, batches := readReplies(t, out.Bytes())
 	for _, term := range terms {
@@ -129,7 +129,7 @@ func TestServerAnswersEveryFrameOfAPipelinedStream(t *testing.T) {
 // engine stands in for any such bug: every engine call dereferences nil.
 func TestAPanicWhileServingBecomesAnInternalError(t *testing.T) {
 	var out bytes.Buffer
-	s := &Server{opt: Options{Codec: wire.ETF, Log: log.New(io.Discard, "", 0)}, codec: wire.ETF, out: newOutput(&out)}
+	s := &Server{opt: Options{Codec: wire.ETF, Log: log.New(io.Discard, "", 0)}, codec: wire.ETF, out: newOutput(&out, nil)}
 	s.opt.setDefaults()
 	s.cursors = newHandles(1, func(*cursor) {})
 	s.snapshots = newHandles(1, func(*engine.Snapshot) {})
@@ -201,7 +201,7 @@ func (r *burstRecorder) Burst(requests int) { r.bursts = append(r.bursts, reques
 // frames read at once. pipe.SpinReader spins less after more than one.
 func TestServeTellsItsReaderTheSizeOfEachBurst(t *testing.T) {
 	s := newFuzzServer(t, wire.ETF)
-	s.out.w = io.Discard
+	s.out.main.w = io.Discard
 	ping := []byte{131, 104, 1, 119, 4, 'p', 'i', 'n', 'g'}
 	r := &burstRecorder{chunks: [][]byte{
 		wiretest.BatchFrame(wiretest.Frame(1, ping), wiretest.Frame(2, ping), wiretest.Frame(3, ping)),

@@ -33,6 +33,10 @@ type Options struct {
 	// refuses every checkpoint.
 	CheckpointRoots []string
 	Log             *log.Logger // stderr
+	// ReplySocket, when set, takes the replies to requests whose id has
+	// wire.SideChannelBit (--reply-socket); the rest go to the server's
+	// writer.
+	ReplySocket io.Writer
 }
 
 func (o *Options) setDefaults() {
@@ -125,7 +129,7 @@ func NewServer(eng *engine.Engine, w io.Writer, opt Options) *Server {
 		eng:   eng,
 		opt:   opt,
 		codec: opt.Codec,
-		out:   newOutput(w),
+		out:   newOutput(w, opt.ReplySocket),
 		jobs:  make(chan job, opt.QueueDepth),
 		done:  make(chan struct{}),
 	}

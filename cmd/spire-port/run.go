@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -55,6 +56,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	logFrames := fs.Bool("log-frames", false, "send log lines to the port's owner as {log, Line} frames (id 0) instead of stderr")
 	dataDirFlag := fs.String("data-dir", "", "RocksDB's own directory (default <path>/data); the :rocksdb app opens a database in exactly the path it was given")
 	describe := fs.Bool("describe", false, "print the settings table (every SPIRE_ROCKSDB_* variable, its kind and range) as one ETF term and exit")
+	replySocket := fs.String("reply-socket", "", "connect to this Unix socket (the port's owner listens on it) and write there the replies to requests whose id has bit 62 set")
 	listFamilies := fs.Bool("list-column-families", false, "print {ok, [Name]} or {error, Msg} as one ETF term for the database in --data-dir (or <path>/data) and exit, without opening it")
 	var checkpointRoots []string
 	fs.Func("checkpoint-root", "a directory checkpoints may be written under (repeatable; default <path>/checkpoints; the first takes relative paths)", func(v string) error {
@@ -147,6 +149,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 		// The port's owner gets open failures in the id-0 error frame; a
 		// copy on stderr would repeat at every retry of a LOCK wait.
 		logger.SetOutput(io.Discard)
+	}
+	if *replySocket != "" {
+		// Connected before anything can fail, so the owner never waits for
+		// a connection that is not coming without also seeing the exit.
+		conn, err := net.Dial("unix", *replySocket)
+		if err != nil {
+			logger.Printf("--reply-socket: %v", err)
+			return exitUsage
+		}
+		defer conn.Close()
+		if uc, ok := conn.(*net.UnixConn); ok {
+			_ = uc.SetWriteBuffer(1 << 20) // as the pipe's: best effort
+		}
+		srvOpts.ReplySocket = conn
 	}
 	cfg, err := engine.LoadConfig(lookup, overrides)
 	if err != nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,4 +87,52 @@ func TestRunServesUntilEOFAndClosesTheDatabase(t *testing.T) {
 	assert.True(t, strings.Contains(stderr.String(), "stdin closed"))
 	_, err := os.Stat(filepath.Join(dir, "data", "CURRENT"))
 	require.NoError(t, err, "RocksDB lives in <path>/data")
+}
+
+// With --reply-socket, a request whose id has bit 62 gets its reply on the
+// socket; the rest (the ready event, unflagged replies) stay on stdout.
+func TestRunRepliesOnTheReplySocketWhenAsked(t *testing.T) {
+	dir := t.TempDir()
+	sockPath := filepath.Join(t.TempDir(), "replies")
+	ln, err := net.Listen("unix", sockPath)
+	require.NoError(t, err)
+	defer ln.Close()
+	side := make(chan []byte, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			side <- nil
+			return
+		}
+		b, _ := io.ReadAll(conn)
+		side <- b
+	}()
+
+	req := etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 1), "ping")
+	var in []byte
+	for _, id := range []uint64{7, 1<<62 | 8} {
+		in = binary.BigEndian.AppendUint32(in, uint32(8+len(req)))
+		in = binary.BigEndian.AppendUint64(in, id)
+		in = append(in, req...)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--path", dir, "--reply-socket", sockPath}, bytes.NewReader(in), &stdout, &stderr, env(nil), nil)
+	require.Equal(t, exitOK, code, stderr.String())
+
+	terms := frames(t, stdout.Bytes())
+	require.Len(t, terms, 2, "ready and the reply to id 7")
+	assert.Equal(t, etf.Atom("ready"), terms[0].(etf.Tuple)[0])
+	assert.Equal(t, etf.Atom("ok"), terms[1])
+	onSocket := <-side
+	require.Len(t, onSocket, 12+len(etf.AppendAtom(etf.AppendVersion(nil), "ok")))
+	assert.Equal(t, uint64(1<<62|8), binary.BigEndian.Uint64(onSocket[4:12]), "the reply keeps its id, bit included")
+	assert.Equal(t, []any{etf.Atom("ok")}, frames(t, onSocket))
+}
+
+func TestRunFailsWithoutItsReplySocket(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--path", t.TempDir(), "--reply-socket", filepath.Join(t.TempDir(), "none")}, nil, &stdout, &stderr, env(nil), nil)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr.String(), "--reply-socket")
+	assert.Empty(t, stdout.Bytes())
 }

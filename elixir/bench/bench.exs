@@ -1,6 +1,7 @@
 # Store.KV.Engine benchmarks: `make bench`, or
 #   cd elixir && MIX_ENV=prod mix run --no-start bench/bench.exs [--quick] [--out FILE.md]
 #     [--go GO_BENCH.txt] [--only "name,name"] [--secs S] [--spin US] [--busy-spin US]
+#     [--reply-spin US] [--no-reply-socket]
 # One workload per row, each next to ping (the whole path but RocksDB).
 # 200k keys, 100-byte values, 512 MiB LRU cache, bloom 10, lz4.
 Code.require_file("settle.exs", __DIR__)
@@ -410,7 +411,9 @@ end
       only: :string,
       secs: :float,
       spin: :integer,
-      busy_spin: :integer
+      busy_spin: :integer,
+      reply_spin: :integer,
+      reply_socket: :boolean
     ]
   )
 
@@ -425,7 +428,8 @@ dir = Path.expand("../var/bench-elixir", File.cwd!())
 File.rm_rf!(dir)
 # --spin N, --busy-spin N: the sidecar's flags in µs, for A/B runs of the
 # reader's polling.
-spin_opts = Keyword.take(opts, [:spin, :busy_spin])
+# --reply-spin N, --[no-]reply-socket: the engine's reply channel.
+spin_opts = Keyword.take(opts, [:spin, :busy_spin, :reply_spin, :reply_socket])
 
 e = Bench.start_engine(dir, :bench_engine, spin_opts)
 

@@ -88,6 +88,17 @@ func EndFrame(dst []byte, start int) []byte {
 	return dst
 }
 
+// SideChannelBit in a request id asks for its replies on the side channel
+// (the sidecar's --reply-socket) instead of stdout; the replies keep the
+// id, bit included. Clients keep their ids below it.
+const SideChannelBit = 1 << 62
+
+// OnSideChannel reports whether the complete frame (length, id, term)
+// belongs on the side channel: its id carries SideChannelBit.
+func OnSideChannel(frame []byte) bool {
+	return len(frame) > HeaderSize && frame[HeaderSize]&(SideChannelBit>>56) != 0
+}
+
 // BatchHeader is the size of a batch frame's own length and id.
 const BatchHeader = HeaderSize + IDSize
 

@@ -190,10 +190,11 @@ defmodule Store.KV.Engine.Caller do
 
   # The engine process writes requests to the port, several in one write
   # when several callers are waiting (see handle_info/2), and sends each
-  # reply to the caller's alias. Ids stay below 2^63: the top bit of a
-  # reply id is the "more" flag.
+  # reply to the caller's alias. Ids stay below 2^62: the top bit of a
+  # reply id is the "more" flag, the next one the engine process's request
+  # for a reply on the reply socket.
   defp submit(ctx, ref, request) do
-    id = :erlang.unique_integer([:positive]) &&& 0x7FFFFFFFFFFFFFFF
+    id = :erlang.unique_integer([:positive]) &&& 0x3FFFFFFFFFFFFFFF
     send(ctx.owner, {:"$spire", id, ref, :erlang.term_to_binary(request)})
   end
 

@@ -19,6 +19,8 @@ defmodule Store.KV.Engine.Options do
     # is visible (and tested) in its command line.
     spin: 50,
     busy_spin: nil,
+    reply_socket: false,
+    reply_spin: 20,
     data_dir: nil,
     checkpoint_roots: nil,
     read_cache_size: 0
@@ -131,6 +133,15 @@ defmodule Store.KV.Engine.Options do
         "an integer 0..10000 (µs)"
       )
     end
+
+    check!(:reply_socket, opts[:reply_socket], &is_boolean/1, "a boolean")
+
+    check!(
+      :reply_spin,
+      opts[:reply_spin],
+      &(is_integer(&1) and &1 >= 0 and &1 <= 10_000),
+      "an integer 0..10000 (µs)"
+    )
 
     check!(:name, opts[:name], &(is_nil(&1) or is_atom(&1)), "an atom or nil")
     check!(:binary, opts[:binary], &(is_nil(&1) or is_binary(&1)), "a path")

@@ -6,13 +6,16 @@ defmodule Store.KV.Engine.Server do
   # cursors and snapshots, and closes the sidecar on shutdown.
 
   use GenServer
+  import Bitwise
   require Logger
 
-  alias Store.KV.Engine.{Options, ReadCache, Wire}
+  alias Store.KV.Engine.{Options, ReadCache, ReplySocket, Wire}
 
   @telemetry? Code.ensure_loaded?(:telemetry)
   # The most requests one write carries.
   @max_batch 64
+  # A request id with this bit asks for its replies on the reply socket.
+  @side_bit 0x4000000000000000
 
   @impl true
   def init(opts) do
@@ -59,6 +62,9 @@ defmodule Store.KV.Engine.Server do
         (msg =~ "temporarily unavailable" or msg =~ "lock hold by current process")
 
   defp spawn_sidecar(binary, opts) do
+    {replies, reply_args} =
+      if opts[:reply_socket], do: ReplySocket.listen(opts[:reply_spin]), else: {nil, []}
+
     port =
       Port.open({:spawn_executable, binary}, [
         :binary,
@@ -69,20 +75,37 @@ defmodule Store.KV.Engine.Server do
         # suspended on a busy port while replies wait to be routed. What
         # the port queues is bounded by the callers' requests in flight.
         {:busy_limits_port, :disabled},
-        args: Options.args(opts),
+        args: Options.args(opts) ++ reply_args,
         env: Options.env(opts)
       ])
 
-    await_ready(port, opts)
+    await_ready(port, ReplySocket.accept(replies), opts)
   end
 
-  defp await_ready(port, opts) do
+  defp forward(port, frames), do: Enum.each(frames, &send(self(), {port, {:data, &1}}))
+
+  # Until the sidecar is ready its frames (log lines, then ready or an
+  # error) come on the reply socket once it has connected, else on stdout;
+  # they are handed to this process as port data, in order.
+  defp await_ready(port, replies, opts) do
     receive do
+      {:"$socket", _, :select, _} = msg ->
+        replies =
+          if ReplySocket.select?(replies, msg) do
+            replies
+            |> ReplySocket.accept()
+            |> ReplySocket.read(&forward(port, &1))
+          else
+            replies
+          end
+
+        await_ready(port, replies, opts)
+
       {^port, {:data, <<0::64, body::binary>>}} ->
         case Wire.decode(body) do
           {:log, line} ->
             Logger.info(line)
-            await_ready(port, opts)
+            await_ready(port, replies, opts)
 
           {:ready, info} ->
             ctx = %{
@@ -95,17 +118,37 @@ defmodule Store.KV.Engine.Server do
             :persistent_term.put({Store.KV.Engine, self()}, ctx)
             {:os_pid, os_pid} = Port.info(port, :os_pid)
             emit([:start], %{}, %{path: opts[:path], os_pid: os_pid, version: info[:version]})
-            {:ok, Map.merge(ctx, %{opts: opts, os_pid: os_pid, watches: %{}, by_id: %{}})}
+            Process.put(:"$pending", 0)
+            Process.put(:"$side", 0)
+
+            {:ok,
+             Map.merge(ctx, %{
+               opts: opts,
+               os_pid: os_pid,
+               watches: %{},
+               by_id: %{},
+               replies: ReplySocket.accept(replies)
+             })}
 
           {:error, reason} ->
+            ReplySocket.close(replies)
             await_exit(port, 5_000)
             {:error, reason}
         end
+
+      {^port, {:exit_status, _}} = exit when replies != nil ->
+        # Its last words (why it could not open) may still sit in the
+        # socket: they go before the exit status.
+        ReplySocket.read(replies, &forward(port, &1))
+        ReplySocket.close(replies)
+        send(self(), exit)
+        await_ready(port, nil, opts)
 
       {^port, {:exit_status, status}} ->
         {:error, {:exit_status, status}}
     after
       30_000 ->
+        ReplySocket.close(replies)
         Port.close(port)
         {:error, :ready_timeout}
     end
@@ -122,45 +165,28 @@ defmodule Store.KV.Engine.Server do
 
   @impl true
   def handle_info({:"$spire", id, ref, term}, state) do
+    side = side_channel(state)
     # Id 0 (cast/2) is never registered: its reply is dropped.
-    if id != 0, do: Process.put(id, ref)
-    drain(state.port, [Wire.entry(id, term)], 1)
-    {:noreply, state}
+    id = if id != 0, do: register(id ||| side, ref), else: 0
+    drain(state.port, [Wire.entry(id, term)], 1, side)
+    {:noreply, if(side == 0, do: state, else: after_write(state))}
   end
 
-  def handle_info({port, {:data, <<0::64, body::binary>>}}, %{port: port} = state) do
-    # Id 0 carries log lines, and the replies to fire-and-forget requests
-    # (closing a dead caller's cursor, {close}), which nobody waits for.
-    case Wire.decode(body) do
-      {:log, line} ->
-        Logger.info(line, spire_port: state.os_pid)
-
-      {:backup_progress, %{dir: dir, bytes: bytes}} ->
-        emit([:backup, :progress], %{bytes: bytes}, %{dir: dir, path: state.opts[:path]})
-
-      _reply ->
-        :ok
+  def handle_info({:"$socket", _, :select, _} = msg, state) do
+    if ReplySocket.select?(state.replies, msg) do
+      {:noreply, %{state | replies: ReplySocket.selected(state.replies, frames_fun(state))}}
+    else
+      {:noreply, state}
     end
-
-    {:noreply, state}
   end
 
-  # Several replies ready at once arrive as one batch frame: a run of
-  # <<length::32, id::64, term>> entries behind the id 2^64-1.
-  def handle_info(
-        {port, {:data, <<0xFFFFFFFFFFFFFFFF::64, entries::binary>>}},
-        %{port: port} = state
-      ) do
-    Wire.each_entry(entries, &route/3)
-    {:noreply, state}
-  end
-
-  def handle_info({port, {:data, <<more::1, id::63, body::binary>>}}, %{port: port} = state) do
-    route(more, id, body)
+  def handle_info({port, {:data, frame}}, %{port: port} = state) do
+    frame(frame, state)
     {:noreply, state}
   end
 
   def handle_info({port, {:exit_status, status}}, %{port: port} = state) do
+    state = read_last_replies(state)
     Logger.error("spire-port (os pid #{state.os_pid}) exited with status #{status}")
     emit([:down], %{}, %{path: state.opts[:path], status: status})
     {:stop, {:engine_exit, status}, %{state | port: nil}}
@@ -184,6 +210,7 @@ defmodule Store.KV.Engine.Server do
   # A write to a sidecar that just died can close the port (epipe) before
   # its exit status arrives; either way the engine is down.
   def handle_info({:EXIT, port, reason}, %{port: port} = state) do
+    state = read_last_replies(state)
     Logger.error("spire-port (os pid #{state.os_pid}) port closed: #{inspect(reason)}")
     emit([:down], %{}, %{path: state.opts[:path], status: reason})
     {:stop, {:engine_exit, reason}, %{state | port: nil}}
@@ -191,6 +218,45 @@ defmodule Store.KV.Engine.Server do
 
   def handle_info({:EXIT, _, _}, state), do: {:noreply, state}
   def handle_info(_msg, state), do: {:noreply, state}
+
+  # Id 0 carries log lines, and the replies to fire-and-forget requests
+  # (closing a dead caller's cursor, {close}), which nobody waits for.
+  defp frame(<<0::64, body::binary>>, state) do
+    case Wire.decode(body) do
+      {:log, line} ->
+        Logger.info(line, spire_port: state.os_pid)
+
+      {:backup_progress, %{dir: dir, bytes: bytes}} ->
+        emit([:backup, :progress], %{bytes: bytes}, %{dir: dir, path: state.opts[:path]})
+
+      _reply ->
+        :ok
+    end
+  end
+
+  # Several replies ready at once arrive as one batch frame: a run of
+  # <<length::32, id::64, term>> entries behind the id 2^64-1.
+  defp frame(<<0xFFFFFFFFFFFFFFFF::64, entries::binary>>, _state),
+    do: Wire.each_entry(entries, &route/3)
+
+  defp frame(<<more::1, id::63, body::binary>>, _state), do: route(more, id, body)
+
+  defp frames_fun(state), do: fn frames -> Enum.each(frames, &frame(&1, state)) end
+
+  defp after_write(%{replies: nil} = state), do: state
+
+  defp after_write(state),
+    do: %{state | replies: ReplySocket.after_write(state.replies, frames_fun(state))}
+
+  # The sidecar is gone: every reply it wrote is in the socket, and goes to
+  # its caller before the pending ones learn the engine is down.
+  defp read_last_replies(%{replies: nil} = state), do: state
+
+  defp read_last_replies(state) do
+    ReplySocket.read(state.replies, frames_fun(state))
+    ReplySocket.close(state.replies)
+    %{state | replies: nil}
+  end
 
   @impl true
   def handle_cast({:watch, pid, kind, id}, state) do
@@ -220,27 +286,62 @@ defmodule Store.KV.Engine.Server do
   # request takes its entry out, so a caller that gave up or died leaves
   # nothing behind (its alias is inactive and drops the reply); frames
   # flagged "more" (a scan's batches but the last) leave it in place.
-  defp route(more, id, body) do
-    case if(more == 0, do: Process.delete(id), else: Process.get(id)) do
+  defp route(0, id, body) do
+    case Process.delete(id) do
+      nil ->
+        :ok
+
+      ref ->
+        Process.put(:"$pending", Process.get(:"$pending") - 1)
+        if id >= @side_bit, do: Process.put(:"$side", Process.get(:"$side") - 1)
+        send(ref, {ref, body})
+    end
+  end
+
+  defp route(_more, id, body) do
+    case Process.get(id) do
       nil -> :ok
       ref -> send(ref, {ref, body})
     end
   end
 
+  # The replies still expected: the reply socket polls and arms its select
+  # only while there are some.
+  defp register(id, ref) do
+    if Process.put(id, ref) == nil do
+      Process.put(:"$pending", Process.get(:"$pending") + 1)
+      if id >= @side_bit, do: Process.put(:"$side", Process.get(:"$side") + 1)
+    end
+
+    id
+  end
+
+  # The replies of a request written while nothing else is in flight and
+  # no other process wants to run come on the reply socket, which this
+  # process then polls (ReplySocket): the one case where the reply is
+  # faster to fetch than to be woken for. Under load they take stdout.
+  defp side_channel(%{replies: %{sock: sock, dead: false}}) when sock != nil do
+    if Process.get(:"$pending") == 0 and :erlang.statistics(:total_active_tasks) <= 1,
+      do: @side_bit,
+      else: 0
+  end
+
+  defp side_channel(_state), do: 0
+
   # Requests waiting in the mailbox go to the port together: one write and
   # one batch frame (<<length::32, id::64, term>> entries behind the id
   # 2^64-1, the mirror of a batch reply) instead of one of each per caller.
-  defp drain(port, acc, n) when n < @max_batch do
+  defp drain(port, acc, n, side) when n < @max_batch do
     receive do
       {:"$spire", id, ref, term} ->
-        if id != 0, do: Process.put(id, ref)
-        drain(port, [Wire.entry(id, term) | acc], n + 1)
+        id = if id != 0, do: register(id ||| side, ref), else: 0
+        drain(port, [Wire.entry(id, term) | acc], n + 1, side)
     after
       0 -> command(port, Wire.frames(acc))
     end
   end
 
-  defp drain(port, acc, _n), do: command(port, Wire.frames(acc))
+  defp drain(port, acc, _n, _side), do: command(port, Wire.frames(acc))
 
   # A port that just closed raises; its exit message follows and stops the
   # engine, which then answers every pending caller.

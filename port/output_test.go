@@ -1,0 +1,39 @@
+package port
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/spiredb/spire-port/port/wire"
+)
+
+func frameWithID(id uint64, body string) []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(8+len(body)))
+	b = binary.BigEndian.AppendUint64(b, id)
+	return append(b, body...)
+}
+
+func TestOutputSendsFlaggedRepliesToTheSideChannel(t *testing.T) {
+	var main, side bytes.Buffer
+	o := newOutput(&main, &side)
+	o.send(frameWithID(1, "a"))
+	o.send(frameWithID(wire.SideChannelBit|2, "b"))
+	o.send(frameWithID(1<<63|wire.SideChannelBit|3, "c")) // "more" and flagged
+	o.flush()
+
+	assert.Equal(t, frameWithID(1, "a"), main.Bytes(), "one frame goes out as it is")
+	sideBytes := side.Bytes()
+	assert.Equal(t, uint64(wire.BatchID), binary.BigEndian.Uint64(sideBytes[4:12]), "two frames share a batch frame")
+	assert.Equal(t, append(frameWithID(wire.SideChannelBit|2, "b"), frameWithID(1<<63|wire.SideChannelBit|3, "c")...), sideBytes[12:])
+}
+
+func TestOutputWithoutSideChannelKeepsEveryReplyOnItsWriter(t *testing.T) {
+	var main bytes.Buffer
+	o := newOutput(&main, nil)
+	o.send(frameWithID(wire.SideChannelBit|2, "b"))
+	o.flush()
+	assert.Equal(t, frameWithID(wire.SideChannelBit|2, "b"), main.Bytes())
+}
