@@ -61,8 +61,9 @@ defmodule Store.KV.Engine do
       (in a fresh directory only this OS user can enter, unlinked once the
       sidecar connects) and ask for a lone caller's replies there, where
       the engine process polls for them instead of waiting for the BEAM's
-      poll thread: 5-8 µs less per read with one caller, a few µs more per
-      ping, the same under load (README, Performance). Off (`false`) by
+      poll thread: 3-6 µs less per get with one caller, a few µs more per
+      ping, long walks ~15% slower, the same under load (README,
+      Performance). Off (`false`) by
       default: the sidecar then holds no socket at all.
     * `:reply_spin` - µs the engine process polls the reply socket after
       writing such a request, while no other process wants to run (20;
