@@ -119,7 +119,8 @@ defmodule Store.KV.LoadTest do
     assert sidecar_stats(e).replies - before <= 8
   end
 
-  test "the sidecar opens no socket", %{tmp_dir: dir} do
+  test "the sidecar opens no network socket: its one socket is the engine's Unix socket",
+       %{tmp_dir: dir} do
     e = start_engine(dir)
     {:ok, os_pid} = Engine.os_pid(e)
     :ok = Engine.put(e, "k", "v")
@@ -132,6 +133,29 @@ defmodule Store.KV.LoadTest do
           do: link
 
     assert links != []
-    refute Enum.any?(links, &String.starts_with?(&1, "socket:")), inspect(links)
+    sockets = for "socket:[" <> rest <- links, do: String.trim_trailing(rest, "]")
+    assert length(sockets) == 1, inspect(links)
+
+    # /proc/net/unix lists every Unix socket by inode; a TCP or UDP socket
+    # would not be there.
+    unix_inodes =
+      "/proc/#{os_pid}/net/unix"
+      |> File.read!()
+      |> String.split("\n", trim: true)
+      |> Enum.drop(1)
+      |> Enum.map(&(&1 |> String.split() |> Enum.at(6)))
+
+    assert Enum.all?(sockets, &(&1 in unix_inodes)), inspect({sockets, links})
+
+    # Without the reply socket it holds none at all.
+    e2 = start_engine(Path.join(dir, "plain"), reply_socket: false)
+    {:ok, os_pid2} = Engine.os_pid(e2)
+
+    links2 =
+      for fd <- File.ls!("/proc/#{os_pid2}/fd"),
+          {:ok, link} <- [File.read_link("/proc/#{os_pid2}/fd/#{fd}")],
+          do: link
+
+    refute Enum.any?(links2, &String.starts_with?(&1, "socket:")), inspect(links2)
   end
 end

@@ -18,7 +18,8 @@ defmodule Store.KV.ReplySocketTest do
   test "a lone caller's replies come on the reply socket, right; many callers' too", %{
     tmp_dir: dir
   } do
-    e = start_engine(dir, reply_socket: true)
+    start_engine(dir, name: :reply_socket_lone, reply_socket: true)
+    e = Process.whereis(:reply_socket_lone)
     assert %{replies: %{sock: sock}} = :sys.get_state(e)
     assert sock != nil
     before = socket_bytes_read(e)
@@ -28,14 +29,24 @@ defmodule Store.KV.ReplySocketTest do
     for chunk <- Enum.chunk_every(rows, 1000),
         do: :ok = Engine.write_batch(e, Enum.map(chunk, fn {k, v} -> {:put, k, v} end))
 
-    assert {:ok, "v17"} = Engine.get(e, "k000017")
     assert {:error, :not_found} = Engine.get(e, "nope")
-    # A scan of many frames, all on the socket (nothing else in flight).
+
+    # Lone gets and short iterator moves ask for the socket.
+    for i <- 1..2000//7 do
+      key = "k" <> String.pad_leading("#{i}", 6, "0")
+      assert {:ok, "v#{i}"} == Engine.get(e, key)
+    end
+
+    db = Engine.get_db_ref(:reply_socket_lone)
+    {:ok, itr} = Store.KV.RocksDB.iterator(db, [])
+    assert {:ok, "k000100", "v100"} = Store.KV.RocksDB.iterator_move(itr, {:seek, "k000100"})
+    assert {:ok, "k000101", "v101"} = Store.KV.RocksDB.iterator_move(itr, :next)
+    :ok = Store.KV.RocksDB.iterator_close(itr)
+    assert socket_bytes_read(e) - before > 286 * 12, "the replies came over the socket"
+
+    # A scan's frames take stdout; its rows are all there.
     assert {:ok, batches} = Engine.scan_range(e, "k", "l", batch_size: 1000)
     assert Enum.flat_map(batches, &elem(&1, 0)) == rows
-
-    after_lone = socket_bytes_read(e)
-    assert after_lone - before > 20_000 * 10, "the scan's rows came over the socket"
 
     # Several callers at once: some replies take stdout, every one is right.
     tasks =
@@ -58,14 +69,14 @@ defmodule Store.KV.ReplySocketTest do
     assert %{replies: %{armed: nil}} = :sys.get_state(e)
   end
 
-  test "the sidecar holds a Unix socket only when asked", %{tmp_dir: dir} do
-    e = start_engine(Path.join(dir, "a"), reply_socket: true)
+  test "the sidecar holds a Unix socket by default, none when told not to", %{tmp_dir: dir} do
+    e = start_engine(Path.join(dir, "a"))
     {:ok, os_pid} = Engine.os_pid(e)
     assert Enum.any?(fd_links(os_pid), &String.starts_with?(&1, "socket:"))
     # The socket's path is unlinked once the sidecar connected.
     %{replies: %{dir: nil, listener: nil}} = :sys.get_state(e)
 
-    e2 = start_engine(Path.join(dir, "b"))
+    e2 = start_engine(Path.join(dir, "b"), reply_socket: false)
     assert %{replies: nil} = :sys.get_state(e2)
   end
 

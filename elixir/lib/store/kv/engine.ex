@@ -57,14 +57,14 @@ defmodule Store.KV.Engine do
       several callers wait (the sidecar's `--busy-spin`; as `:spin` unless
       set, at most `:spin`): shorter saves sidecar CPU per request under
       load at some cost in throughput.
-    * `:reply_socket` - `true` makes the engine listen on a Unix socket
-      (in a fresh directory only this OS user can enter, unlinked once the
-      sidecar connects) and ask for a lone caller's replies there, where
-      the engine process polls for them instead of waiting for the BEAM's
-      poll thread: 3-6 µs less per get with one caller, a few µs more per
-      ping, long walks ~15% slower, the same under load (README,
-      Performance). Off (`false`) by
-      default: the sidecar then holds no socket at all.
+    * `:reply_socket` - the engine listens on a Unix socket (in a fresh
+      directory only this OS user can enter, unlinked once the sidecar
+      connects) and asks for a lone caller's small replies there (gets,
+      puts, deletes, short iterator moves), polling for them instead of
+      waiting for the BEAM's poll thread: several µs less per read with one
+      caller, the same under load (README, Performance). `true` by
+      default; `false` keeps every reply on the port and the sidecar
+      without any socket.
     * `:reply_spin` - µs the engine process polls the reply socket after
       writing such a request, while no other process wants to run (20;
       0..10000; 0 arms a select at once).

@@ -190,13 +190,23 @@ defmodule Store.KV.Engine.Caller do
 
   # The engine process writes requests to the port, several in one write
   # when several callers are waiting (see handle_info/2), and sends each
-  # reply to the caller's alias. Ids stay below 2^62: the top bit of a
-  # reply id is the "more" flag, the next one the engine process's request
-  # for a reply on the reply socket.
+  # reply to the caller's alias. Ids stay below 2^61: the top bit of a
+  # reply id is the "more" flag, bit 62 the engine process's request for a
+  # reply on the reply socket, and bit 61 says the request may take it.
   defp submit(ctx, ref, request) do
-    id = :erlang.unique_integer([:positive]) &&& 0x3FFFFFFFFFFFFFFF
+    id = :erlang.unique_integer([:positive]) &&& 0x1FFFFFFFFFFFFFFF
+    id = if socket_worthy?(request), do: id ||| 0x2000000000000000, else: id
     send(ctx.owner, {:"$spire", id, ref, :erlang.term_to_binary(request)})
   end
+
+  # The reply socket pays for requests RocksDB serves with a small reply:
+  # they take a few µs, too long for the BEAM's fast path on the port. A
+  # ping is answered before it is missed; long replies (scans, read-ahead
+  # beyond a few rows) are framed faster by the port driver than in Elixir.
+  defp socket_worthy?({op, _, _}) when op in [:get, :delete, :multi_get], do: true
+  defp socket_worthy?({:put, _, _, _}), do: true
+  defp socket_worthy?({:iterator_move, _, _, [{:ahead, ahead} | _]}), do: ahead <= 24
+  defp socket_worthy?(_request), do: false
 
   # How long a caller waits before it starts watching the engine process.
   # Monitoring it on every call would cost the engine process two signals

@@ -19,7 +19,7 @@ defmodule Store.KV.Engine.Options do
     # is visible (and tested) in its command line.
     spin: 50,
     busy_spin: nil,
-    reply_socket: false,
+    reply_socket: true,
     reply_spin: 20,
     data_dir: nil,
     checkpoint_roots: nil,

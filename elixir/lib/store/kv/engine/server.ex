@@ -16,6 +16,7 @@ defmodule Store.KV.Engine.Server do
   @max_batch 64
   # A request id with this bit asks for its replies on the reply socket.
   @side_bit 0x4000000000000000
+  @worthy_bit 0x2000000000000000
 
   @impl true
   def init(opts) do
@@ -167,7 +168,7 @@ defmodule Store.KV.Engine.Server do
   def handle_info({:"$spire", id, ref, term}, state) do
     side = side_channel(state)
     # Id 0 (cast/2) is never registered: its reply is dropped.
-    id = if id != 0, do: register(id ||| side, ref), else: 0
+    id = if id != 0, do: register(side_id(id, side), ref), else: 0
     drain(state.port, [Wire.entry(id, term)], 1, side)
     {:noreply, if(side == 0, do: state, else: after_write(state))}
   end
@@ -328,13 +329,17 @@ defmodule Store.KV.Engine.Server do
 
   defp side_channel(_state), do: 0
 
+  # Only requests their caller marked as worth it (bit 61, Caller) ask.
+  defp side_id(id, side) when (id &&& @worthy_bit) != 0, do: id ||| side
+  defp side_id(id, _side), do: id
+
   # Requests waiting in the mailbox go to the port together: one write and
   # one batch frame (<<length::32, id::64, term>> entries behind the id
   # 2^64-1, the mirror of a batch reply) instead of one of each per caller.
   defp drain(port, acc, n, side) when n < @max_batch do
     receive do
       {:"$spire", id, ref, term} ->
-        id = if id != 0, do: register(id ||| side, ref), else: 0
+        id = if id != 0, do: register(side_id(id, side), ref), else: 0
         drain(port, [Wire.entry(id, term) | acc], n + 1, side)
     after
       0 -> command(port, Wire.frames(acc))
