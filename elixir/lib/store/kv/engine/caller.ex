@@ -190,12 +190,13 @@ defmodule Store.KV.Engine.Caller do
 
   # The engine process writes requests to the port, several in one write
   # when several callers are waiting (see handle_info/2), and sends each
-  # reply to the caller's alias. Ids stay below 2^61: the top bit of a
+  # reply to the caller's alias. Ids stay below 2^58: the top bit of a
   # reply id is the "more" flag, bit 62 the engine process's request for a
-  # reply on the reply socket, and bit 61 says the request may take it.
+  # reply on the reply socket, and bit 58 says the request may take it
+  # (below 2^59 an id is still a small integer, not a bignum).
   defp submit(ctx, ref, request) do
-    id = :erlang.unique_integer([:positive]) &&& 0x1FFFFFFFFFFFFFFF
-    id = if socket_worthy?(request), do: id ||| 0x2000000000000000, else: id
+    id = :erlang.unique_integer([:positive]) &&& 0x3FFFFFFFFFFFFFF
+    id = if socket_worthy?(request), do: id ||| 0x400000000000000, else: id
     send(ctx.owner, {:"$spire", id, ref, :erlang.term_to_binary(request)})
   end
 

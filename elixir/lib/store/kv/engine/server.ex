@@ -16,7 +16,7 @@ defmodule Store.KV.Engine.Server do
   @max_batch 64
   # A request id with this bit asks for its replies on the reply socket.
   @side_bit 0x4000000000000000
-  @worthy_bit 0x2000000000000000
+  @worthy_bit 0x400000000000000
 
   @impl true
   def init(opts) do
@@ -329,7 +329,7 @@ defmodule Store.KV.Engine.Server do
 
   defp side_channel(_state), do: 0
 
-  # Only requests their caller marked as worth it (bit 61, Caller) ask.
+  # Only requests their caller marked as worth it (bit 58, Caller) ask.
   defp side_id(id, side) when (id &&& @worthy_bit) != 0, do: id ||| side
   defp side_id(id, _side), do: id
 
