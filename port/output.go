@@ -56,14 +56,14 @@ func newOutput(w, side io.Writer) *output {
 func (o *output) send(frame []byte) {
 	o.mu.Lock()
 	s := &o.main
-	if o.side != nil && wire.OnSideChannel(frame) {
+	if o.side != nil && o.side.err == nil && wire.OnSideChannel(frame) {
 		s = o.side
 	}
 	s.buf = append(s.buf, frame...)
 	s.pending++
 	o.frames.Add(1)
 	if len(s.buf) >= flushThreshold {
-		s.flush()
+		o.flushLocked()
 	}
 	o.mu.Unlock()
 	// Read after the append: if the reader went idle before this point, its
@@ -80,19 +80,26 @@ func (o *output) flush() {
 }
 
 func (o *output) flushLocked() {
-	o.main.flush()
+	o.main.flush(nil)
 	if o.side != nil {
-		o.side.flush()
+		o.side.flush(&o.main)
 	}
 }
 
-func (s *sink) flush() {
+// flush writes the queued frames. If that write fails and there is a
+// fallback, the frames go there instead, and so do all later ones (send
+// stops choosing this sink): a side channel that broke loses no reply,
+// since the port's owner routes a reply by its id whichever way it came.
+func (s *sink) flush(fallback *sink) {
 	if s.pending == 0 {
 		return
 	}
 	out := wire.SealBatch(s.buf, s.pending)
 	if s.err == nil {
 		_, s.err = s.w.Write(out)
+		if s.err != nil && fallback != nil && fallback.err == nil {
+			_, fallback.err = fallback.w.Write(out)
+		}
 	}
 	s.pending = 0
 	if cap(s.buf) > 4<<20 {

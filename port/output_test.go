@@ -3,6 +3,7 @@ package port
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -36,4 +37,21 @@ func TestOutputWithoutSideChannelKeepsEveryReplyOnItsWriter(t *testing.T) {
 	o.send(frameWithID(wire.SideChannelBit|2, "b"))
 	o.flush()
 	assert.Equal(t, frameWithID(wire.SideChannelBit|2, "b"), main.Bytes())
+}
+
+type brokenWriter struct{}
+
+func (brokenWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+func TestOutputFallsBackToItsWriterWhenTheSideChannelBreaks(t *testing.T) {
+	var main bytes.Buffer
+	o := newOutput(&main, brokenWriter{})
+	o.send(frameWithID(wire.SideChannelBit|2, "b"))
+	o.flush()
+	assert.Equal(t, frameWithID(wire.SideChannelBit|2, "b"), main.Bytes(), "the failed write's frames go to stdout")
+
+	main.Reset()
+	o.send(frameWithID(wire.SideChannelBit|3, "c"))
+	o.flush()
+	assert.Equal(t, frameWithID(wire.SideChannelBit|3, "c"), main.Bytes(), "and every later one")
 }

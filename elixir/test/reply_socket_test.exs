@@ -102,6 +102,26 @@ defmodule Store.KV.ReplySocketTest do
     assert sock != nil
   end
 
+  test "a socket path too long to bind leaves the replies on stdout, and the engine serving",
+       %{tmp_dir: dir} do
+    long = Path.join(dir, String.duplicate("t", 100))
+    File.mkdir_p!(long)
+    old = System.get_env("TMPDIR")
+    System.put_env("TMPDIR", long)
+
+    e =
+      try do
+        start_engine(Path.join(dir, "db"))
+      after
+        if old, do: System.put_env("TMPDIR", old), else: System.delete_env("TMPDIR")
+      end
+
+    assert %{replies: nil} = :sys.get_state(e)
+    assert :ok = Engine.put(e, "k", "v")
+    assert {:ok, "v"} = Engine.get(e, "k")
+    assert File.ls!(long) == [], "the socket's directory is gone"
+  end
+
   test "bad reply options are refused by name", %{tmp_dir: dir} do
     assert_raise ArgumentError, ~r/reply_socket/, fn ->
       Store.KV.Engine.Options.validate!(path: dir, reply_socket: :yes)

@@ -39,24 +39,30 @@ defmodule Store.KV.Engine.ReplySocket do
   def listen(nil), do: {nil, []}
 
   def listen(spin) do
-    dir =
-      Path.join(
-        System.tmp_dir!(),
-        "spire-port-#{System.pid()}-#{System.unique_integer([:positive])}"
-      )
-
-    path = Path.join(dir, "replies")
-
-    with :ok <- File.mkdir(dir),
+    with tmp when is_binary(tmp) <- System.tmp_dir() || {:error, :no_writable_tmp_dir},
+         dir = Path.join(tmp, "spire-port-#{System.pid()}-#{System.unique_integer([:positive])}"),
+         :ok <- File.mkdir(dir),
          :ok <- File.chmod(dir, 0o700),
-         {:ok, l} <- :socket.open(:local, :stream, :default),
-         :ok <- bind_listen(l, path) do
-      {%__MODULE__{listener: l, dir: dir, spin: spin}, ["--reply-socket", path]}
+         {:ok, l} <- open_listener(dir) do
+      {%__MODULE__{listener: l, dir: dir, spin: spin},
+       ["--reply-socket", Path.join(dir, "replies")]}
+    else
+      error ->
+        Logger.warning("spire-port: replies on stdout, no reply socket: #{inspect(error)}")
+        {nil, []}
+    end
+  end
+
+  # A socket path longer than sun_path (108 bytes) fails to bind: the
+  # directory goes, the replies stay on stdout.
+  defp open_listener(dir) do
+    with {:ok, l} <- :socket.open(:local, :stream, :default),
+         :ok <- bind_listen(l, Path.join(dir, "replies")) do
+      {:ok, l}
     else
       error ->
         File.rm_rf(dir)
-        Logger.warning("spire-port: replies on stdout, no reply socket: #{inspect(error)}")
-        {nil, []}
+        error
     end
   end
 
