@@ -66,7 +66,8 @@ defmodule Store.KV.Engine do
       default; `false` keeps every reply on the port and the sidecar
       without any socket.
     * `:reply_spin` - µs the engine process polls the reply socket after
-      writing such a request, while no other process wants to run (20;
+      writing such a request, while no other process wants to run (50,
+      as the sidecar's `:spin`: long enough for a seek that reads a block;
       0..10000; 0 arms a select at once).
     * RocksDB: `:profile` (`:"write-heavy"`, `:"read-heavy"`, `:mixed`),
       `:block_cache_size`, `:bloom_bits_per_key`, `:compression` (`:none`,

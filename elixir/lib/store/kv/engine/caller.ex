@@ -204,6 +204,7 @@ defmodule Store.KV.Engine.Caller do
   # they take a few µs, too long for the BEAM's fast path on the port. A
   # ping is answered before it is missed; long replies (scans, read-ahead
   # beyond a few rows) are framed faster by the port driver than in Elixir.
+  defp socket_worthy?({op, _}) when op in [:iterator, :iterator_refresh], do: true
   defp socket_worthy?({op, _, _}) when op in [:get, :delete, :multi_get], do: true
   defp socket_worthy?({:put, _, _, _}), do: true
   defp socket_worthy?({:iterator_move, _, _, [{:ahead, ahead} | _]}), do: ahead <= 24

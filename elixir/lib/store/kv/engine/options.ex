@@ -20,7 +20,7 @@ defmodule Store.KV.Engine.Options do
     spin: 50,
     busy_spin: nil,
     reply_socket: true,
-    reply_spin: 20,
+    reply_spin: 50,
     data_dir: nil,
     checkpoint_roots: nil,
     read_cache_size: 0
