@@ -86,8 +86,9 @@ defmodule Store.KV.Engine.Server do
   defp forward(port, frames), do: Enum.each(frames, &send(self(), {port, {:data, &1}}))
 
   # Until the sidecar is ready its frames (log lines, then ready or an
-  # error) come on the reply socket once it has connected, else on stdout;
-  # they are handed to this process as port data, in order.
+  # error) come on stdout; the reply socket only has to accept the
+  # sidecar's connection (a select on the listener). Anything read from it
+  # is handed to this process as port data, in order.
   defp await_ready(port, replies, opts) do
     receive do
       {:"$socket", _, :select, _} = msg ->
@@ -241,6 +242,8 @@ defmodule Store.KV.Engine.Server do
     do: Wire.each_entry(entries, &route/3)
 
   defp frame(<<more::1, id::63, body::binary>>, _state), do: route(more, id, body)
+  # The sidecar never sends a frame without an id; if one came, it is noise.
+  defp frame(_short, _state), do: :ok
 
   defp frames_fun(state), do: fn frames -> Enum.each(frames, &frame(&1, state)) end
 
