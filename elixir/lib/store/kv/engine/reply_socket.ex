@@ -1,6 +1,7 @@
 defmodule Store.KV.Engine.ReplySocket do
   @moduledoc false
-  # The sidecar's replies over a Unix socket instead of the port's stdout.
+  # A lone caller's small replies over a Unix socket instead of the port's
+  # stdout.
   #
   # Why: a reply on the port is read when the BEAM's poll thread sees the
   # pipe readable and wakes a scheduler, several µs after the sidecar wrote
@@ -9,8 +10,7 @@ defmodule Store.KV.Engine.ReplySocket do
   # itself without blocking. So after it writes requests, while no other
   # process wants to run and its mailbox is empty, the engine process polls
   # the socket for up to :reply_spin µs; only then does it arm a select and
-  # let the poll thread tell it when more arrives. Under load (other
-  # processes runnable) it never polls, and the socket behaves as the port.
+  # let the poll thread tell it when more arrives.
   #
   # Requests still go down the port's stdin, and the port still reports the
   # sidecar's exit. The socket's path lives in a directory only this OS
@@ -18,8 +18,9 @@ defmodule Store.KV.Engine.ReplySocket do
   #
   # Only the replies the engine process asked for come here (their request
   # ids carry bit 62, see Server): it asks when nothing else is in flight
-  # and no other process wants to run, so under load every reply takes
-  # stdout as before. Frames are the port's: <<length::32, id::64, term>>.
+  # and no other process wants to run, and only for requests their caller
+  # marked (bit 58: small replies RocksDB takes µs to produce), so under
+  # load, and for pings, scans and long read-ahead, replies take stdout. Frames are the port's: <<length::32, id::64, term>>.
   # The replies still expected here are counted in the process dictionary
   # (:"$side") by the engine process: the select stays armed exactly while
   # that count is above zero, so an idle engine is never woken for nothing.
