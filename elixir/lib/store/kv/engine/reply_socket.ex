@@ -48,10 +48,16 @@ defmodule Store.KV.Engine.ReplySocket do
       {%__MODULE__{listener: l, dir: dir, spin: spin},
        ["--reply-socket", Path.join(dir, "replies")]}
     else
-      error ->
-        Logger.warning("spire-port: replies on stdout, no reply socket: #{inspect(error)}")
-        {nil, []}
+      error -> without_socket(error)
     end
+  rescue
+    # A BEAM built without the socket NIF.
+    e in [UndefinedFunctionError, ErlangError] -> without_socket(e)
+  end
+
+  defp without_socket(why) do
+    Logger.warning("spire-port: replies on stdout, no reply socket: #{inspect(why)}")
+    {nil, []}
   end
 
   # A socket path longer than sun_path (108 bytes) fails to bind: the
