@@ -83,23 +83,15 @@ defmodule Store.KV.Engine.Server do
     await_ready(port, ReplySocket.accept(replies), opts)
   end
 
-  defp forward(port, frames), do: Enum.each(frames, &send(self(), {port, {:data, &1}}))
-
   # Until the sidecar is ready its frames (log lines, then ready or an
-  # error) come on stdout; the reply socket only has to accept the
-  # sidecar's connection (a select on the listener). Anything read from it
-  # is handed to this process as port data, in order.
+  # error) come on stdout: the reply socket carries only replies the
+  # engine process asks for later. Meanwhile it only has to accept the
+  # sidecar's connection (a select on the listener says it came).
   defp await_ready(port, replies, opts) do
     receive do
       {:"$socket", _, :select, _} = msg ->
         replies =
-          if ReplySocket.select?(replies, msg) do
-            replies
-            |> ReplySocket.accept()
-            |> ReplySocket.read(&forward(port, &1))
-          else
-            replies
-          end
+          if ReplySocket.select?(replies, msg), do: ReplySocket.accept(replies), else: replies
 
         await_ready(port, replies, opts)
 
@@ -138,15 +130,8 @@ defmodule Store.KV.Engine.Server do
             {:error, reason}
         end
 
-      {^port, {:exit_status, _}} = exit when replies != nil ->
-        # Its last words (why it could not open) may still sit in the
-        # socket: they go before the exit status.
-        ReplySocket.read(replies, &forward(port, &1))
-        ReplySocket.close(replies)
-        send(self(), exit)
-        await_ready(port, nil, opts)
-
       {^port, {:exit_status, status}} ->
+        ReplySocket.close(replies)
         {:error, {:exit_status, status}}
     after
       30_000 ->
