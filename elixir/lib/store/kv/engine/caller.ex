@@ -8,6 +8,9 @@ defmodule Store.KV.Engine.Caller do
 
   alias Store.KV.Engine.{ReadCache, Wire}
 
+  # Marks a request the reply socket may answer (see submit/3).
+  @worthy_bit Wire.worthy_bit()
+
   @doc false
   @spec badarg(String.t()) :: {:error, {:badarg, String.t()}}
   def badarg(msg), do: {:error, {:badarg, msg}}
@@ -195,8 +198,8 @@ defmodule Store.KV.Engine.Caller do
   # reply on the reply socket, and bit 58 says the request may take it
   # (below 2^59 an id is still a small integer, not a bignum).
   defp submit(ctx, ref, request) do
-    id = :erlang.unique_integer([:positive]) &&& 0x3FFFFFFFFFFFFFF
-    id = if socket_worthy?(request), do: id ||| 0x400000000000000, else: id
+    id = :erlang.unique_integer([:positive]) &&& @worthy_bit - 1
+    id = if socket_worthy?(request), do: id ||| @worthy_bit, else: id
     send(ctx.owner, {:"$spire", id, ref, :erlang.term_to_binary(request)})
   end
 

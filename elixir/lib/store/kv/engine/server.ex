@@ -14,9 +14,8 @@ defmodule Store.KV.Engine.Server do
   @telemetry? Code.ensure_loaded?(:telemetry)
   # The most requests one write carries.
   @max_batch 64
-  # A request id with this bit asks for its replies on the reply socket.
-  @side_bit 0x4000000000000000
-  @worthy_bit 0x400000000000000
+  @side_bit Wire.side_bit()
+  @worthy_bit Wire.worthy_bit()
 
   @impl true
   def init(opts) do

@@ -25,6 +25,21 @@ defmodule Store.KV.Engine.Wire do
   @spec batch_id() :: non_neg_integer()
   def batch_id, do: 0xFFFFFFFFFFFFFFFF
 
+  @doc """
+  Bit 62 of a request id: its replies come on the reply socket
+  (docs/protocol.md, "The reply socket").
+  """
+  @spec side_bit() :: pos_integer()
+  def side_bit, do: 0x4000000000000000
+
+  @doc """
+  Bit 58 of a request id, Store.KV.Engine's own: the caller marks a
+  request the engine process may ask the reply socket for. The ids
+  callers draw stay below it, so an id stays a small integer.
+  """
+  @spec worthy_bit() :: pos_integer()
+  def worthy_bit, do: 0x400000000000000
+
   @doc "One request entry: `<<length::32, id::64>>` and the term."
   @spec entry(non_neg_integer(), binary()) :: iolist()
   def entry(id, term), do: [<<byte_size(term) + 8::32, id::64>> | term]
