@@ -125,12 +125,7 @@ defmodule Store.KV.LoadTest do
     {:ok, os_pid} = Engine.os_pid(e)
     :ok = Engine.put(e, "k", "v")
 
-    # RocksDB's background threads open and close files while we look, so an
-    # fd listed a moment ago may be gone by the time its link is read.
-    links =
-      for fd <- File.ls!("/proc/#{os_pid}/fd"),
-          {:ok, link} <- [File.read_link("/proc/#{os_pid}/fd/#{fd}")],
-          do: link
+    links = fd_links(os_pid)
 
     assert links != []
     sockets = for "socket:[" <> rest <- links, do: String.trim_trailing(rest, "]")
@@ -151,10 +146,7 @@ defmodule Store.KV.LoadTest do
     e2 = start_engine(Path.join(dir, "plain"), reply_socket: false)
     {:ok, os_pid2} = Engine.os_pid(e2)
 
-    links2 =
-      for fd <- File.ls!("/proc/#{os_pid2}/fd"),
-          {:ok, link} <- [File.read_link("/proc/#{os_pid2}/fd/#{fd}")],
-          do: link
+    links2 = fd_links(os_pid2)
 
     refute Enum.any?(links2, &String.starts_with?(&1, "socket:")), inspect(links2)
   end

@@ -9,12 +9,6 @@ defmodule Store.KV.ReplySocketTest do
     :socket.info(sock).counters.read_byte
   end
 
-  defp fd_links(os_pid) do
-    for fd <- File.ls!("/proc/#{os_pid}/fd"),
-        {:ok, link} <- [File.read_link("/proc/#{os_pid}/fd/#{fd}")],
-        do: link
-  end
-
   test "a lone caller's replies come on the reply socket, right; many callers' too", %{
     tmp_dir: dir
   } do

@@ -27,6 +27,18 @@ defmodule Store.KV.EngineCase do
 
   def small_opts, do: @small
 
+  @doc """
+  What the file descriptors of an OS process point at (`socket:[inode]`,
+  `pipe:[...]`, paths). RocksDB's background threads open and close files
+  while we look, so an fd listed a moment ago may be gone by the time its
+  link is read: those are skipped.
+  """
+  def fd_links(os_pid) do
+    for fd <- File.ls!("/proc/#{os_pid}/fd"),
+        {:ok, link} <- [File.read_link("/proc/#{os_pid}/fd/#{fd}")],
+        do: link
+  end
+
   @doc "Polls fun every 20 ms until it returns true; flunks after tries."
   def wait_until(fun, tries \\ 250) do
     cond do
