@@ -39,9 +39,10 @@ type sink struct {
 	err     error // the first write error; later frames are dropped
 }
 
-func newSink(w io.Writer) sink {
-	return sink{w: w, buf: make([]byte, wire.BatchHeader, 64<<10)}
-}
+func newSink(w io.Writer) sink { return sink{w: w, buf: newSinkBuf()} }
+
+// newSinkBuf is an empty queue: the batch header's slot and room to grow.
+func newSinkBuf() []byte { return make([]byte, wire.BatchHeader, 64<<10) }
 
 func newOutput(w, side io.Writer) *output {
 	o := &output{main: newSink(w)}
@@ -103,7 +104,7 @@ func (s *sink) flush(fallback *sink) {
 	}
 	s.pending = 0
 	if cap(s.buf) > 4<<20 {
-		s.buf = make([]byte, wire.BatchHeader, 64<<10) // let a huge scan reply's buffer go
+		s.buf = newSinkBuf() // let a huge scan reply's buffer go
 	} else {
 		s.buf = s.buf[:wire.BatchHeader]
 	}
