@@ -97,6 +97,45 @@ defmodule Store.KV.FaultsTest do
     refute_received {_, _}
   end
 
+  test "a reply routed between a caller's timeout and its cancel is flushed", %{tmp_dir: dir} do
+    e = start_engine(dir)
+    :ok = Engine.put(e, "k", "v")
+    {:ok, os_pid} = Engine.os_pid(e)
+    System.cmd("kill", ["-STOP", "#{os_pid}"])
+    wait_until(fn -> process_state(os_pid) == "T" end)
+
+    test_pid = self()
+
+    task =
+      Task.async(fn ->
+        result = Engine.get(e, "k", timeout: 600)
+        send(test_pid, :returned)
+        # Look at the mailbox only once the engine process has routed all
+        # it had.
+        receive do
+          :look -> {result, Process.info(self(), :messages)}
+        end
+      end)
+
+    # The request is with the stopped sidecar. The engine process stops
+    # reading its mailbox; the sidecar answers into it; then the caller
+    # times out, so its cancel queues behind the reply.
+    Process.sleep(150)
+    :sys.suspend(e)
+    System.cmd("kill", ["-CONT", "#{os_pid}"])
+    Process.sleep(800)
+    :sys.resume(e)
+    assert_receive :returned, 10_000
+    _ = :sys.get_state(e)
+    send(task.pid, :look)
+
+    assert {{:error, :timeout}, {:messages, []}} = Task.await(task, 10_000)
+    assert {:ok, "v"} = Engine.get(e, "k")
+    {:dictionary, dict} = Process.info(e, :dictionary)
+    assert dict[:"$pending"] == 0
+    assert for({id, _} when is_integer(id) <- dict, do: id) == []
+  end
+
   test "callers waiting when the engine process is killed get :engine_down at once", %{
     tmp_dir: dir
   } do

@@ -71,4 +71,31 @@ defmodule Store.KV.Engine.WireTest do
     for atom <- Wire.reply_atoms(), do: assert(is_atom(atom))
     assert_raise ArgumentError, fn -> Wire.decode(<<131, 100, 0, 17, "spire_never_atom_">>) end
   end
+
+  test "point-read replies decode as binary_to_term does; a value does not pin a batch frame" do
+    value = :binary.copy("v", 100)
+    ok_value = <<131, 104, 2, 119, 2, "ok", 109, 100::32, value::binary>>
+
+    for body <- [ok_value, <<131, 119, 2, "ok">>, <<131, 119, 9, "not_found">>],
+        do: assert(Wire.decode(body) == :erlang.binary_to_term(body))
+
+    # Shapes not matched fall back to binary_to_term.
+    other = :erlang.term_to_binary({:error, {:busy, "x"}})
+    assert Wire.decode(other) == {:error, {:busy, "x"}}
+
+    # A reply of its own: the value stays a part of its frame, uncopied.
+    frame = :binary.copy(<<7::64, ok_value::binary>>)
+    <<_id::64, alone::binary>> = frame
+    assert {:ok, ^value} = Wire.decode(alone)
+    {:ok, part} = Wire.decode(alone)
+    assert :binary.referenced_byte_size(part) == byte_size(frame)
+
+    # One reply of a batch frame of 16: the value is copied out, so keeping
+    # it does not keep the whole frame in memory.
+    batch = :binary.copy(<<16 + byte_size(ok_value)::32>> <> ok_value, 16)
+    <<_len::32, mine::binary-size(byte_size(ok_value)), _rest::binary>> = batch
+    assert {:ok, kept} = Wire.decode(mine)
+    assert kept == value
+    assert :binary.referenced_byte_size(kept) == 100
+  end
 end

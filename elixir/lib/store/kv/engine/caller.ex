@@ -78,14 +78,43 @@ defmodule Store.KV.Engine.Caller do
   @doc false
   @spec call_ctx(ctx(), tuple(), timeout() | nil) :: term()
   def call_ctx(ctx, request, timeout) do
-    # A :reply alias deactivates itself with the first reply it receives.
-    ref = :erlang.alias([:reply])
-    submit(ctx, ref, request)
+    # The reply comes to {pid, ref}, not to an alias: an alias is several
+    # times dearer to make, send to and retire than a plain reference, on
+    # the path of every call. What an alias gave for free, that no late
+    # reply lands in the mailbox after a timeout, cancel/4 does.
+    ref = make_ref()
+    id = submit(ctx, {self(), ref}, request)
 
     case await(ctx, ref, timeout || ctx.timeout) do
       {:ok, body} -> Wire.decode(body)
-      error -> finish(ref, error)
+      {:error, :timeout} = error -> cancel(ctx, id, ref, error)
+      error -> error
     end
+  end
+
+  # How long a caller that timed out waits for the engine process to
+  # confirm that it dropped the request.
+  @cancel_wait 5_000
+
+  # The engine process drops the request's entry and answers
+  # {ref, :cancelled} after whatever reply it already routed (messages
+  # between two processes keep their order), so once that answer is in, or
+  # the engine process is gone, no reply can follow and the mailbox is
+  # flushed of any that came.
+  defp cancel(ctx, id, ref, result) do
+    mref = Process.monitor(ctx.owner)
+    send(ctx.owner, {:"$spire_cancel", id, self(), ref})
+
+    receive do
+      {^ref, :cancelled} -> :ok
+      {:DOWN, ^mref, _, _, _} -> :ok
+    after
+      @cancel_wait -> :ok
+    end
+
+    Process.demonitor(mref, [:flush])
+    flush_replies(ref)
+    result
   end
 
   # A write tells the read cache, once it is answered (also with an error
@@ -183,6 +212,9 @@ defmodule Store.KV.Engine.Caller do
     end
   end
 
+  # A request answered by several frames goes to an alias: a caller that
+  # stops reading them (a stream left early) unaliases, and the frames
+  # still coming are dropped instead of filling its mailbox.
   @doc false
   @spec send_request(ctx(), tuple()) :: {:ok, reference()}
   def send_request(ctx, request) do
@@ -193,14 +225,16 @@ defmodule Store.KV.Engine.Caller do
 
   # The engine process writes requests to the port, several in one write
   # when several callers are waiting (see handle_info/2), and sends each
-  # reply to the caller's alias. Ids stay below 2^58: the top bit of a
-  # reply id is the "more" flag, bit 62 the engine process's request for a
-  # reply on the reply socket, and bit 58 says the request may take it
-  # (below 2^59 an id is still a small integer, not a bignum).
-  defp submit(ctx, ref, request) do
+  # reply to `to`, an alias or {pid, ref}. Ids stay below 2^58: the top bit
+  # of a reply id is the "more" flag, bit 62 the engine process's request
+  # for a reply on the reply socket, and bit 58 says the request may take
+  # it (below 2^59 an id is still a small integer, not a bignum). Returns
+  # the id.
+  defp submit(ctx, to, request) do
     id = :erlang.unique_integer([:positive]) &&& @worthy_bit - 1
     id = if socket_worthy?(request), do: id ||| @worthy_bit, else: id
-    send(ctx.owner, {:"$spire", id, ref, :erlang.term_to_binary(request)})
+    send(ctx.owner, {:"$spire", id, to, :erlang.term_to_binary(request)})
+    id
   end
 
   # The reply socket pays for requests RocksDB serves with a small reply:

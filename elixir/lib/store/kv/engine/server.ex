@@ -2,7 +2,7 @@ defmodule Store.KV.Engine.Server do
   @moduledoc false
   # The engine process: it owns the port, writes the requests its callers
   # send it (every one waiting in its mailbox in one write), routes each
-  # reply by its id to the caller's alias undecoded, watches the owners of
+  # reply by its id to its caller undecoded, watches the owners of
   # cursors and snapshots, and closes the sidecar on shutdown.
 
   use GenServer
@@ -150,12 +150,21 @@ defmodule Store.KV.Engine.Server do
   end
 
   @impl true
-  def handle_info({:"$spire", id, ref, term}, state) do
+  def handle_info({:"$spire", id, to, term}, state) do
     side = side_channel(state)
     # Id 0 (cast/2) is never registered: its reply is dropped.
-    id = if id != 0, do: register(side_id(id, side), ref), else: 0
+    id = if id != 0, do: register(side_id(id, side), to), else: 0
     drain(state.port, [Wire.entry(id, term)], 1, side)
     {:noreply, if(side == 0, do: state, else: after_write(state))}
+  end
+
+  # A caller that timed out (Caller): its reply, if it comes, goes nowhere,
+  # and the caller learns that after any reply already sent to it.
+  def handle_info({:"$spire_cancel", id, pid, ref}, state) do
+    take(id)
+    take(id ||| @side_bit)
+    send(pid, {ref, :cancelled})
+    {:noreply, state}
   end
 
   def handle_info({:"$socket", _, :select, _} = msg, state) do
@@ -269,34 +278,45 @@ defmodule Store.KV.Engine.Server do
     end
   end
 
-  # The pending requests live in the process dictionary, id => alias: the
-  # cheapest table this process can keep. The last (or only) reply of a
-  # request takes its entry out, so a caller that gave up or died leaves
-  # nothing behind (its alias is inactive and drops the reply); frames
+  # The pending requests live in the process dictionary, id => where the
+  # reply goes (an alias, or {pid, ref}): the cheapest table this process
+  # can keep. The last (or only) reply of a request takes its entry out,
+  # so a caller that died leaves nothing behind (a reply to a dead process
+  # or an inactive alias is dropped; one that timed out cancels); frames
   # flagged "more" (a scan's batches but the last) leave it in place.
   defp route(0, id, body) do
-    case Process.delete(id) do
-      nil ->
-        :ok
-
-      ref ->
-        Process.put(:"$pending", Process.get(:"$pending") - 1)
-        if id >= @side_bit, do: Process.put(:"$side", Process.get(:"$side") - 1)
-        send(ref, {ref, body})
+    case take(id) do
+      nil -> :ok
+      to -> deliver(to, body)
     end
   end
 
   defp route(_more, id, body) do
     case Process.get(id) do
       nil -> :ok
-      ref -> send(ref, {ref, body})
+      to -> deliver(to, body)
+    end
+  end
+
+  defp deliver({pid, ref}, msg), do: send(pid, {ref, msg})
+  defp deliver(ref, msg), do: send(ref, {ref, msg})
+
+  defp take(id) do
+    case Process.delete(id) do
+      nil ->
+        nil
+
+      to ->
+        Process.put(:"$pending", Process.get(:"$pending") - 1)
+        if id >= @side_bit, do: Process.put(:"$side", Process.get(:"$side") - 1)
+        to
     end
   end
 
   # The replies still expected: the reply socket polls and arms its select
   # only while there are some.
-  defp register(id, ref) do
-    if Process.put(id, ref) == nil do
+  defp register(id, to) do
+    if Process.put(id, to) == nil do
       Process.put(:"$pending", Process.get(:"$pending") + 1)
       if id >= @side_bit, do: Process.put(:"$side", Process.get(:"$side") + 1)
     end
@@ -325,8 +345,8 @@ defmodule Store.KV.Engine.Server do
   # 2^64-1, the mirror of a batch reply) instead of one of each per caller.
   defp drain(port, acc, n, side) when n < @max_batch do
     receive do
-      {:"$spire", id, ref, term} ->
-        id = if id != 0, do: register(side_id(id, side), ref), else: 0
+      {:"$spire", id, to, term} ->
+        id = if id != 0, do: register(side_id(id, side), to), else: 0
         drain(port, [Wire.entry(id, term) | acc], n + 1, side)
     after
       0 -> command(port, Wire.frames(acc))
@@ -375,9 +395,9 @@ defmodule Store.KV.Engine.Server do
   # Every caller still waiting, registered or with its request still in the
   # mailbox, learns at once that the engine is going away.
   defp answer_pending do
-    for {id, ref} when is_integer(id) <- Process.get() do
+    for {id, to} when is_integer(id) <- Process.get() do
       Process.delete(id)
-      send(ref, {ref, :engine_down})
+      deliver(to, :engine_down)
     end
 
     answer_mailbox()
@@ -388,8 +408,12 @@ defmodule Store.KV.Engine.Server do
       {:"$spire", _id, nil, _term} ->
         answer_mailbox()
 
-      {:"$spire", _id, ref, _term} ->
-        send(ref, {ref, :engine_down})
+      {:"$spire", _id, to, _term} ->
+        deliver(to, :engine_down)
+        answer_mailbox()
+
+      {:"$spire_cancel", _id, pid, ref} ->
+        send(pid, {ref, :cancelled})
         answer_mailbox()
     after
       0 -> :ok
