@@ -88,9 +88,7 @@ defmodule Store.KV.FaultsTest do
   test "a call times out, and its late reply is dropped", %{tmp_dir: dir} do
     e = start_engine(dir)
     :ok = Engine.put(e, "k", "v")
-    {:ok, os_pid} = Engine.os_pid(e)
-    System.cmd("kill", ["-STOP", "#{os_pid}"])
-    wait_until(fn -> process_state(os_pid) == "T" end)
+    os_pid = stop_sidecar(e)
     assert {:error, :timeout} = Engine.get(e, "k", timeout: 100)
     System.cmd("kill", ["-CONT", "#{os_pid}"])
     assert {:ok, "v"} = Engine.get(e, "k")
@@ -100,9 +98,7 @@ defmodule Store.KV.FaultsTest do
   test "a reply routed between a caller's timeout and its cancel is flushed", %{tmp_dir: dir} do
     e = start_engine(dir)
     :ok = Engine.put(e, "k", "v")
-    {:ok, os_pid} = Engine.os_pid(e)
-    System.cmd("kill", ["-STOP", "#{os_pid}"])
-    wait_until(fn -> process_state(os_pid) == "T" end)
+    os_pid = stop_sidecar(e)
 
     test_pid = self()
 
@@ -142,10 +138,8 @@ defmodule Store.KV.FaultsTest do
     {:ok, pid} = Engine.start_link([path: dir, name: nil] ++ small_opts())
     Process.unlink(pid)
     :ok = Engine.put(pid, "k", "v")
-    {:ok, os_pid} = Engine.os_pid(pid)
     # A stopped sidecar answers nothing: every call below is left waiting.
-    System.cmd("kill", ["-STOP", "#{os_pid}"])
-    wait_until(fn -> process_state(os_pid) == "T" end)
+    os_pid = stop_sidecar(pid)
 
     tasks = for _ <- 1..4, do: Task.async(fn -> Engine.get(pid, "k", timeout: 30_000) end)
     Process.sleep(200)
@@ -155,6 +149,14 @@ defmodule Store.KV.FaultsTest do
     for task <- tasks, do: assert({:error, :engine_down} = Task.await(task, 5_000))
     assert System.monotonic_time(:millisecond) - started < 2_000
     System.cmd("kill", ["-CONT", "#{os_pid}"])
+  end
+
+  # SIGSTOP: the sidecar keeps its pipes open and answers nothing.
+  defp stop_sidecar(engine) do
+    {:ok, os_pid} = Engine.os_pid(engine)
+    System.cmd("kill", ["-STOP", "#{os_pid}"])
+    wait_until(fn -> process_state(os_pid) == "T" end)
+    os_pid
   end
 
   defp process_state(os_pid) do
