@@ -19,7 +19,7 @@ defmodule Store.KV.Engine do
   The calling process encodes its request and sends it to the engine
   process, which writes every request waiting in its mailbox to the port in
   one write (a batch frame), and routes each reply, by the 8-byte id in
-  front of it, to the caller's alias; the caller decodes it. The engine
+  front of it, to its caller; the caller decodes it. The engine
   process never encodes or decodes a term, and the sidecar serves the gets
   (or the puts) that arrive together with one RocksDB call.
 
