@@ -31,6 +31,23 @@ defmodule Store.KV.HostileTest do
     end
   end
 
+  test "stray messages to the engine process are ignored", %{tmp_dir: dir} do
+    e = start_engine(dir)
+    pid = GenServer.whereis(e)
+
+    for msg <- [
+          {:"$spire", "not an id", nil, "x"},
+          {:"$spire", 1, self(), :not_a_binary},
+          {:"$spire_cancel", :no, :pid, nil},
+          {:junk, 1}
+        ],
+        do: send(pid, msg)
+
+    assert :ok = Engine.put(e, "k", "v")
+    assert {:ok, "v"} = Engine.get(e, "k")
+    assert GenServer.whereis(e) == pid
+  end
+
   test "a column family name with a NUL byte is refused", %{tmp_dir: dir} do
     e = start_engine(dir)
     assert {:error, {:badarg, msg}} = Engine.create_column_family(e, "a\0b")

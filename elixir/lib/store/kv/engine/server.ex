@@ -150,7 +150,7 @@ defmodule Store.KV.Engine.Server do
   end
 
   @impl true
-  def handle_info({:"$spire", id, to, term}, state) do
+  def handle_info({:"$spire", id, to, term}, state) when is_integer(id) and is_binary(term) do
     side = side_channel(state)
     # Id 0 (cast/2) is never registered: its reply is dropped.
     id = if id != 0, do: register(side_id(id, side), to), else: 0
@@ -160,7 +160,7 @@ defmodule Store.KV.Engine.Server do
 
   # A caller that timed out (Caller): its reply, if it comes, goes nowhere,
   # and the caller learns that after any reply already sent to it.
-  def handle_info({:"$spire_cancel", id, pid, ref}, state) do
+  def handle_info({:"$spire_cancel", id, pid, ref}, state) when is_integer(id) and is_pid(pid) do
     take(id)
     take(id ||| @side_bit)
     send(pid, {ref, :cancelled})
@@ -345,7 +345,7 @@ defmodule Store.KV.Engine.Server do
   # 2^64-1, the mirror of a batch reply) instead of one of each per caller.
   defp drain(port, acc, n, side) when n < @max_batch do
     receive do
-      {:"$spire", id, to, term} ->
+      {:"$spire", id, to, term} when is_integer(id) and is_binary(term) ->
         id = if id != 0, do: register(side_id(id, side), to), else: 0
         drain(port, [Wire.entry(id, term) | acc], n + 1, side)
     after
