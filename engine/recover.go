@@ -184,6 +184,23 @@ func ListColumnFamilies(dir string) ([]string, error) {
 	return names, classify("list column families of "+dir, err)
 }
 
+// Destroy deletes the database in dir, which no process may hold open:
+// RocksDB's DestroyDB removes its files, and dir too once nothing else is
+// in it. A dir that holds no database is left as it is.
+func Destroy(dir string) error {
+	opts := grocksdb.NewDefaultOptions()
+	defer opts.Destroy()
+	return classify("destroy "+dir, grocksdb.DestroyDb(dir, opts))
+}
+
+// Repair salvages what it can of a damaged database in dir, which no
+// process may hold open (RocksDB's RepairDB: data may be lost).
+func Repair(dir string) error {
+	opts := grocksdb.NewDefaultOptions()
+	defer opts.Destroy()
+	return classify("repair "+dir, grocksdb.RepairDb(dir, opts))
+}
+
 // openDB opens RocksDB in e.path with e.opts and every column family it
 // has (plus those the config names); e.mu is held or the engine is new.
 func (e *Engine) openDB() error {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -129,4 +130,29 @@ func TestColumnFamiliesShareOneWriteBufferBudget(t *testing.T) {
 		"the families' memtables come back near the budget")
 	t.Logf("memtables of 14 families after 84 MiB of writes: %d MiB (budget %d MiB)", memtables()>>20, budget>>20)
 	assert.Equal(t, uint64(budget), e.Config().TotalWriteBufferSize())
+}
+
+func TestDestroyAndRepairOnlyADatabaseNobodyHolds(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	e, err := Open(dir, smallConfig())
+	require.NoError(t, err)
+	require.NoError(t, e.Put([]byte("k"), []byte("v"), WriteOptions{}))
+
+	err = Destroy(dir)
+	require.Error(t, err, "the LOCK is held")
+	assert.Equal(t, KindIO, KindOf(err), "%v", err)
+	require.Error(t, Repair(dir))
+	require.NoError(t, e.Close())
+
+	require.NoError(t, Repair(dir))
+	e, err = Open(dir, smallConfig())
+	require.NoError(t, err)
+	v, err := e.Get([]byte("k"), ReadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(v))
+	require.NoError(t, e.Close())
+
+	require.NoError(t, Destroy(dir))
+	assert.NoFileExists(t, filepath.Join(dir, "CURRENT"))
+	require.NoError(t, Destroy(filepath.Join(t.TempDir(), "never-a-database")))
 }

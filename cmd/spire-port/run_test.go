@@ -48,6 +48,14 @@ func TestRunExitCodes(t *testing.T) {
 	assert.Equal(t, exitUsage, run([]string{"--path", t.TempDir(), "--max-frame", "1"}, nil, &stdout, &stderr, env(nil), nil))
 	assert.Equal(t, exitUsage, run([]string{"--path", t.TempDir(), "extra"}, nil, &stdout, &stderr, env(nil), nil))
 	assert.Equal(t, exitUsage, run([]string{"--bogus"}, nil, &stdout, &stderr, env(nil), nil))
+
+	stdout.Reset()
+	assert.Equal(t, exitUsage, run([]string{"destroy"}, nil, &stdout, &stderr, env(nil), nil))
+	assert.Equal(t, exitUsage, run([]string{"repair", "a", "b"}, nil, &stdout, &stderr, env(nil), nil))
+	assert.Contains(t, stderr.String(), "spire-port destroy DIR")
+	assert.Empty(t, stdout.Bytes())
+	assert.Equal(t, exitOK, run([]string{"destroy", filepath.Join(t.TempDir(), "none")}, nil, &stdout, &stderr, env(nil), nil))
+	assert.Equal(t, []byte{131, 119, 2, 'o', 'k'}, stdout.Bytes(), "one ETF term: ok")
 }
 
 func TestRunReportsBadConfigAsAFrameAndOnStderr(t *testing.T) {

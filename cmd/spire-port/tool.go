@@ -11,13 +11,15 @@ import (
 )
 
 // toolUsage lists the one-shot commands that work on backup directories
-// without serving a database (Store.KV.Engine's list_backups/1 and its
-// siblings run them).
+// and on databases no process serves (Store.KV.Engine's list_backups/1 and
+// its siblings, and :rocksdb's destroy/2 and repair/2, run them).
 const toolUsage = `spire-port backup-list DIR
 spire-port backup-verify DIR ID
 spire-port backup-delete DIR ID
 spire-port backup-purge DIR KEEP
-spire-port backup-restore DIR ID|latest PATH [flat]`
+spire-port backup-restore DIR ID|latest PATH [flat]
+spire-port destroy DIR
+spire-port repair DIR`
 
 // isTool reports whether args name a one-shot command.
 func isTool(args []string) bool {
@@ -25,7 +27,7 @@ func isTool(args []string) bool {
 		return false
 	}
 	switch args[0] {
-	case "backup-list", "backup-verify", "backup-delete", "backup-purge", "backup-restore":
+	case "backup-list", "backup-verify", "backup-delete", "backup-purge", "backup-restore", "destroy", "repair":
 		return true
 	}
 	return false
@@ -37,7 +39,8 @@ func isTool(args []string) bool {
 // for a usage error.
 func runTool(args []string, stdout, stderr io.Writer) int {
 	cmd, rest := args[0], args[1:]
-	want := map[string]int{"backup-list": 1, "backup-verify": 2, "backup-delete": 2, "backup-purge": 2, "backup-restore": 3}[cmd]
+	want := map[string]int{"backup-list": 1, "backup-verify": 2, "backup-delete": 2, "backup-purge": 2, "backup-restore": 3,
+		"destroy": 1, "repair": 1}[cmd]
 	if len(rest) != want && !(cmd == "backup-restore" && len(rest) == 4 && rest[3] == "flat") {
 		fmt.Fprintf(stderr, "usage:\n%s\n", toolUsage)
 		return exitUsage
@@ -66,6 +69,10 @@ func runTool(args []string, stdout, stderr io.Writer) int {
 		err = engine.PurgeOldBackups(dir, uint32(id))
 	case "backup-restore":
 		err = port.RestoreInto(dir, uint32(id), rest[2], len(rest) == 4, 0, "")
+	case "destroy":
+		err = engine.Destroy(dir)
+	case "repair":
+		err = engine.Repair(dir)
 	}
 	c := wire.ETF
 	b := c.Begin(nil)

@@ -370,4 +370,55 @@ defmodule Store.KV.RocksDBTest do
     assert :ok = R.close(db), "closing a shared handle leaves the engine running"
     assert {:ok, "1"} = R.get(db, users, "u", [])
   end
+
+  test "fold, fold_keys and count walk a family as the NIF's deprecated API does", %{
+    tmp_dir: dir
+  } do
+    db = open!(dir)
+    {:ok, users} = R.create_column_family(db, ~c"users", [])
+    keys = for i <- 1..300, do: "k" <> String.pad_leading("#{i}", 3, "0")
+    fill(db, keys)
+    :ok = R.put(db, users, "u1", "alice", [])
+
+    assert R.fold(db, fn {k, v}, acc -> [{k, v} | acc] end, [], []) ==
+             Enum.reverse(for k <- keys, do: {k, "v" <> k})
+
+    assert R.fold_keys(db, fn k, acc -> [k | acc] end, [], iterate_lower_bound: "k299") ==
+             ["k300", "k299"]
+
+    assert R.fold(db, users, fn {k, v}, acc -> [{k, v} | acc] end, [], []) == [{"u1", "alice"}]
+    assert R.fold_keys(db, users, fn k, n -> n + byte_size(k) end, 0, []) == 2
+    assert R.fold(db, fn _, _ -> :never end, :empty, iterate_upper_bound: "a") == :empty
+
+    :ok = R.flush(db, [])
+    assert R.count(db) in 280..320, "an estimate"
+    assert is_integer(R.count(db, users))
+
+    # The iterator each fold made is closed once it is done, even when the
+    # fun raises.
+    assert_raise RuntimeError, fn -> R.fold(db, fn _, _ -> raise "stop" end, 0, []) end
+    wait_until(fn -> match?(%{open_iterators: 0}, sidecar_stats(elem(db, 1))) end)
+  end
+
+  test "destroy and repair work on a database no process holds open", %{tmp_dir: dir} do
+    path = Path.join(dir, "db")
+    db = open!(path)
+    fill(db, ["a", "b"])
+
+    assert {:error, {_kind, msg}} = R.destroy(String.to_charlist(path), [])
+    assert msg =~ "lock", "refused while open: #{msg}"
+    assert {:ok, "va"} = R.get(db, "a", [])
+    assert {:error, _} = R.repair(path, [])
+
+    :ok = R.close(db)
+    assert :ok = R.repair(path, [])
+    {:ok, db} = R.open(path, @small)
+    assert {:ok, "vb"} = R.get(db, "b", [])
+    :ok = R.close(db)
+
+    assert :ok = R.destroy(path, [])
+    refute File.exists?(Path.join(path, "CURRENT"))
+    assert {:error, _} = R.open(path, @small), "create_if_missing is false by default"
+    assert :ok = R.destroy(Path.join(dir, "never-a-database"), [])
+  end
 end

@@ -54,6 +54,7 @@ defmodule Store.KV.RocksDB do
   require Logger
 
   alias Store.KV.Engine
+  alias Store.KV.Engine.Tool
   alias Store.KV.RocksDB.{Iterator, Options, Registry}
 
   @db :spire_rocksdb_db
@@ -571,6 +572,83 @@ defmodule Store.KV.RocksDB do
   @doc "Closes an iterator; closing twice is fine."
   @spec iterator_close(itr_handle()) :: :ok
   def iterator_close(itr), do: Iterator.close(itr)
+
+  ## Folds (erlang-rocksdb's deprecated whole-family walks)
+
+  @doc """
+  Calls `fun.({key, value}, acc)` on every row of the default column
+  family in key order, starting from `acc0`; returns the last accumulator.
+  Walks an iterator made with `read_opts` and closes it.
+  """
+  @spec fold(db_handle(), (term(), term() -> term()), term(), list()) :: term()
+  def fold(db, fun, acc0, read_opts) do
+    {:ok, itr} = iterator(db, read_opts)
+    fold_rows(itr, fun, acc0)
+  end
+
+  @doc "As `fold/4`, over a column family."
+  @spec fold(db_handle(), cf_handle(), (term(), term() -> term()), term(), list()) :: term()
+  def fold(db, cf, fun, acc0, read_opts) do
+    {:ok, itr} = iterator(db, cf, read_opts)
+    fold_rows(itr, fun, acc0)
+  end
+
+  @doc "As `fold/4`, calling `fun.(key, acc)`."
+  @spec fold_keys(db_handle(), (binary(), term() -> term()), term(), list()) :: term()
+  def fold_keys(db, fun, acc0, read_opts),
+    do: fold(db, fn {k, _v}, acc -> fun.(k, acc) end, acc0, read_opts)
+
+  @doc "As `fold_keys/4`, over a column family."
+  @spec fold_keys(db_handle(), cf_handle(), (binary(), term() -> term()), term(), list()) ::
+          term()
+  def fold_keys(db, cf, fun, acc0, read_opts),
+    do: fold(db, cf, fn {k, _v}, acc -> fun.(k, acc) end, acc0, read_opts)
+
+  defp fold_rows(itr, fun, acc0) do
+    fold_rows(iterator_move(itr, :first), itr, fun, acc0)
+  after
+    iterator_close(itr)
+  end
+
+  defp fold_rows({:ok, k, v}, itr, fun, acc),
+    do: fold_rows(iterator_move(itr, :next), itr, fun, fun.({k, v}, acc))
+
+  defp fold_rows({:error, :invalid_iterator}, _itr, _fun, acc), do: acc
+  # The NIF has no error to give here; a walk cut short must not pass for a
+  # whole one.
+  defp fold_rows({:error, reason}, _itr, _fun, _acc), do: :erlang.error({:fold_failed, reason})
+
+  @doc """
+  The approximate number of keys in the default column family (RocksDB's
+  `rocksdb.estimate-num-keys`), or `{:error, reason}`.
+  """
+  @spec count(db_handle()) :: non_neg_integer() | {:error, term()}
+  def count(db), do: count_of(get_property(db, "rocksdb.estimate-num-keys"))
+
+  @doc "As `count/1`, for a column family."
+  @spec count(db_handle(), cf_handle()) :: non_neg_integer() | {:error, term()}
+  def count(db, cf), do: count_of(get_property(db, cf, "rocksdb.estimate-num-keys"))
+
+  defp count_of({:ok, n}), do: String.to_integer(n)
+  defp count_of(error), do: error
+
+  ## Databases no process holds open
+
+  @doc """
+  Deletes the database in `path` (RocksDB's DestroyDB): its files, and the
+  directory once nothing else is in it. Fails while any process, this
+  BEAM's engines included, has it open; a path with no database is left
+  alone and gives `:ok`.
+  """
+  @spec destroy(path(), list()) :: :ok | {:error, term()}
+  def destroy(path, _db_opts), do: Tool.run(["destroy", path |> to_string() |> Path.expand()])
+
+  @doc """
+  Salvages what it can of a damaged database in `path` (RocksDB's
+  RepairDB; data may be lost). Fails while any process has it open.
+  """
+  @spec repair(path(), list()) :: :ok | {:error, term()}
+  def repair(path, _db_opts), do: Tool.run(["repair", path |> to_string() |> Path.expand()])
 
   ## Maintenance
 

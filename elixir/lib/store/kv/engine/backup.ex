@@ -5,7 +5,7 @@ defmodule Store.KV.Engine.Backup do
   # directory alone, so they run the spire-port binary once (its
   # backup-* commands) and read the one term it prints.
 
-  alias Store.KV.Engine.{Caller, Options}
+  alias Store.KV.Engine.{Caller, Tool}
 
   @type info :: %{
           id: pos_integer(),
@@ -73,12 +73,5 @@ defmodule Store.KV.Engine.Backup do
     tool(["backup-restore", dir, to_string(id), to_path] ++ if(flat, do: ["flat"], else: []))
   end
 
-  defp tool([_cmd, dir | _] = args) when is_binary(dir) do
-    case System.cmd(Options.binary([]), args, stderr_to_stdout: false) do
-      {out, _status} when byte_size(out) > 0 -> :erlang.binary_to_term(out, [:safe])
-      {_, status} -> {:error, {:tool_failed, status}}
-    end
-  end
-
-  defp tool(args), do: {:error, {:badarg, "invalid arguments: #{inspect(args)}"}}
+  defp tool(args), do: Tool.run(args)
 end
