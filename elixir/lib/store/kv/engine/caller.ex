@@ -93,8 +93,11 @@ defmodule Store.KV.Engine.Caller do
   end
 
   # How long a caller that timed out waits for the engine process to
-  # confirm that it dropped the request.
-  @cancel_wait 5_000
+  # confirm that it dropped the request. The engine process answers within
+  # microseconds unless it is stopping (it then waits for the sidecar to
+  # exit, and its exit ends the wait too); past this, a late reply may
+  # still land in the mailbox, as it did before OTP's aliases.
+  @cancel_wait 1_000
 
   # The engine process drops the request's entry and answers
   # {ref, :cancelled} after whatever reply it already routed (messages
