@@ -424,6 +424,16 @@ func (e *Engine) SyncWAL() error {
 	return e.writeFailed("sync wal", e.db.FlushWAL(true))
 }
 
+// LatestSequenceNumber is the sequence number of the last write applied:
+// each put, delete or range delete takes one, a batch one per operation.
+func (e *Engine) LatestSequenceNumber() (uint64, error) {
+	if err := e.begin(); err != nil {
+		return 0, err
+	}
+	defer e.mu.RUnlock()
+	return e.db.GetLatestSequenceNumber(), nil
+}
+
 // Flush writes the memtables of a column family to SST files and waits.
 func (e *Engine) Flush(cf string) error {
 	h, err := e.beginWrite(cf, 0)

@@ -343,7 +343,7 @@ func (s *Server) offReader(r *wire.Request) bool {
 		}
 		return false // unknown cursor: the error is cheap
 	case wire.OpFlush, wire.OpCompactRange, wire.OpCheckpoint, wire.OpStats, wire.OpBackup, wire.OpBackupList, wire.OpBackupVerify,
-		wire.OpBackupDelete, wire.OpBackupPurge, wire.OpBackupRestore:
+		wire.OpBackupDelete, wire.OpBackupPurge, wire.OpBackupRestore, wire.OpSyncWAL:
 		return true
 	}
 	return false
@@ -663,6 +663,17 @@ func (s *Server) exec(scratch []byte, id uint64, r *wire.Request) (out []byte) {
 		})
 	case wire.OpFlush:
 		return s.replyResult(scratch, id, s.eng.Flush(r.CF))
+	case wire.OpSyncWAL:
+		// On a worker: every write that arrived before it is already applied.
+		return s.replyResult(scratch, id, s.eng.SyncWAL())
+	case wire.OpLatestSequence:
+		seq, err := s.eng.LatestSequenceNumber()
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
+			return c.Uint(c.Atom(c.Tuple(b, 2), "ok"), seq)
+		})
 	case wire.OpCompactRange:
 		var start, end []byte
 		if r.HasStart {

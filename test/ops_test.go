@@ -157,3 +157,32 @@ func kind(err error) string {
 	}
 	return ""
 }
+
+func TestSequenceNumbersAndSyncWAL(t *testing.T) {
+	for _, codec := range codecs {
+		t.Run(codec, func(t *testing.T) {
+			s := start(t, "", codec)
+			seq0, err := s.LatestSequenceNumber(ctx)
+			require.NoError(t, err)
+			require.NoError(t, s.Put(ctx, []byte("a"), []byte("1")))
+			require.NoError(t, s.Delete(ctx, []byte("a")))
+			require.NoError(t, s.WriteBatch(ctx, []kv.BatchOp{
+				{Kind: kv.OpPut, Key: []byte("b"), Value: []byte("2")},
+				{Kind: kv.OpPut, Key: []byte("c"), Value: []byte("3")},
+				{Kind: kv.OpDeleteRange, Key: []byte("x"), Value: []byte("y")},
+			}))
+			seq, err := s.LatestSequenceNumber(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, seq0+5, seq, "one per put and delete, one per operation of a batch")
+			_, err = s.Get(ctx, []byte("b"))
+			require.NoError(t, err)
+			seq2, err := s.LatestSequenceNumber(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, seq, seq2, "reads take none")
+
+			require.NoError(t, s.SyncWAL(ctx))
+			require.NoError(t, s.Put(ctx, []byte("d"), []byte("4")))
+			require.NoError(t, s.SyncWAL(ctx))
+		})
+	}
+}

@@ -421,4 +421,18 @@ defmodule Store.KV.RocksDBTest do
     assert {:error, _} = R.open(path, @small), "create_if_missing is false by default"
     assert :ok = R.destroy(Path.join(dir, "never-a-database"), [])
   end
+
+  test "sync_wal and get_latest_sequence_number", %{tmp_dir: dir} do
+    db = open!(dir)
+    seq0 = R.get_latest_sequence_number(db)
+    assert is_integer(seq0)
+    :ok = R.put(db, "a", "1", [])
+    :ok = R.delete(db, "a", [])
+    :ok = R.write(db, [{:put, "b", "2"}, {:put, "c", "3"}], [])
+    assert R.get_latest_sequence_number(db) == seq0 + 4
+    {:ok, _} = R.get(db, "b", [])
+    assert R.get_latest_sequence_number(db) == seq0 + 4, "reads take none"
+    assert :ok = R.sync_wal(db)
+    assert_raise ArgumentError, fn -> R.sync_wal(nil) end
+  end
 end

@@ -780,6 +780,17 @@ func (c *Client) Property(ctx context.Context, name string) (string, error) {
 // Flush flushes the default column family's memtables.
 func (c *Client) Flush(ctx context.Context) error { _, err := c.simple(ctx, "flush"); return err }
 
+// SyncWAL makes every write acknowledged before it durable (an fsync of
+// the WAL).
+func (c *Client) SyncWAL(ctx context.Context) error { _, err := c.simple(ctx, "sync_wal"); return err }
+
+// LatestSequenceNumber is RocksDB's sequence number of the last write: one
+// per put or delete, one per operation of a batch.
+func (c *Client) LatestSequenceNumber(ctx context.Context) (uint64, error) {
+	v, err := c.simple(ctx, "latest_sequence_number")
+	return toUint(v), err
+}
+
 // CompactRange compacts the whole default column family.
 func (c *Client) CompactRange(ctx context.Context) error {
 	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {

@@ -44,6 +44,8 @@ const (
 	OpBackupDelete
 	OpBackupPurge
 	OpBackupRestore
+	OpSyncWAL
+	OpLatestSequence
 )
 
 // Option bits: which options an op accepts.
@@ -138,6 +140,9 @@ var specs = map[Op]opSpec{
 	OpBackupDelete:  {"backup_delete", []argKind{argName, argID}, 0},
 	OpBackupPurge:   {"backup_purge", []argKind{argName, argID}, 0},
 	OpBackupRestore: {"backup_restore", []argKind{argName, argBackupID, argTarget}, optFlat | optRateLimit},
+
+	OpSyncWAL:        {"sync_wal", nil, 0},
+	OpLatestSequence: {"latest_sequence_number", nil, 0},
 }
 
 var opsByName = func() map[string]Op {

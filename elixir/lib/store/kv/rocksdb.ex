@@ -664,6 +664,31 @@ defmodule Store.KV.RocksDB do
     checked(name, Engine.flush(name, opts))
   end
 
+  @doc """
+  Makes every write acknowledged before it durable (an fsync of the WAL),
+  as writing each with `sync: true` would have.
+  """
+  @spec sync_wal(db_handle()) :: :ok | {:error, term()}
+  def sync_wal(db) do
+    name = engine!(db)
+    checked(name, Engine.Caller.call(name, {:sync_wal}, nil))
+  end
+
+  @doc """
+  RocksDB's sequence number of the last write (one per put or delete, one
+  per operation of a batch). `{:error, reason}` when the sidecar cannot
+  answer, where the NIF has no error to give.
+  """
+  @spec get_latest_sequence_number(db_handle()) :: non_neg_integer() | {:error, term()}
+  def get_latest_sequence_number(db) do
+    name = engine!(db)
+
+    case checked(name, Engine.Caller.call(name, {:latest_sequence_number}, nil)) do
+      {:ok, seq} -> seq
+      {:error, _} = error -> error
+    end
+  end
+
   @doc "Compacts `[begin, end]` (`:undefined` for an open end) of the default column family."
   @spec compact_range(db_handle(), binary() | :undefined, binary() | :undefined, list()) ::
           :ok | {:error, term()}
