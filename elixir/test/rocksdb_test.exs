@@ -435,4 +435,35 @@ defmodule Store.KV.RocksDBTest do
     assert :ok = R.sync_wal(db)
     assert_raise ArgumentError, fn -> R.sync_wal(nil) end
   end
+
+  test "batch save points, rollback and RocksDB's data size", %{tmp_dir: dir} do
+    db = open!(dir)
+    {:ok, b} = R.batch()
+    assert R.batch_data_size(b) == 12, "RocksDB's empty batch: its header"
+    :ok = R.batch_put(b, "k", "v")
+    assert R.batch_data_size(b) == 17
+    :ok = R.batch_savepoint(b)
+    :ok = R.batch_delete(b, "key2")
+    :ok = R.batch_delete_range(b, "a", "bb")
+    assert R.batch_data_size(b) == 29
+    :ok = R.batch_savepoint(b)
+    :ok = R.batch_savepoint(b)
+    :ok = R.batch_put(b, "k", :binary.copy("x", 200))
+    assert R.batch_data_size(b) == 234, "a 200-byte value's length takes two bytes"
+
+    assert :ok = R.batch_rollback(b)
+    assert R.batch_count(b) == 3
+    assert :ok = R.batch_rollback(b), "the second of two marks at the same place"
+    assert R.batch_count(b) == 3
+    assert :ok = R.batch_rollback(b)
+    assert R.batch_tolist(b) == [{:put, "k", "v"}]
+    assert {:error, _} = R.batch_rollback(b)
+
+    :ok = R.batch_savepoint(b)
+    :ok = R.batch_clear(b)
+    assert {:error, _} = R.batch_rollback(b), "clearing drops the marks"
+    :ok = R.batch_put(b, "after", "clear")
+    :ok = R.write_batch(db, b, [])
+    assert {:ok, "clear"} = R.get(db, "after", [])
+  end
 end

@@ -424,6 +424,7 @@ defmodule Store.KV.RocksDB do
   @spec release_batch(batch_handle()) :: :ok
   def release_batch(batch) when is_reference(batch) do
     :ets.delete(Registry.batches(), batch)
+    :ets.delete(Registry.batches(), {:savepoints, batch})
     :ok
   end
 
@@ -479,6 +480,60 @@ defmodule Store.KV.RocksDB do
   @spec batch_tolist(batch_handle()) :: list()
   def batch_tolist(batch) when is_reference(batch),
     do: for({_, op} <- :ets.lookup(Registry.batches(), batch), do: op)
+
+  @doc "Marks the batch's current end; `batch_rollback/1` goes back to the latest mark."
+  @spec batch_savepoint(batch_handle()) :: :ok
+  def batch_savepoint(batch) when is_reference(batch) do
+    :ets.insert(Registry.batches(), {{:savepoints, batch}, batch_count(batch)})
+    :ok
+  end
+
+  @doc """
+  Drops the operations added since the latest `batch_savepoint/1`, and
+  that mark; `{:error, {:error, ~c"NotFound: "}}` when there is none, as
+  RocksDB's status comes back from the NIF.
+  """
+  @spec batch_rollback(batch_handle()) :: :ok | {:error, term()}
+  def batch_rollback(batch) when is_reference(batch) do
+    table = Registry.batches()
+
+    case :ets.lookup(table, {:savepoints, batch}) do
+      [] ->
+        {:error, {:error, ~c"NotFound: "}}
+
+      marks ->
+        {earlier, [{_, keep}]} = Enum.split(marks, -1)
+        # Marks can be alike (two with nothing added between): put back
+        # all but the last rather than delete one by its value.
+        :ets.delete(table, {:savepoints, batch})
+        :ets.insert(table, earlier)
+        ops = batch_tolist(batch)
+        :ets.delete(table, batch)
+        :ets.insert(table, for(op <- Enum.take(ops, keep), do: {batch, op}))
+        :ok
+    end
+  end
+
+  @doc """
+  The bytes of the batch as RocksDB lays it out (its `GetDataSize`): a
+  12-byte header and each operation's tag, lengths and bytes (a column
+  family's id counted as one byte, as it is for the first 127).
+  """
+  @spec batch_data_size(batch_handle()) :: non_neg_integer()
+  def batch_data_size(batch) when is_reference(batch),
+    do: Enum.reduce(batch_tolist(batch), 12, &(&2 + op_size(&1)))
+
+  defp op_size({:put, k, v}), do: 1 + sized(k) + sized(v)
+  defp op_size({:put, _cf, k, v}), do: 2 + sized(k) + sized(v)
+  defp op_size({:delete, k}), do: 1 + sized(k)
+  defp op_size({:delete, _cf, k}), do: 2 + sized(k)
+  defp op_size({:delete_range, s, e}), do: 1 + sized(s) + sized(e)
+  defp op_size({:delete_range, _cf, s, e}), do: 2 + sized(s) + sized(e)
+
+  # A varint32 length, then the bytes.
+  defp sized(b), do: varint_size(byte_size(b)) + byte_size(b)
+  defp varint_size(n) when n < 0x80, do: 1
+  defp varint_size(n), do: 1 + varint_size(div(n, 0x80))
 
   defp add(batch, op) do
     :ets.insert(Registry.batches(), {batch, op})
