@@ -9,7 +9,8 @@ defmodule Store.KV.RocksDB.Registry do
   #   @dbs       {name, path, opener | nil}: databases handles may name
   #   @iterators {itr, name, epoch, sid, wire_opts, ahead}: an iterator's home
   #   @buffers   {itr, gen, rows, reverse, more}: its rows read ahead
-  #   @batches   {batch, op} (duplicate_bag: ops in the order added)
+  #   @batches   {batch, op} (duplicate_bag: ops in the order added) and
+  #              {{:savepoints, batch}, ops before the mark}
   #   @objects   {ref, kind, data}: caches, rate limiters, statistics
   use GenServer
 
