@@ -38,6 +38,10 @@ defmodule Store.KV.HostileTest do
     for msg <- [
           {:"$spire", "not an id", nil, "x"},
           {:"$spire", 1, self(), :not_a_binary},
+          {:"$spire", 5, :no_such_name, :erlang.term_to_binary({:ping})},
+          {:"$spire", 7, nil, :erlang.term_to_binary({:ping})},
+          {:"$spire", -1, {self(), make_ref()}, :erlang.term_to_binary({:ping})},
+          {:"$spire", 2 ** 63, {self(), make_ref()}, :erlang.term_to_binary({:ping})},
           {:"$spire_cancel", :no, :pid, nil},
           {:junk, 1}
         ],
@@ -46,6 +50,9 @@ defmodule Store.KV.HostileTest do
     assert :ok = Engine.put(e, "k", "v")
     assert {:ok, "v"} = Engine.get(e, "k")
     assert GenServer.whereis(e) == pid
+    assert Process.alive?(pid)
+    {:dictionary, dict} = Process.info(pid, :dictionary)
+    assert dict[:"$pending"] == 0, "nothing registered that no reply can clear"
   end
 
   test "a column family name with a NUL byte is refused", %{tmp_dir: dir} do

@@ -17,6 +17,17 @@ defmodule Store.KV.Engine.Server do
   @side_bit Wire.side_bit()
   @worthy_bit Wire.worthy_bit()
 
+  # A request as Caller sends it: an id below 2^59 (bit 58 its mark) and
+  # where the reply goes, or id 0 and nowhere (cast/2). Anything else sent
+  # to this process is ignored rather than allowed to crash it later.
+  defguardp request?(id, to, term)
+            when is_binary(term) and is_integer(id) and
+                   ((id == 0 and to == nil) or
+                      (id > 0 and id < @worthy_bit * 2 and
+                         (is_reference(to) or
+                            (is_tuple(to) and tuple_size(to) == 2 and is_pid(elem(to, 0)) and
+                               is_reference(elem(to, 1))))))
+
   @impl true
   def init(opts) do
     # terminate/2 must run on the supervisor's shutdown to close RocksDB.
@@ -150,7 +161,7 @@ defmodule Store.KV.Engine.Server do
   end
 
   @impl true
-  def handle_info({:"$spire", id, to, term}, state) when is_integer(id) and is_binary(term) do
+  def handle_info({:"$spire", id, to, term}, state) when request?(id, to, term) do
     side = side_channel(state)
     # Id 0 (cast/2) is never registered: its reply is dropped.
     id = if id != 0, do: register(side_id(id, side), to), else: 0
@@ -345,7 +356,7 @@ defmodule Store.KV.Engine.Server do
   # 2^64-1, the mirror of a batch reply) instead of one of each per caller.
   defp drain(port, acc, n, side) when n < @max_batch do
     receive do
-      {:"$spire", id, to, term} when is_integer(id) and is_binary(term) ->
+      {:"$spire", id, to, term} when request?(id, to, term) ->
         id = if id != 0, do: register(side_id(id, side), to), else: 0
         drain(port, [Wire.entry(id, term) | acc], n + 1, side)
     after
