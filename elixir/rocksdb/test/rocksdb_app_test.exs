@@ -24,8 +24,11 @@ defmodule RocksdbAppTest do
     :ok = :rocksdb.write_batch(db, batch, [])
     :ok = :rocksdb.release_batch(batch)
     {:ok, "1"} = :rocksdb.get(db, "a", [])
+    assert [{"a", "1"}] = :rocksdb.fold(db, fn kv, acc -> [kv | acc] end, [], [])
     :ok = :rocksdb.close(db)
     assert_raise ArgumentError, fn -> :rocksdb.get(db, "a", []) end
+    assert :ok = :rocksdb.destroy(String.to_charlist(dir), [])
+    refute File.exists?(Path.join(dir, "CURRENT"))
   end
 
   test "the API is erlang-rocksdb's, with none of spire-port's helpers" do
@@ -44,7 +47,17 @@ defmodule RocksdbAppTest do
           delete: 4,
           new_cache: 2,
           statistics_info: 1,
-          compact_range: 4
+          compact_range: 4,
+          fold: 4,
+          fold_keys: 5,
+          count: 1,
+          destroy: 2,
+          repair: 2,
+          sync_wal: 1,
+          get_latest_sequence_number: 1,
+          batch_savepoint: 1,
+          batch_rollback: 1,
+          batch_data_size: 1
         ],
         do: assert(fa in exported, inspect(fa))
 
