@@ -48,6 +48,8 @@ func FuzzRequest(f *testing.F) {
 		etf.AppendNil(etf.AppendBinary(etf.AppendBinary(etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 4), "scan"), nil), nil)),
 		{0x92, 0xa3, 'g', 'e', 't', 0xc4, 1, 'k'},
 		{0x91, 0xa5, 's', 't', 'a', 't', 's'},
+		etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 1), "sync_wal"),
+		etf.AppendAtom(etf.AppendTupleHeader(etf.AppendVersion(nil), 1), "latest_sequence_number"),
 	}
 	for _, s := range seeds {
 		f.Add(s)
