@@ -96,6 +96,16 @@ defmodule Store.KV.RocksDBTest do
     assert :ok = R.write_batch(db, b, [])
     assert :not_found = R.get(db, "a", [])
     assert {:ok, "2"} = R.get(db, "b", [])
+    assert R.batch_count(b) == 0, "a written batch is emptied, as the NIF clears it"
+
+    # Written again, it carries only what was added since: "b" written
+    # by someone else in between stays.
+    :ok = R.put(db, "b", "other", [])
+    :ok = R.batch_put(b, "c", "3")
+    assert :ok = R.write_batch(db, b, [])
+    assert {:ok, "other"} = R.get(db, "b", [])
+    assert {:ok, "3"} = R.get(db, "c", [])
+    :ok = R.batch_put(b, "d", "4")
     :ok = R.batch_clear(b)
     assert R.batch_count(b) == 0
     :ok = R.release_batch(b)

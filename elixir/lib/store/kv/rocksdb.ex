@@ -540,10 +540,17 @@ defmodule Store.KV.RocksDB do
     :ok
   end
 
-  @doc "Writes a batch atomically."
+  @doc """
+  Writes a batch atomically, then empties it (as the NIF clears its
+  WriteBatch after the write, whatever the result): a batch written again
+  carries only what was added since.
+  """
   @spec write_batch(db_handle(), batch_handle(), list()) :: :ok | {:error, term()}
-  def write_batch(db, batch, opts) when is_reference(batch),
-    do: write(db, batch_tolist(batch), opts)
+  def write_batch(db, batch, opts) when is_reference(batch) do
+    result = write(db, batch_tolist(batch), opts)
+    batch_clear(batch)
+    result
+  end
 
   def write_batch(_db, _batch, _opts), do: :erlang.error(:badarg)
 
