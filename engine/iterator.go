@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"fmt"
-	"sync"
 
 	"github.com/linxGnu/grocksdb"
 )
@@ -33,17 +32,14 @@ type IteratorOptions struct {
 // move) as asked, in one call. It is safe for use by one goroutine at a
 // time, and must be closed.
 type Iterator struct {
-	e    *Engine
+	ownedCursor
 	opts IteratorOptions
-	mu   sync.Mutex
-	rowCursor
 	// last is the key of the last row handed out (nil when the iterator
 	// is not on a row) and reverse the direction it was read in; the
 	// RocksDB iterator then sits on the row after it in that direction,
 	// so a move on from there needs no seek.
 	last    []byte
 	reverse bool
-	closed  bool
 }
 
 // NewIterator makes an unpositioned iterator.
@@ -61,7 +57,7 @@ func (e *Engine) NewIterator(o IteratorOptions) (*Iterator, error) {
 		return nil, err
 	}
 	defer e.mu.RUnlock()
-	it := &Iterator{e: e, opts: o}
+	it := &Iterator{ownedCursor: ownedCursor{e: e}, opts: o}
 	if err := it.open(h); err != nil {
 		return nil, err
 	}
@@ -242,14 +238,4 @@ func (it *Iterator) Refresh() error {
 func (it *Iterator) Close() {
 	it.e.untrack(it)
 	it.release()
-}
-
-func (it *Iterator) release() {
-	it.mu.Lock()
-	defer it.mu.Unlock()
-	if it.closed {
-		return
-	}
-	it.closed = true
-	it.free()
 }

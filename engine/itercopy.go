@@ -84,6 +84,27 @@ type rowCursor struct {
 	buf []byte
 }
 
+// ownedCursor is what a Scanner and an Iterator share beyond their rows:
+// the engine, the lock their calls take, and whether they were closed.
+type ownedCursor struct {
+	e  *Engine
+	mu sync.Mutex
+	rowCursor
+	closed bool
+}
+
+// release frees the RocksDB iterator once, from Close or from the
+// engine's own Close for a handle still open.
+func (c *ownedCursor) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.free()
+}
+
 // newCursorReadOptions makes the read options of a new RocksDB iterator,
 // reading snap when it is not nil. They are the iterator's own, never the
 // snapshot's shared ones, since bounds are set on them.

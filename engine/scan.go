@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"fmt"
-	"sync"
 	"time"
 )
 
@@ -27,13 +26,10 @@ type ScanStats struct {
 // Scanner walks [start, end] of a column family in key order, one batch at
 // a time. It is safe for use by one goroutine at a time, and must be closed.
 type Scanner struct {
-	e  *Engine
-	mu sync.Mutex
-	rowCursor
-	batch  int
-	left   int // rows still allowed by the limit; -1 means unlimited
-	done   bool
-	closed bool
+	ownedCursor
+	batch int
+	left  int // rows still allowed by the limit; -1 means unlimited
+	done  bool
 }
 
 // NewScanner starts a scan of [start, end]. end is inclusive; an empty end
@@ -54,7 +50,7 @@ func (e *Engine) NewScanner(start, end []byte, o ScanOptions) (*Scanner, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Scanner{e: e, batch: o.BatchSize, left: -1}
+	s := &Scanner{ownedCursor: ownedCursor{e: e}, batch: o.BatchSize, left: -1}
 	if s.batch == 0 {
 		s.batch = DefaultBatchSize
 	}
@@ -143,16 +139,6 @@ func (s *Scanner) BatchSize() int { return s.batch }
 func (s *Scanner) Close() {
 	s.e.untrack(s)
 	s.release()
-}
-
-func (s *Scanner) release() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	s.closed = true
-	s.free()
 }
 
 // Scan reads [start, end] whole and returns it batch by batch.
