@@ -81,6 +81,13 @@ type Config struct {
 	// database already has on disk.
 	ColumnFamilies []string
 
+	// ReadOnly opens the database with RocksDB's OpenForReadOnly: it must
+	// exist, its LOCK is not taken (another process may hold it and go on
+	// writing), it is seen as it was at open, and every write, flush or
+	// compaction fails with RocksDB's NotSupported. Not set from the
+	// environment (the sidecar's --read-only).
+	ReadOnly bool
+
 	// Tuning holds the options beyond the seed's (see tuning.go).
 	Tuning Tuning
 }

@@ -73,8 +73,10 @@ func Open(dir string, cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("engine: create data dir: %w", err)
+	if !cfg.ReadOnly {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("engine: create data dir: %w", err)
+		}
 	}
 	e := &Engine{path: dir, cfg: cfg, open: make(map[closer]struct{})}
 	e.buildOptions()

@@ -95,7 +95,9 @@ func (e *Engine) writeFailed(op string, err error) error {
 		return nil
 	}
 	cerr := classify(op, err)
-	if !e.writesStopped() {
+	// A read-only database refuses every write, the probe's too: that is
+	// not RocksDB stopping.
+	if e.cfg.ReadOnly || !e.writesStopped() {
 		return cerr
 	}
 	msg := cerr.(*RocksDBError).Msg
@@ -214,7 +216,14 @@ func (e *Engine) openDB() error {
 	for i := range cfOpts {
 		cfOpts[i] = e.opts
 	}
-	db, handles, err := grocksdb.OpenDbColumnFamilies(e.opts, e.path, names, cfOpts)
+	var db *grocksdb.DB
+	var handles []*grocksdb.ColumnFamilyHandle
+	var err error
+	if e.cfg.ReadOnly {
+		db, handles, err = grocksdb.OpenDbForReadOnlyColumnFamilies(e.opts, e.path, names, cfOpts, false)
+	} else {
+		db, handles, err = grocksdb.OpenDbColumnFamilies(e.opts, e.path, names, cfOpts)
+	}
 	if err != nil {
 		return classify("open "+e.path, err)
 	}

@@ -156,3 +156,36 @@ func TestDestroyAndRepairOnlyADatabaseNobodyHolds(t *testing.T) {
 	assert.NoFileExists(t, filepath.Join(dir, "CURRENT"))
 	require.NoError(t, Destroy(filepath.Join(t.TempDir(), "never-a-database")))
 }
+
+func TestReadOnlyOpenSeesTheDatabaseAndRefusesWrites(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	_, err := Open(dir, func() Config { c := smallConfig(); c.ReadOnly = true; return c }())
+	require.Error(t, err, "a read-only open needs a database")
+	assert.NoFileExists(t, filepath.Join(dir, "CURRENT"), "and makes none")
+
+	rw, err := Open(dir, smallConfig())
+	require.NoError(t, err)
+	defer func() { require.NoError(t, rw.Close()) }()
+	require.NoError(t, rw.Put([]byte("k"), []byte("v"), WriteOptions{}))
+
+	cfg := smallConfig()
+	cfg.ReadOnly = true
+	ro, err := Open(dir, cfg)
+	require.NoError(t, err, "the writer's LOCK does not stop a reader")
+	defer func() { require.NoError(t, ro.Close()) }()
+	v, err := ro.Get([]byte("k"), ReadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(v))
+
+	err = ro.Put([]byte("k2"), []byte("v"), WriteOptions{})
+	require.Error(t, err)
+	assert.Equal(t, KindNotSupported, KindOf(err), "%v", err)
+	assert.NotContains(t, err.Error(), "reopening", "a refused write is not RocksDB stopping")
+	require.Error(t, ro.Flush(""))
+
+	require.NoError(t, rw.Put([]byte("later"), []byte("x"), WriteOptions{}))
+	_, err = ro.Get([]byte("later"), ReadOptions{})
+	assert.ErrorIs(t, err, ErrNotFound, "it sees the database as it was at open")
+	v, err = rw.Get([]byte("k2"), ReadOptions{})
+	assert.ErrorIs(t, err, ErrNotFound, "the refused write left nothing: %q", v)
+}

@@ -186,3 +186,22 @@ func TestSequenceNumbersAndSyncWAL(t *testing.T) {
 		})
 	}
 }
+
+func TestReadOnlySidecarBesideAWriter(t *testing.T) {
+	path := t.TempDir()
+	w := start(t, path, "etf")
+	require.NoError(t, w.Put(ctx, []byte("k"), []byte("v")))
+
+	r := start(t, path, "etf", "--read-only")
+	v, err := r.Get(ctx, []byte("k"))
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(v))
+	err = r.Put(ctx, []byte("k"), []byte("other"))
+	assert.Equal(t, "rocksdb", kind(err), "%v", err)
+	assert.Contains(t, err.Error(), "read only mode")
+	require.NoError(t, r.Ping(ctx), "the sidecar keeps serving")
+	v, err = w.Get(ctx, []byte("k"))
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(v))
+	require.NoError(t, w.Put(ctx, []byte("k2"), []byte("v2")), "the writer keeps writing")
+}

@@ -57,6 +57,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	dataDirFlag := fs.String("data-dir", "", "RocksDB's own directory (default <path>/data); the :rocksdb app opens a database in exactly the path it was given")
 	describe := fs.Bool("describe", false, "print the settings table (every SPIRE_ROCKSDB_* variable, its kind and range) as one ETF term and exit")
 	replySocket := fs.String("reply-socket", "", "connect to this Unix socket (the port's owner listens on it) and write there the replies to requests whose id has bit 62 set")
+	readOnly := fs.Bool("read-only", false, "open the database read-only (RocksDB's OpenForReadOnly): it must exist, its LOCK is not taken, writes fail")
 	listFamilies := fs.Bool("list-column-families", false, "print {ok, [Name]} or {error, Msg} as one ETF term for the database in --data-dir (or <path>/data) and exit, without opening it")
 	var checkpointRoots []string
 	fs.Func("checkpoint-root", "a directory checkpoints may be written under (repeatable; default <path>/checkpoints; the first takes relative paths)", func(v string) error {
@@ -169,6 +170,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 		return failOpen(stdout, srvOpts, logger, "bad_config", err)
 	}
 	cfg.ColumnFamilies = families
+	cfg.ReadOnly = *readOnly
 	if err := cfg.Validate(); err != nil {
 		return failOpen(stdout, srvOpts, logger, "bad_config", err)
 	}

@@ -476,4 +476,39 @@ defmodule Store.KV.RocksDBTest do
     :ok = R.write_batch(db, b, [])
     assert {:ok, "clear"} = R.get(db, "after", [])
   end
+
+  test "read-only opens beside the writer, in the same BEAM", %{tmp_dir: dir} do
+    rw = open!(dir)
+    {:ok, users} = R.create_column_family(rw, ~c"users", [])
+    :ok = R.put(rw, "k", "v", [])
+    :ok = R.put(rw, users, "u1", "alice", [])
+
+    assert {:ok, ro} = R.open_readonly(String.to_charlist(dir), [])
+    assert ro != rw
+    assert {:ok, "v"} = R.get(ro, "k", [])
+    assert {:error, {:rocksdb, msg}} = R.put(ro, "k", "other", [])
+    assert msg =~ "read only"
+    assert {:ok, "v"} = R.get(rw, "k", [])
+
+    :ok = R.put(rw, "later", "x", [])
+    assert :not_found = R.get(ro, "later", []), "seen as it was at open"
+
+    assert {:ok, ro2, [_, ro_users]} =
+             R.open_with_cf_readonly(dir, [], [{~c"default", []}, {~c"users", []}])
+
+    assert {:ok, "x"} = R.get(ro2, "later", [])
+    assert {:ok, "alice"} = R.get(ro2, ro_users, "u1", [])
+    assert {:error, _} = R.open_readonly(dir, [], [{~c"default", []}, {~c"nobody", []}])
+
+    :ok = R.close(ro)
+    :ok = R.close(ro2)
+    assert :ok = R.put(rw, "after", "close", []), "closing readers leaves the writer"
+    assert {:ok, ro3} = R.open_readonly(dir, [])
+    assert {:ok, "close"} = R.get(ro3, "after", [])
+    :ok = R.close(ro3)
+
+    missing = Path.join(dir, "none")
+    assert {:error, {:db_open, _}} = R.open_readonly(missing, [])
+    refute File.exists?(missing)
+  end
 end

@@ -29,6 +29,10 @@ defmodule Store.KV.Engine do
       checkpoints in `<path>/checkpoints`.
     * `:data_dir` - RocksDB's own directory instead of `<path>/data` (to
       open a database where the NIF kept it).
+    * `:read_only` - open the database read-only (`false`): it must exist,
+      its LOCK is not taken (another engine or process may go on writing
+      it), it is seen as it was at start, and writes, flushes and
+      compactions answer `{:error, {:rocksdb, msg}}`.
     * `:checkpoint_roots` - directories checkpoints and backups may go
       under (`[<path>/checkpoints]`); the first takes relative paths.
     * `:read_cache_size` - bytes of an ETS cache of point reads (0, off):

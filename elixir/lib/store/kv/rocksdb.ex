@@ -95,17 +95,40 @@ defmodule Store.KV.RocksDB do
           {:ok, db_handle(), [cf_handle()]} | {:error, term()}
   def open_with_cf(path, opts, cf_descriptors), do: open_db(path, opts, cf_descriptors)
 
-  defp open_db(path, opts, cfds) when is_list(opts) and is_list(cfds) do
+  @doc """
+  Opens the database in `path` read-only (RocksDB's OpenForReadOnly): it
+  must exist; its LOCK is not taken, so it may be open for writing
+  elsewhere (in this BEAM too); it is seen as it was at open; writes
+  answer `{:error, _}`. Each call starts an engine of its own.
+  """
+  @spec open_readonly(path(), list()) :: {:ok, db_handle()} | {:error, term()}
+  def open_readonly(path, opts) do
+    with {:ok, db, _} <- open_db(path, opts, [], true), do: {:ok, db}
+  end
+
+  @doc "As `open_readonly/2`, with column families (which must exist)."
+  @spec open_readonly(path(), list(), [{path(), list()}]) ::
+          {:ok, db_handle(), [cf_handle()]} | {:error, term()}
+  def open_readonly(path, opts, cf_descriptors), do: open_db(path, opts, cf_descriptors, true)
+
+  @doc "The same as `open_readonly/3`."
+  @spec open_with_cf_readonly(path(), list(), [{path(), list()}]) ::
+          {:ok, db_handle(), [cf_handle()]} | {:error, term()}
+  def open_with_cf_readonly(path, opts, cf_descriptors),
+    do: open_db(path, opts, cf_descriptors, true)
+
+  defp open_db(path, opts, cfds, read_only? \\ false)
+
+  defp open_db(path, opts, cfds, read_only?) when is_list(opts) and is_list(cfds) do
     abs = path |> to_string() |> Path.expand()
     families = for {n, _} <- cfds, do: to_string(n)
-    name = engine_name(abs)
     {engine_opts, create?, skipped} = Options.map(opts)
 
     cond do
-      alive?(name) ->
+      not read_only? and alive?(engine_name(abs)) ->
         {:error, {:db_open, ~c"IO error: lock hold by current process: #{abs}/LOCK"}}
 
-      not create? and not File.exists?(Path.join(abs, "CURRENT")) ->
+      (read_only? or not create?) and not File.exists?(Path.join(abs, "CURRENT")) ->
         {:error,
          {:db_open, ~c"Invalid argument: #{abs}: does not exist (create_if_missing is false)"}}
 
@@ -113,12 +136,38 @@ defmodule Store.KV.RocksDB do
         if skipped != [],
           do: Logger.warning("rocksdb open #{abs}: options not applied: #{inspect(skipped)}")
 
-        start(name, abs, families, engine_opts)
+        if read_only?,
+          do: start_read_only(abs, families, engine_opts, 1),
+          else: start_read_write(abs, families, engine_opts)
     end
   end
 
-  defp open_db(_path, _opts, _cfds), do: :erlang.error(:badarg)
+  defp open_db(_path, _opts, _cfds, _read_only?), do: :erlang.error(:badarg)
 
+  # Read-only engines of one path are numbered from 1, the lowest free
+  # number taken, so repeated opens and closes reuse a few atoms.
+  defp start_read_only(abs, families, engine_opts, n) do
+    name = :"#{engine_name(abs)}_ro_#{n}"
+
+    if alive?(name) or :ets.member(Registry.dbs(), name) do
+      start_read_only(abs, families, engine_opts, n + 1)
+    else
+      case start(name, abs, families, [read_only: true] ++ engine_opts) do
+        :taken -> start_read_only(abs, families, engine_opts, n + 1)
+        result -> result
+      end
+    end
+  end
+
+  defp start_read_write(abs, families, engine_opts) do
+    case start(engine_name(abs), abs, families, engine_opts) do
+      # Another open of the same path won the race for its name.
+      :taken -> {:error, {:db_open, ~c"IO error: lock hold by current process: #{abs}/LOCK"}}
+      result -> result
+    end
+  end
+
+  # :taken when an engine already runs under that name.
   defp start(name, abs, families, engine_opts) do
     opts =
       [
@@ -137,6 +186,9 @@ defmodule Store.KV.RocksDB do
         Registry.watch_db(self(), name)
         db = {@db, name}
         {:ok, db, Enum.map(families, &cf(name, &1))}
+
+      {:error, {:already_started, _}} ->
+        :taken
 
       {:error, {kind, msg}} when kind in [:open_failed, :bad_config] ->
         {:error, {:db_open, String.to_charlist(msg)}}

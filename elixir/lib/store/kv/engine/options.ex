@@ -23,7 +23,8 @@ defmodule Store.KV.Engine.Options do
     reply_spin: 50,
     data_dir: nil,
     checkpoint_roots: nil,
-    read_cache_size: 0
+    read_cache_size: 0,
+    read_only: false
   ]
 
   @doc """
@@ -135,6 +136,7 @@ defmodule Store.KV.Engine.Options do
     end
 
     check!(:reply_socket, opts[:reply_socket], &is_boolean/1, "a boolean")
+    check!(:read_only, opts[:read_only], &is_boolean/1, "a boolean")
 
     check!(
       :reply_spin,
@@ -224,8 +226,10 @@ defmodule Store.KV.Engine.Options do
           value != nil,
           do: [flag, "#{value}#{unit}"]
 
+    read_only = if opts[:read_only], do: ["--read-only"], else: []
+
     ["--log-frames", "--path", opts[:path]] ++
-      List.flatten(flags) ++ families ++ data_dir ++ roots
+      List.flatten(flags) ++ families ++ data_dir ++ roots ++ read_only
   end
 
   @doc """
