@@ -57,7 +57,9 @@ defmodule RocksdbAppTest do
           get_latest_sequence_number: 1,
           batch_savepoint: 1,
           batch_rollback: 1,
-          batch_data_size: 1
+          batch_data_size: 1,
+          open_readonly: 2,
+          open_with_cf_readonly: 3
         ],
         do: assert(fa in exported, inspect(fa))
 
