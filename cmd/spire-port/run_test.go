@@ -52,6 +52,7 @@ func TestRunExitCodes(t *testing.T) {
 	stdout.Reset()
 	assert.Equal(t, exitUsage, run([]string{"destroy"}, nil, &stdout, &stderr, env(nil), nil))
 	assert.Equal(t, exitUsage, run([]string{"repair", "a", "b"}, nil, &stdout, &stderr, env(nil), nil))
+	assert.Equal(t, exitUsage, run([]string{"destroy", ""}, nil, &stdout, &stderr, env(nil), nil))
 	assert.Contains(t, stderr.String(), "spire-port destroy DIR")
 	assert.Empty(t, stdout.Bytes())
 	assert.Equal(t, exitOK, run([]string{"destroy", filepath.Join(t.TempDir(), "none")}, nil, &stdout, &stderr, env(nil), nil))

@@ -46,6 +46,10 @@ func runTool(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	dir := rest[0]
+	if dir == "" {
+		fmt.Fprintf(stderr, "%s: an empty directory name\n%s\n", cmd, toolUsage)
+		return exitUsage
+	}
 	var id uint64
 	if want >= 2 {
 		var err error

@@ -430,6 +430,7 @@ defmodule Store.KV.RocksDBTest do
     refute File.exists?(Path.join(path, "CURRENT"))
     assert {:error, _} = R.open(path, @small), "create_if_missing is false by default"
     assert :ok = R.destroy(Path.join(dir, "never-a-database"), [])
+    assert {:error, {:badarg, _}} = R.destroy(~c"", []), "not the working directory"
   end
 
   test "sync_wal and get_latest_sequence_number", %{tmp_dir: dir} do

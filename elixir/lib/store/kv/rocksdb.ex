@@ -755,14 +755,23 @@ defmodule Store.KV.RocksDB do
   alone and gives `:ok`.
   """
   @spec destroy(path(), list()) :: :ok | {:error, term()}
-  def destroy(path, _db_opts), do: Tool.run(["destroy", path |> to_string() |> Path.expand()])
+  def destroy(path, _db_opts), do: offline("destroy", path)
 
   @doc """
   Salvages what it can of a damaged database in `path` (RocksDB's
   RepairDB; data may be lost). Fails while any process has it open.
   """
   @spec repair(path(), list()) :: :ok | {:error, term()}
-  def repair(path, _db_opts), do: Tool.run(["repair", path |> to_string() |> Path.expand()])
+  def repair(path, _db_opts), do: offline("repair", path)
+
+  # An empty path would expand to the working directory, whose files
+  # RocksDB would take for a database's.
+  defp offline(cmd, path) do
+    case to_string(path) do
+      "" -> {:error, {:badarg, "#{cmd} needs a database path"}}
+      dir -> Tool.run([cmd, Path.expand(dir)])
+    end
+  end
 
   ## Maintenance
 
