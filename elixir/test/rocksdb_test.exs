@@ -431,6 +431,8 @@ defmodule Store.KV.RocksDBTest do
     assert {:error, _} = R.open(path, @small), "create_if_missing is false by default"
     assert :ok = R.destroy(Path.join(dir, "never-a-database"), [])
     assert {:error, {:badarg, _}} = R.destroy(~c"", []), "not the working directory"
+    assert {:error, {:db_open, _}} = R.open(~c"", create_if_missing: true)
+    assert {:error, {:db_open, _}} = R.open_readonly("", [])
   end
 
   test "sync_wal and get_latest_sequence_number", %{tmp_dir: dir} do

@@ -125,6 +125,10 @@ defmodule Store.KV.RocksDB do
     {engine_opts, create?, skipped} = Options.map(opts)
 
     cond do
+      # Path.expand("") is the working directory, not a database.
+      to_string(path) == "" ->
+        {:error, {:db_open, ~c"Invalid argument: an empty path"}}
+
       not read_only? and alive?(engine_name(abs)) ->
         {:error, {:db_open, ~c"IO error: lock hold by current process: #{abs}/LOCK"}}
 
