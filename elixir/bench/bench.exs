@@ -5,6 +5,7 @@
 # One workload per row, each next to ping (the whole path but RocksDB).
 # 200k keys, 100-byte values, 512 MiB LRU cache, bloom 10, lz4.
 Code.require_file("settle.exs", __DIR__)
+Code.require_file("proc_cpu.exs", __DIR__)
 
 alias Store.KV.Engine
 
@@ -50,24 +51,10 @@ defmodule Bench do
     }
   end
 
-  # utime + stime of the BEAM and of the sidecar, in µs (clock ticks of
-  # 10 ms: rows of seconds make it fine enough).
+  # utime + stime of the BEAM and of the sidecar, in µs.
   def cpu_times do
     sidecar = :persistent_term.get({Bench, :os_pid}, nil)
-    {proc_cpu("self"), if(sidecar, do: proc_cpu(Integer.to_string(sidecar)), else: 0)}
-  end
-
-  defp proc_cpu(pid) do
-    case File.read("/proc/#{pid}/stat") do
-      {:ok, stat} ->
-        # Fields after the command name (which may hold spaces), from 3 on.
-        [_, rest] = String.split(stat, ") ", parts: 2)
-        fields = String.split(rest)
-        (String.to_integer(Enum.at(fields, 11)) + String.to_integer(Enum.at(fields, 12))) * 10_000
-
-      _ ->
-        0
-    end
+    {Bench.ProcCPU.micros("self"), if(sidecar, do: Bench.ProcCPU.micros(sidecar), else: 0)}
   end
 
   # Latencies go into a shared histogram of atomics, not lists: a list of

@@ -11,6 +11,7 @@
 # side's engine; `binary: "/path/to/spire-port"` compares two builds.
 # --a-env and --b-env put one variable in that side's sidecar environment
 # (GOMAXPROCS=1, say).
+Code.require_file("proc_cpu.exs", __DIR__)
 alias Store.KV.Engine
 
 {opts, _, _} =
@@ -54,11 +55,7 @@ start = fn name, extra, env ->
   os_pid
 end
 
-cpu = fn pid ->
-  [_, rest] = String.split(File.read!("/proc/#{pid}/stat"), ") ", parts: 2)
-  f = String.split(rest)
-  (String.to_integer(Enum.at(f, 11)) + String.to_integer(Enum.at(f, 12))) * 10_000
-end
+cpu = &Bench.ProcCPU.micros/1
 
 round = fn name, os_pid ->
   deadline = System.monotonic_time(:millisecond) + secs * 1000
