@@ -271,14 +271,10 @@ defmodule Store.KV.RocksDB do
       with {:ok, names} <- Engine.list_column_families(name),
            do: {:ok, Enum.map(names, &String.to_charlist/1)}
     else
-      binary = Store.KV.Engine.Options.binary([])
-      args = ["--path", abs, "--data-dir", abs, "--list-column-families"]
-
-      with {out, _status} <- System.cmd(binary, args, stderr_to_stdout: false) do
-        case :erlang.binary_to_term(out, [:safe]) do
-          {:ok, names} -> {:ok, Enum.map(names, &String.to_charlist/1)}
-          {:error, msg} -> {:error, {:db_open, String.to_charlist(msg)}}
-        end
+      case Tool.run(["--path", abs, "--data-dir", abs, "--list-column-families"]) do
+        {:ok, names} -> {:ok, Enum.map(names, &String.to_charlist/1)}
+        {:error, msg} when is_binary(msg) -> {:error, {:db_open, String.to_charlist(msg)}}
+        {:error, _} = error -> error
       end
     end
   end

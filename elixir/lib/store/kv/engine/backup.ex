@@ -46,21 +46,23 @@ defmodule Store.KV.Engine.Backup do
 
   @doc false
   @spec list(String.t()) :: {:ok, [info()]} | {:error, term()}
-  def list(dir), do: tool(["backup-list", dir])
+  def list(dir), do: Tool.run(["backup-list", dir])
 
   @doc false
   @spec verify(String.t(), pos_integer()) :: :ok | {:error, term()}
-  def verify(dir, id) when is_integer(id) and id > 0, do: tool(["backup-verify", dir, "#{id}"])
+  def verify(dir, id) when is_integer(id) and id > 0,
+    do: Tool.run(["backup-verify", dir, "#{id}"])
 
   @doc false
   @spec delete(String.t(), pos_integer()) :: :ok | {:error, term()}
-  def delete(dir, id) when is_integer(id) and id > 0, do: tool(["backup-delete", dir, "#{id}"])
+  def delete(dir, id) when is_integer(id) and id > 0,
+    do: Tool.run(["backup-delete", dir, "#{id}"])
 
   @doc false
   @spec purge(String.t(), keyword()) :: :ok | {:error, term()}
   def purge(dir, opts) do
     case Keyword.fetch(opts, :keep) do
-      {:ok, n} when is_integer(n) and n >= 0 -> tool(["backup-purge", dir, "#{n}"])
+      {:ok, n} when is_integer(n) and n >= 0 -> Tool.run(["backup-purge", dir, "#{n}"])
       _ -> {:error, {:badarg, "purge_old_backups needs keep: n (a non-negative integer)"}}
     end
   end
@@ -70,8 +72,6 @@ defmodule Store.KV.Engine.Backup do
           :ok | {:error, term()}
   def restore(dir, id, to_path, flat \\ false)
       when (id == :latest or (is_integer(id) and id > 0)) and is_binary(to_path) do
-    tool(["backup-restore", dir, to_string(id), to_path] ++ if(flat, do: ["flat"], else: []))
+    Tool.run(["backup-restore", dir, to_string(id), to_path] ++ if(flat, do: ["flat"], else: []))
   end
-
-  defp tool(args), do: Tool.run(args)
 end

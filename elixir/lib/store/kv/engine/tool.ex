@@ -1,9 +1,10 @@
 defmodule Store.KV.Engine.Tool do
   @moduledoc false
   # The spire-port binary's one-shot commands, for what needs no running
-  # engine (backup directories; destroying or repairing a database no
-  # process holds open): run the binary once and read the one ETF term it
-  # prints (cmd/spire-port/tool.go).
+  # engine (backup directories; destroying, repairing or listing the
+  # column families of a database no process holds open): run the binary
+  # once and read the one ETF term it prints (cmd/spire-port/tool.go,
+  # --list-column-families).
 
   alias Store.KV.Engine.Options
 
