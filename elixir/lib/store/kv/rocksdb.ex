@@ -120,13 +120,14 @@ defmodule Store.KV.RocksDB do
   defp open_db(path, opts, cfds, read_only? \\ false)
 
   defp open_db(path, opts, cfds, read_only?) when is_list(opts) and is_list(cfds) do
-    abs = path |> to_string() |> Path.expand()
+    dir = to_string(path)
+    abs = Path.expand(dir)
     families = for {n, _} <- cfds, do: to_string(n)
     {engine_opts, create?, skipped} = Options.map(opts)
 
     cond do
       # Path.expand("") is the working directory, not a database.
-      to_string(path) == "" ->
+      dir == "" ->
         {:error, {:db_open, ~c"Invalid argument: an empty path"}}
 
       not read_only? and alive?(engine_name(abs)) ->
