@@ -32,12 +32,27 @@ type BackupOptions struct {
 	// Flush writes the memtables to SST files first, so the backup holds
 	// no WAL to replay (RocksDB backs the WAL up otherwise).
 	Flush bool
-	// RateLimitBytesPerSec caps the copy; 0 means no cap.
+	// RateLimitBytesPerSec caps the copy; 0 means no cap, and at most
+	// MaxBackupRate.
 	RateLimitBytesPerSec uint64
 	// Progress, when set, is called from another goroutine about every
 	// ProgressEvery bytes copied (default 64 MiB) with the bytes so far.
 	Progress      func(bytesCopied uint64)
 	ProgressEvery uint64
+}
+
+// MaxBackupRate is the highest backup and restore rate limit (bytes/s):
+// RocksDB's BackupEngine allocates a copy buffer of a tenth of the rate,
+// so an unbounded rate is an unbounded allocation (std::bad_alloc aborts
+// the process). A copy faster than this asks for no limit (0).
+const MaxBackupRate = 1 << 30
+
+// checkRate refuses a rate limit above MaxBackupRate.
+func checkRate(rate uint64) error {
+	if rate > MaxBackupRate {
+		return fmt.Errorf("%w: rate_limit_bytes_per_sec %d is above the maximum %d (0 = no limit)", ErrInvalidArgument, rate, MaxBackupRate)
+	}
+	return nil
 }
 
 // ErrNoBackups marks a backup directory that does not exist or holds no
@@ -76,6 +91,12 @@ func toBackupInfo(i C.spire_backup_info) BackupInfo {
 // writes go on while it runs; it holds what was in the database when it
 // began (and, without Flush, the WAL up to then).
 func (e *Engine) Backup(dir string, o BackupOptions) (BackupInfo, error) {
+	if err := checkRate(o.RateLimitBytesPerSec); err != nil {
+		return BackupInfo{}, err
+	}
+	if err := notADatabase(dir); err != nil {
+		return BackupInfo{}, err
+	}
 	unlock, err := lockBackupDir(dir)
 	if err != nil {
 		return BackupInfo{}, err
@@ -146,6 +167,18 @@ func existingBackupDir(dir string) error {
 	if !st.IsDir() {
 		return fmt.Errorf("%w in %s: not a directory", ErrNoBackups, dir)
 	}
+	return notADatabase(dir)
+}
+
+// notADatabase refuses a backup directory that is a database's: a
+// BackupEngine opened there would write its meta/, private/ and
+// shared_checksum/ among the database's files.
+func notADatabase(dir string) error {
+	if ok, err := holdsDatabase(dir, true); err != nil {
+		return err
+	} else if ok {
+		return fmt.Errorf("%w: %s holds a database, not backups", ErrInvalidArgument, dir)
+	}
 	return nil
 }
 
@@ -215,6 +248,9 @@ func PurgeOldBackups(dir string, keep uint32) error {
 // which must hold no database: a restore replaces what is there, so it is
 // never pointed at a live one. rateLimit caps the copy (0: none).
 func RestoreBackup(dir string, id uint32, dbDir string, rateLimit uint64) error {
+	if err := checkRate(rateLimit); err != nil {
+		return err
+	}
 	if _, err := os.Stat(filepath.Join(dbDir, "CURRENT")); err == nil {
 		return fmt.Errorf("%w: restore target %s already holds a database", ErrInvalidArgument, dbDir)
 	}

@@ -37,6 +37,8 @@ type Engine struct {
 	defaultCF *grocksdb.ColumnFamilyHandle
 	cfs       map[string]*grocksdb.ColumnFamilyHandle
 	guard     *diskGuard
+	// unuseDir releases this engine's record of its directory (dirlock.go).
+	unuseDir func()
 
 	// open holds scanners, iterators and snapshots not yet closed, so that
 	// Close (or a reopen) can release them before the database.
@@ -79,13 +81,17 @@ func Open(dir string, cfg Config) (*Engine, error) {
 		}
 	}
 	e := &Engine{path: dir, cfg: cfg, open: make(map[closer]struct{})}
+	var err error
+	if e.unuseDir, err = useDir(dir, cfg.ReadOnly); err != nil {
+		return nil, err
+	}
 	e.buildOptions()
 
 	if err := e.openDB(); err != nil {
 		e.destroyOptions()
+		e.unuseDir()
 		return nil, err
 	}
-	var err error
 	if e.guard, err = newDiskGuard(dir, reserveFor(cfg)); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("engine: data dir: %w", err)
@@ -225,6 +231,7 @@ func (e *Engine) Close() error {
 	e.closed = true
 	e.closeDB()
 	e.destroyOptions()
+	e.unuseDir()
 	return nil
 }
 
@@ -455,6 +462,9 @@ func (e *Engine) CompactRange(cf string, start, end []byte) error {
 	if start != nil && end != nil && bytes.Compare(start, end) > 0 {
 		return fmt.Errorf("%w: compact_range end %q comes before its start %q", ErrInvalidArgument, truncated(end), truncated(start))
 	}
+	if err := e.refuseReadOnly("compact range"); err != nil {
+		return err
+	}
 	h, err := e.beginWrite(cf, 0)
 	if err != nil {
 		return err
@@ -498,7 +508,10 @@ func (e *Engine) ColumnFamilies() ([]string, error) {
 
 // beginSchemaChange takes the write side of mu for a change of column
 // families; on success the caller must call e.mu.Unlock.
-func (e *Engine) beginSchemaChange() error {
+func (e *Engine) beginSchemaChange(op string) error {
+	if err := e.refuseReadOnly(op); err != nil {
+		return err
+	}
 	e.mu.Lock()
 	if err := e.unusable(); err != nil {
 		e.mu.Unlock()
@@ -512,7 +525,7 @@ func (e *Engine) CreateColumnFamily(name string) error {
 	if err := validColumnFamilyName(name); err != nil {
 		return err
 	}
-	if err := e.beginSchemaChange(); err != nil {
+	if err := e.beginSchemaChange("create column family " + name); err != nil {
 		return err
 	}
 	defer e.mu.Unlock()
@@ -533,7 +546,7 @@ func (e *Engine) DropColumnFamily(name string) error {
 	if name == DefaultColumnFamily {
 		return fmt.Errorf("%w: the default column family cannot be dropped", ErrInvalidArgument)
 	}
-	if err := e.beginSchemaChange(); err != nil {
+	if err := e.beginSchemaChange("drop column family " + name); err != nil {
 		return err
 	}
 	defer e.mu.Unlock()
@@ -571,4 +584,15 @@ func (e *Engine) Checkpoint(dir string) error {
 	}
 	defer cp.Destroy()
 	return classify("checkpoint "+dir, cp.CreateCheckpoint(dir, 0))
+}
+
+// refuseReadOnly answers op on a read-only database as RocksDB answers
+// every other write there. RocksDB's C API would let a column family be
+// created or dropped through a read-only handle (and rewrite the MANIFEST
+// the writer owns), and drops a CompactRange status on the floor.
+func (e *Engine) refuseReadOnly(op string) error {
+	if !e.cfg.ReadOnly {
+		return nil
+	}
+	return &RocksDBError{Op: op, Kind: KindNotSupported, Msg: "Not implemented: Not supported operation in read only mode."}
 }

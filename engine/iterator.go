@@ -12,7 +12,8 @@ type IteratorOptions struct {
 	CF       string
 	Snapshot *Snapshot
 	// LowerBound (inclusive) and UpperBound (exclusive) limit the keys the
-	// iterator sees; nil means no bound.
+	// iterator sees; nil means no bound, and an empty (non-nil) UpperBound
+	// an iterator that sees no key.
 	LowerBound, UpperBound []byte
 	// NoFillCache keeps the blocks this iterator reads out of the block
 	// cache (a one-off walk of cold data).
@@ -48,7 +49,7 @@ func (e *Engine) NewIterator(o IteratorOptions) (*Iterator, error) {
 	// as long as the iterator.
 	o.LowerBound = cloneBytes(o.LowerBound)
 	o.UpperBound = cloneBytes(o.UpperBound)
-	if o.LowerBound != nil && o.UpperBound != nil && bytes.Compare(o.LowerBound, o.UpperBound) > 0 {
+	if o.LowerBound != nil && len(o.UpperBound) > 0 && bytes.Compare(o.LowerBound, o.UpperBound) > 0 {
 		return nil, fmt.Errorf("%w: iterate_upper_bound %q comes before iterate_lower_bound %q", ErrInvalidArgument,
 			truncated(o.UpperBound), truncated(o.LowerBound))
 	}
@@ -83,7 +84,7 @@ func (it *Iterator) open(h *grocksdb.ColumnFamilyHandle) error {
 	if o.LowerBound != nil {
 		ro.SetIterateLowerBound(o.LowerBound)
 	}
-	if o.UpperBound != nil {
+	if len(o.UpperBound) > 0 {
 		ro.SetIterateUpperBound(o.UpperBound)
 	}
 	if o.NoFillCache {
@@ -118,6 +119,11 @@ func (it *Iterator) Move(m Move, ahead, maxBytes int, visit func(key, value []by
 	defer it.mu.Unlock()
 	if it.closed {
 		return 0, false, fmt.Errorf("%w: iterator is closed", ErrInvalidArgument)
+	}
+	// RocksDB's C API takes an empty bound for none: no key is below "".
+	if it.opts.UpperBound != nil && len(it.opts.UpperBound) == 0 {
+		it.last = nil
+		return 0, false, nil
 	}
 	if !it.position(m) {
 		it.last = nil

@@ -190,17 +190,42 @@ func ListColumnFamilies(dir string) ([]string, error) {
 // RocksDB's DestroyDB removes its files, and dir too once nothing else is
 // in it. A dir that holds no database is left as it is.
 func Destroy(dir string) error {
-	opts := grocksdb.NewDefaultOptions()
-	defer opts.Destroy()
-	return classify("destroy "+dir, grocksdb.DestroyDb(dir, opts))
+	return offline("destroy", dir, func(opts *grocksdb.Options) error { return grocksdb.DestroyDb(dir, opts) })
 }
 
 // Repair salvages what it can of a damaged database in dir, which no
 // process may hold open (RocksDB's RepairDB: data may be lost).
 func Repair(dir string) error {
+	return offline("repair", dir, func(opts *grocksdb.Options) error { return grocksdb.RepairDb(dir, opts) })
+}
+
+// offline runs DestroyDB or RepairDB on dir. A directory that holds no
+// database is left alone (both would delete or rewrite files they take
+// for its own), and one that any process holds open is refused, read-only
+// openers included, with ErrDatabaseInUse.
+func offline(op, dir string, run func(*grocksdb.Options) error) error {
+	ok, err := holdsDatabase(dir, op == "repair")
+	if err != nil {
+		return err
+	}
+	if !ok && op == "repair" {
+		return fmt.Errorf("%w: repair: %s holds no database", ErrInvalidArgument, dir)
+	}
+	if !ok {
+		return nil
+	}
+	release, err := holdExclusive(op, dir)
+	if err != nil {
+		return err
+	}
+	defer release()
 	opts := grocksdb.NewDefaultOptions()
 	defer opts.Destroy()
-	return classify("repair "+dir, grocksdb.RepairDb(dir, opts))
+	err = classify(op+" "+dir, run(opts))
+	if isLockHeld(err) {
+		return fmt.Errorf("%w: %v", ErrDatabaseInUse, err)
+	}
+	return err
 }
 
 // openDB opens RocksDB in e.path with e.opts and every column family it

@@ -25,8 +25,8 @@ func (s *Server) rootedPath(what, name string) (string, error) {
 	if len(roots) == 0 {
 		return "", wire.Badf("%s: no root is configured (--checkpoint-root)", what)
 	}
-	if strings.ContainsRune(name, 0) {
-		return "", wire.Badf("%s: the path contains a NUL byte", what)
+	if err := wire.CheckPath(what, name); err != nil {
+		return "", err
 	}
 	dir := name
 	if !filepath.IsAbs(dir) {
@@ -51,6 +51,14 @@ func (s *Server) rootedPath(what, name string) (string, error) {
 		}
 		if !within(realRoot, real) {
 			return "", wire.Badf("%s: %q leads outside the root %s through a symlink", what, name, root)
+		}
+		if err := wire.CheckPath(what, dir); err != nil {
+			return "", err // the path a relative name became
+		}
+		if live := s.eng.Path(); live != "" {
+			if liveAbs, err := filepath.Abs(live); err == nil && (within(liveAbs, dir) || within(liveAbs, real)) {
+				return "", wire.Badf("%s: %q is inside the database this sidecar serves (%s)", what, name, liveAbs)
+			}
 		}
 		return dir, nil
 	}
@@ -149,7 +157,7 @@ func (s *Server) backup(scratch []byte, id uint64, r *wire.Request) []byte {
 			return AppendBackupInfos(c, c.Atom(c.Tuple(b, 2), "ok"), infos)
 		})
 	case wire.OpBackupVerify:
-		return s.replyResult(scratch, id, engine.VerifyBackup(dir, uint32(r.ID)))
+		return s.replyResult(scratch, id, engine.VerifyBackup(dir, uint32(r.ID))) // 1 .. 2^32-1: wire.Parse
 	case wire.OpBackupDelete:
 		return s.replyResult(scratch, id, engine.DeleteBackup(dir, uint32(r.ID)))
 	case wire.OpBackupPurge:
@@ -164,9 +172,14 @@ func (s *Server) backup(scratch []byte, id uint64, r *wire.Request) []byte {
 }
 
 // RestoreInto restores backup id (0: the latest) of dir to path: in the
-// engine's layout (<path>/data), or with flat in path itself. It refuses a
-// path that holds a database, or is the database live is one (live).
+// engine's layout (<path>/data), or with flat in path itself. The
+// database's directory must not exist or be empty: RocksDB's restore
+// deletes every file it finds there, whoever's it is. It is never the
+// database this sidecar serves (live).
 func RestoreInto(dir string, id uint32, path string, flat bool, rateLimit uint64, live string) error {
+	if err := wire.CheckPath("backup_restore", path); err != nil {
+		return err
+	}
 	dbDir := path
 	if !flat {
 		dbDir = filepath.Join(path, "data")
@@ -176,6 +189,9 @@ func RestoreInto(dir string, id uint32, path string, flat bool, rateLimit uint64
 			return wire.Badf("backup_restore: %s is the database this sidecar serves", dbDir)
 		}
 	}
+	if err := emptyOrAbsent(dbDir); err != nil {
+		return err
+	}
 	if _, err := engine.ListBackups(dir); err != nil {
 		return err // before anything is made at the target
 	}
@@ -183,10 +199,34 @@ func RestoreInto(dir string, id uint32, path string, flat bool, rateLimit uint64
 		return fmt.Errorf("backup_restore: %w", err)
 	}
 	if err := engine.RestoreBackup(dir, id, dbDir, rateLimit); err != nil {
-		if errors.Is(err, engine.ErrInvalidArgument) {
+		if errors.Is(err, engine.ErrInvalidArgument) && !strings.Contains(err.Error(), "rate_limit") {
 			return wire.Badf("backup_restore: %s holds a database (an engine may run there): restore to a new path", dbDir)
 		}
 		return err
+	}
+	return nil
+}
+
+// emptyOrAbsent refuses a restore target that is a file or a directory
+// holding anything.
+func emptyOrAbsent(dir string) error {
+	st, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("backup_restore: %w", err)
+	}
+	if !st.IsDir() {
+		return wire.Badf("backup_restore: the target %s is not a directory", dir)
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("backup_restore: %w", err)
+	}
+	defer f.Close()
+	if names, _ := f.Readdirnames(1); len(names) > 0 {
+		return wire.Badf("backup_restore: the target %s is not empty (it holds %s): restore to a new or empty directory", dir, names[0])
 	}
 	return nil
 }

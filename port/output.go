@@ -24,6 +24,10 @@ type output struct {
 	mu   sync.Mutex
 	main sink
 	side *sink
+	// sideW writes the side channel's batches on a goroutine of its own,
+	// so a port owner that stops reading the socket holds none of the
+	// replies that belong on stdout.
+	sideW *sideWriter
 
 	readerIdle atomic.Bool
 	frames     atomic.Uint64
@@ -49,6 +53,7 @@ func newOutput(w, side io.Writer) *output {
 	if side != nil {
 		s := newSink(side)
 		o.side = &s
+		o.sideW = newSideWriter(side, o.divert)
 	}
 	return o
 }
@@ -57,7 +62,7 @@ func newOutput(w, side io.Writer) *output {
 func (o *output) send(frame []byte) {
 	o.mu.Lock()
 	s := &o.main
-	if o.side != nil && o.side.err == nil && wire.OnSideChannel(frame) {
+	if o.side != nil && !o.sideW.dead.Load() && wire.OnSideChannel(frame) {
 		s = o.side
 	}
 	s.buf = append(s.buf, frame...)
@@ -81,27 +86,52 @@ func (o *output) flush() {
 }
 
 func (o *output) flushLocked() {
-	o.main.flush(nil)
-	if o.side != nil {
-		o.side.flush(&o.main)
+	o.main.flush()
+	if o.side == nil || o.side.pending == 0 {
+		return
+	}
+	out := wire.SealBatch(o.side.buf, o.side.pending)
+	if o.sideW.dead.Load() {
+		o.main.write(out) // queued before the socket failed
+	} else {
+		o.sideW.queue(append([]byte(nil), out...))
+	}
+	o.side.reset()
+}
+
+// divert writes to stdout a batch the side channel failed to take.
+func (o *output) divert(batch []byte) {
+	o.mu.Lock()
+	o.main.flush() // what is queued for stdout goes first, as it came first
+	o.main.write(batch)
+	o.mu.Unlock()
+}
+
+// drain waits until the side channel's writer has written, or diverted,
+// every batch handed to it: at shutdown, before the process exits.
+func (o *output) drain() {
+	if o.sideW != nil {
+		o.sideW.drain()
 	}
 }
 
-// flush writes the queued frames. If that write fails and there is a
-// fallback, the frames go there instead, and so do all later ones (send
-// stops choosing this sink): a side channel that broke loses no reply,
-// since the port's owner routes a reply by its id whichever way it came.
-func (s *sink) flush(fallback *sink) {
+// flush writes the queued frames; after a write error, later frames are
+// dropped (stdout is gone: so is the port's owner).
+func (s *sink) flush() {
 	if s.pending == 0 {
 		return
 	}
-	out := wire.SealBatch(s.buf, s.pending)
+	s.write(wire.SealBatch(s.buf, s.pending))
+	s.reset()
+}
+
+func (s *sink) write(out []byte) {
 	if s.err == nil {
 		_, s.err = s.w.Write(out)
-		if s.err != nil && fallback != nil && fallback.err == nil {
-			_, fallback.err = fallback.w.Write(out)
-		}
 	}
+}
+
+func (s *sink) reset() {
 	s.pending = 0
 	if cap(s.buf) > 4<<20 {
 		s.buf = newSinkBuf() // let a huge scan reply's buffer go

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"net"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,6 +26,7 @@ func TestOutputSendsFlaggedRepliesToTheSideChannel(t *testing.T) {
 	o.send(frameWithID(wire.SideChannelBit|2, "b"))
 	o.send(frameWithID(1<<63|wire.SideChannelBit|3, "c")) // "more" and flagged
 	o.flush()
+	o.drain()
 
 	assert.Equal(t, frameWithID(1, "a"), main.Bytes(), "one frame goes out as it is")
 	sideBytes := side.Bytes()
@@ -48,10 +51,51 @@ func TestOutputFallsBackToItsWriterWhenTheSideChannelBreaks(t *testing.T) {
 	o := newOutput(&main, brokenWriter{})
 	o.send(frameWithID(wire.SideChannelBit|2, "b"))
 	o.flush()
+	o.drain()
 	assert.Equal(t, frameWithID(wire.SideChannelBit|2, "b"), main.Bytes(), "the failed write's frames go to stdout")
 
 	main.Reset()
 	o.send(frameWithID(wire.SideChannelBit|3, "c"))
 	o.flush()
+	o.drain()
 	assert.Equal(t, frameWithID(wire.SideChannelBit|3, "c"), main.Bytes(), "and every later one")
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while the side writer's
+// goroutine writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]byte(nil), l.b.Bytes()...)
+}
+
+func TestOutputKeepsStdoutFlowingWhenTheSideChannelIsNotRead(t *testing.T) {
+	var main lockedBuffer
+	unread, peer := net.Pipe() // nobody reads peer: every write to unread blocks
+	defer peer.Close()
+	o := newOutput(&main, unread)
+
+	o.send(frameWithID(wire.SideChannelBit|2, "b"))
+	o.flush() // the side writer now waits on the socket
+	o.send(frameWithID(1, "a"))
+	o.flush()
+	assert.Equal(t, frameWithID(1, "a"), main.Bytes(), "stdout's reply went out while the socket was stuck")
+
+	o.drain() // returns once the stuck write gave up
+	assert.Equal(t, append(frameWithID(1, "a"), frameWithID(wire.SideChannelBit|2, "b")...), main.Bytes(),
+		"the side channel's reply came on stdout instead")
+	o.send(frameWithID(wire.SideChannelBit|3, "c"))
+	o.flush()
+	assert.True(t, bytes.HasSuffix(main.Bytes(), frameWithID(wire.SideChannelBit|3, "c")), "and so do later ones")
 }

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"os"
 	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spiredb/spire-port/engine"
@@ -442,6 +444,7 @@ func (s *Server) stopLocked() {
 			s.opt.Log.Printf("closing the engine: %v", err)
 		}
 		s.out.flush()
+		s.out.drain()
 	})
 }
 
@@ -470,7 +473,7 @@ func (s *Server) replyError(scratch []byte, id uint64, err error) []byte {
 //	not_found | closed | too_many_iterators | too_many_snapshots
 //	{badarg, Msg} | {unknown_column_family, Name} | {unknown_cursor, Id}
 //	{unknown_snapshot, Id} | {unknown_iterator, Id} | {no_backups, Msg}
-//	{rocksdb, Msg} | {internal, Msg}
+//	{rocksdb, Msg} | {io_error, Msg} | {internal, Msg}
 func AppendErrorTerm(c wire.Codec, b []byte, err error) []byte {
 	b = c.Atom(c.Tuple(b, 2), "error")
 	var cfErr *engine.UnknownColumnFamilyError
@@ -491,10 +494,14 @@ func AppendErrorTerm(c wire.Codec, b []byte, err error) []byte {
 		return c.Uint(c.Atom(c.Tuple(b, 2), idErr.kind), idErr.id)
 	case errors.Is(err, engine.ErrNoBackups):
 		return c.Str(c.Atom(c.Tuple(b, 2), "no_backups"), err.Error())
+	case errors.Is(err, engine.ErrDatabaseInUse):
+		return c.Str(c.Atom(c.Tuple(b, 2), "io_error"), err.Error())
 	case errors.As(err, &rdb):
 		return c.Str(c.Atom(c.Tuple(b, 2), "rocksdb"), rdb.Msg)
 	case isBadArg(err):
 		return c.Str(c.Atom(c.Tuple(b, 2), "badarg"), err.Error())
+	case isIOError(err):
+		return c.Str(c.Atom(c.Tuple(b, 2), "io_error"), err.Error())
 	}
 	return c.Str(c.Atom(c.Tuple(b, 2), "internal"), err.Error())
 }
@@ -503,6 +510,18 @@ func AppendErrorTerm(c wire.Codec, b []byte, err error) []byte {
 func isBadArg(err error) bool {
 	var b *wire.BadArg
 	return errors.As(err, &b) || errors.Is(err, etf.ErrMalformed) || errors.Is(err, engine.ErrInvalidArgument)
+}
+
+// isIOError reports whether err is the file system's refusal (a path that
+// is a file, no permission, no space) or a database another opener holds:
+// the caller's environment, not a bug.
+func isIOError(err error) bool {
+	var pathErr *fs.PathError
+	var linkErr *os.LinkError
+	var sysErr *os.SyscallError
+	var errno syscall.Errno
+	return errors.Is(err, engine.ErrDatabaseInUse) || errors.As(err, &pathErr) || errors.As(err, &linkErr) ||
+		errors.As(err, &sysErr) || errors.As(err, &errno)
 }
 
 var (
@@ -600,6 +619,15 @@ func (s *Server) exec(scratch []byte, id uint64, r *wire.Request) (out []byte) {
 		b, _, _ := s.batch(scratch, id, cur.sc, false, cur.packed, func() { s.cursors.remove(r.ID) })
 		return b
 	case wire.OpIterClose, wire.OpIteratorClose:
+		// A scan cursor and a positioned iterator share the table, not
+		// their close: each closes only its own kind.
+		if cur, ok := s.cursors.get(r.ID); ok && (cur.sc != nil) != (r.Op == wire.OpIterClose) {
+			kind := "unknown_iterator"
+			if r.Op == wire.OpIterClose {
+				kind = "unknown_cursor"
+			}
+			return s.replyError(scratch, id, &unknownIDError{kind, r.ID})
+		}
 		s.cursors.remove(r.ID)
 		return s.replyOK(scratch, id)
 	case wire.OpIterator:

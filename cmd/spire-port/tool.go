@@ -46,17 +46,23 @@ func runTool(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	dir := rest[0]
-	if dir == "" {
-		fmt.Fprintf(stderr, "%s: an empty directory name\n%s\n", cmd, toolUsage)
-		return exitUsage
+	for _, p := range pathArgs(cmd, rest) {
+		if err := wire.CheckPath(cmd, p); err != nil {
+			fmt.Fprintf(stderr, "%v\n%s\n", err, toolUsage)
+			return exitUsage
+		}
 	}
 	var id uint64
 	if want >= 2 {
 		var err error
+		least, what := uint64(1), "a backup id (1 .. 4294967295)"
+		if cmd == "backup-purge" {
+			least, what = 0, "a count of backups to keep (0 .. 4294967295)"
+		}
 		if cmd == "backup-restore" && rest[1] == "latest" {
-			id = 0
-		} else if id, err = strconv.ParseUint(rest[1], 10, 32); err != nil {
-			fmt.Fprintf(stderr, "%s: %q is not a backup id\n%s\n", cmd, rest[1], toolUsage)
+			id = 0 // "latest" is spelled only so: a 0 is refused below
+		} else if id, err = strconv.ParseUint(rest[1], 10, 32); err != nil || id < least {
+			fmt.Fprintf(stderr, "%s: %q is not %s\n%s\n", cmd, rest[1], what, toolUsage)
 			return exitUsage
 		}
 	}
@@ -91,4 +97,12 @@ func runTool(args []string, stdout, stderr io.Writer) int {
 	}
 	_, _ = stdout.Write(b)
 	return exitOK
+}
+
+// pathArgs are the arguments of cmd that name files.
+func pathArgs(cmd string, rest []string) []string {
+	if cmd == "backup-restore" {
+		return []string{rest[0], rest[2]}
+	}
+	return rest[:1]
 }

@@ -371,6 +371,18 @@ func (p *termParser) arg(r *Request, op string, pos int, kind argKind) error {
 			return Badf("%s: argument %d must be a backup id (1 .. 4294967295) or latest, got %s", op, pos, p.describe())
 		}
 		r.ID = uint64(v)
+	case argBackupNum, argKeep:
+		// Backup ids are 32 bits in RocksDB: a larger one must not wrap
+		// onto another backup.
+		least, what := int64(1), "a backup id (1 .. 4294967295)"
+		if kind == argKeep {
+			least, what = 0, "a count of backups to keep (0 .. 4294967295)"
+		}
+		v, ok := p.int()
+		if !ok || v < least || v > math.MaxUint32 {
+			return Badf("%s: argument %d must be %s, got %s", op, pos, what, p.describe())
+		}
+		r.ID = uint64(v)
 	case argTarget:
 		name, ok := p.text()
 		if !ok || name == "" {
@@ -553,9 +565,9 @@ func (p *termParser) option(r *Request, spec opSpec) error {
 		// of a few bytes a second, or a progress report per byte, would let
 		// one request hold them (and a shutdown) for days.
 		n, ok := p.int()
-		if bit == optRateLimit && (!ok || (n != 0 && n < MinBackupRate)) {
-			return Badf("%s: rate_limit_bytes_per_sec must be 0 (no limit) or at least %d, got %s",
-				spec.name, MinBackupRate, p.describeInt(ok, n))
+		if bit == optRateLimit && (!ok || (n != 0 && (n < MinBackupRate || n > MaxBackupRate))) {
+			return Badf("%s: rate_limit_bytes_per_sec must be 0 (no limit) or %d .. %d, got %s",
+				spec.name, MinBackupRate, MaxBackupRate, p.describeInt(ok, n))
 		}
 		if bit == optProgressEvery && (!ok || (n != 0 && n < MinProgressEvery)) {
 			return Badf("%s: progress_every_bytes must be 0 (the default) or at least %d, got %s",
@@ -588,6 +600,9 @@ func (p *termParser) option(r *Request, spec opSpec) error {
 		b, ok := p.binary()
 		if !ok {
 			return Badf("%s: %s must be a binary, got %s", spec.name, name, p.describe())
+		}
+		if b == nil {
+			b = []byte{} // an empty bound is still a bound
 		}
 		if bit == optLowerBound {
 			r.Lower = b

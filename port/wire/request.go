@@ -69,10 +69,14 @@ const (
 	optFlat
 )
 
-// The smallest backup and restore rate (bytes/s) and progress interval
-// (bytes) a request may ask for; 0 means no limit and the default.
+// The smallest and largest backup and restore rate (bytes/s) and the
+// smallest progress interval (bytes) a request may ask for; 0 means no
+// limit and the default. MaxBackupRate is engine.MaxBackupRate (RocksDB
+// allocates a tenth of the rate as its copy buffer); wire builds without
+// cgo, so it keeps its own copy, which a test compares.
 const (
 	MinBackupRate    = 1 << 20
+	MaxBackupRate    = 1 << 30
 	MinProgressEvery = 64 << 10
 )
 
@@ -93,15 +97,17 @@ type argKind uint8
 const (
 	argKey argKind = iota + 1
 	argValue
-	argEnd      // a range end: binary; "" means the end of the keyspace
-	argBound    // a compaction bound: binary, nil or undefined
-	argKeys     // a list of binaries
-	argBatch    // a list of batch entries
-	argID       // a cursor or snapshot id
-	argName     // a binary name (property, column family, checkpoint dir)
-	argMove     // an iterator move: first | last | next | prev | {seek | seek_for_prev | next | prev, Key}
-	argBackupID // a backup id, or latest (0)
-	argTarget   // a second path (restore target), kept in request.target
+	argEnd       // a range end: binary; "" means the end of the keyspace
+	argBound     // a compaction bound: binary, nil or undefined
+	argKeys      // a list of binaries
+	argBatch     // a list of batch entries
+	argID        // a cursor or snapshot id
+	argName      // a binary name (property, column family, checkpoint dir)
+	argMove      // an iterator move: first | last | next | prev | {seek | seek_for_prev | next | prev, Key}
+	argBackupID  // a backup id, or latest (0)
+	argBackupNum // a backup id: 1 .. 2^32-1
+	argKeep      // how many backups to keep: 0 .. 2^32-1
+	argTarget    // a second path (restore target), kept in request.target
 )
 
 var specs = map[Op]opSpec{
@@ -136,9 +142,9 @@ var specs = map[Op]opSpec{
 
 	OpBackup:        {"backup", []argKind{argName}, optFlush | optRateLimit | optProgressEvery},
 	OpBackupList:    {"backup_list", []argKind{argName}, 0},
-	OpBackupVerify:  {"backup_verify", []argKind{argName, argID}, 0},
-	OpBackupDelete:  {"backup_delete", []argKind{argName, argID}, 0},
-	OpBackupPurge:   {"backup_purge", []argKind{argName, argID}, 0},
+	OpBackupVerify:  {"backup_verify", []argKind{argName, argBackupNum}, 0},
+	OpBackupDelete:  {"backup_delete", []argKind{argName, argBackupNum}, 0},
+	OpBackupPurge:   {"backup_purge", []argKind{argName, argKeep}, 0},
 	OpBackupRestore: {"backup_restore", []argKind{argName, argBackupID, argTarget}, optFlat | optRateLimit},
 
 	OpSyncWAL:        {"sync_wal", nil, 0},
