@@ -7,7 +7,7 @@ defmodule Rocksdb.MixProject do
   def project do
     [
       app: :rocksdb,
-      version: "1.9.0-spire",
+      version: "1.9.0+spire",
       elixir: "~> 1.14",
       start_permanent: Mix.env() == :prod,
       elixirc_options: [warnings_as_errors: true],

@@ -11,11 +11,35 @@ defmodule :rocksdb do
   # Store.KV.RocksDB's helpers for spire-port's own code, not erlang-rocksdb's API.
   @not_api [close_name: 1, db_handle: 1, cf_handle: 2, column_families: 1]
 
+  # A bad argument raises badarg (ArgumentError) as the NIF's does, also
+  # where Store.KV.RocksDB refused it with a guard or a match: code written
+  # against the NIF rescues ArgumentError. What a caller's own fun raises
+  # (fold/4,5) goes through as it was.
+  @refused [
+    FunctionClauseError,
+    CaseClauseError,
+    CondClauseError,
+    WithClauseError,
+    MatchError,
+    BadMapError,
+    BadStructError,
+    BadBooleanError,
+    BadFunctionError,
+    BadArityError,
+    KeyError,
+    ArithmeticError,
+    Protocol.UndefinedError,
+    UnicodeConversionError
+  ]
+
   for {fun, arity} <- Store.KV.RocksDB.__info__(:functions),
       {fun, arity} not in @not_api do
     args = Macro.generate_arguments(arity, __MODULE__)
     @doc "`Store.KV.RocksDB.#{fun}/#{arity}`."
-    def unquote(fun)(unquote_splicing(args)),
-      do: Store.KV.RocksDB.unquote(fun)(unquote_splicing(args))
+    def unquote(fun)(unquote_splicing(args)) do
+      Store.KV.RocksDB.unquote(fun)(unquote_splicing(args))
+    rescue
+      e -> Store.KV.RocksDB.Args.reraise(e, __STACKTRACE__, e.__struct__ in @refused)
+    end
   end
 end

@@ -55,7 +55,7 @@ defmodule Store.KV.RocksDB do
 
   alias Store.KV.Engine
   alias Store.KV.Engine.Tool
-  alias Store.KV.RocksDB.{Iterator, Options, Registry}
+  alias Store.KV.RocksDB.{Args, Iterator, Options, Registry}
 
   @db :spire_rocksdb_db
   @cf :spire_rocksdb_cf
@@ -120,14 +120,13 @@ defmodule Store.KV.RocksDB do
   defp open_db(path, opts, cfds, read_only? \\ false)
 
   defp open_db(path, opts, cfds, read_only?) when is_list(opts) and is_list(cfds) do
-    dir = to_string(path)
-    abs = Path.expand(dir)
-    families = for {n, _} <- cfds, do: to_string(n)
-    {engine_opts, create?, skipped} = Options.map(opts)
+    abs = Args.expand!(path)
+    families = for cfd <- Args.opts!(cfds), do: family_of(cfd)
+    {engine_opts, create?, skipped} = Options.map(Args.opts!(opts))
 
     cond do
       # Path.expand("") is the working directory, not a database.
-      dir == "" ->
+      abs == nil ->
         {:error, {:db_open, ~c"Invalid argument: an empty path"}}
 
       not read_only? and alive?(engine_name(abs)) ->
@@ -148,6 +147,9 @@ defmodule Store.KV.RocksDB do
   end
 
   defp open_db(_path, _opts, _cfds, _read_only?), do: :erlang.error(:badarg)
+
+  defp family_of({name, cf_opts}) when is_list(cf_opts), do: Args.cf_name!(name)
+  defp family_of(_), do: :erlang.error(:badarg)
 
   # Read-only engines of one path are numbered from 1, the lowest free
   # number taken, so repeated opens and closes reuse a few atoms.
@@ -264,16 +266,26 @@ defmodule Store.KV.RocksDB do
 
   @doc "Lists the column families of the database in `path` (charlists), open or not."
   @spec list_column_families(path(), list()) :: {:ok, [charlist()]} | {:error, term()}
-  def list_column_families(path, _opts) do
-    abs = path |> to_string() |> Path.expand()
+  def list_column_families(path, opts) do
+    Args.opts!(opts)
+
+    case Args.expand!(path) do
+      nil -> {:error, {:db_open, ~c"Invalid argument: an empty path"}}
+      abs -> list_families(abs)
+    end
+  end
+
+  # Names are the bytes RocksDB keeps, one character a byte, as the NIF
+  # lists them: a name that is not UTF-8 lists as well as any other.
+  defp list_families(abs) do
     name = engine_name(abs)
 
     if alive?(name) do
       with {:ok, names} <- Engine.list_column_families(name),
-           do: {:ok, Enum.map(names, &String.to_charlist/1)}
+           do: {:ok, Enum.map(names, &:erlang.binary_to_list/1)}
     else
       case Tool.run(["--path", abs, "--data-dir", abs, "--list-column-families"]) do
-        {:ok, names} -> {:ok, Enum.map(names, &String.to_charlist/1)}
+        {:ok, names} -> {:ok, Enum.map(names, &:erlang.binary_to_list/1)}
         {:error, msg} when is_binary(msg) -> {:error, {:db_open, String.to_charlist(msg)}}
         {:error, _} = error -> error
       end
@@ -282,9 +294,10 @@ defmodule Store.KV.RocksDB do
 
   @doc "Creates a column family; returns its handle."
   @spec create_column_family(db_handle(), path(), list()) :: {:ok, cf_handle()} | {:error, term()}
-  def create_column_family(db, family, _cf_opts) do
+  def create_column_family(db, family, cf_opts) do
     name = engine!(db)
-    family = to_string(family)
+    family = Args.cf_name!(family)
+    Args.opts!(cf_opts)
 
     with :ok <- checked(name, Engine.create_column_family(name, family)),
          do: {:ok, cf(name, family)}
@@ -321,7 +334,7 @@ defmodule Store.KV.RocksDB do
   defp read_opts(name, opts, cf) do
     base = if cf, do: [cf: cf], else: []
 
-    Enum.reduce(opts, base, fn
+    Enum.reduce(Args.opts!(opts), base, fn
       {:snapshot, {@snap, ^name, id}}, acc -> [{:snapshot, {:snapshot, id}} | acc]
       {:snapshot, _}, _acc -> :erlang.error(:badarg)
       _, acc -> acc
@@ -329,7 +342,7 @@ defmodule Store.KV.RocksDB do
   end
 
   defp write_opts(opts, cf) do
-    sync = if Keyword.get(List.wrap(opts), :sync, false) == true, do: [sync: true], else: []
+    sync = if :proplists.get_value(:sync, Args.opts!(opts)) == true, do: [sync: true], else: []
     if cf, do: [{:cf, cf} | sync], else: sync
   end
 
@@ -471,11 +484,35 @@ defmodule Store.KV.RocksDB do
 
   @doc "A new, empty batch."
   @spec batch() :: {:ok, batch_handle()}
-  def batch, do: {:ok, make_ref()}
+  def batch do
+    batch = make_ref()
+    :ets.insert(Registry.batches(), {{:live, batch}, true})
+    {:ok, batch}
+  end
+
+  # A batch made by batch/0 and not released; the NIF raises badarg for any
+  # other reference.
+  defp batch!(batch) do
+    if is_reference(batch) and :ets.member(Registry.batches(), {:live, batch}),
+      do: batch,
+      else: :erlang.error(:badarg)
+  end
+
+  # A column family handle's shape, checked when added to a batch as the
+  # NIF checks it; which database it belongs to is known at the write.
+  defp cf_shape!(:default_column_family = cf), do: cf
+  defp cf_shape!({@cf, name, family} = cf) when is_atom(name) and is_binary(family), do: cf
+  defp cf_shape!(_), do: :erlang.error(:badarg)
 
   @doc "Forgets a batch."
   @spec release_batch(batch_handle()) :: :ok
   def release_batch(batch) when is_reference(batch) do
+    clear(batch)
+    :ets.delete(Registry.batches(), {:live, batch})
+    :ok
+  end
+
+  defp clear(batch) do
     :ets.delete(Registry.batches(), batch)
     :ets.delete(Registry.batches(), {:savepoints, batch})
     :ok
@@ -489,7 +526,7 @@ defmodule Store.KV.RocksDB do
   @doc "Adds a put in a column family."
   @spec batch_put(batch_handle(), cf_handle(), binary(), binary()) :: :ok
   def batch_put(batch, cf, k, v) when is_reference(batch) and is_binary(k) and is_binary(v),
-    do: add(batch, {:put, cf, k, v})
+    do: add(batch, {:put, cf_shape!(cf), k, v})
 
   @doc "Adds a delete."
   @spec batch_delete(batch_handle(), binary()) :: :ok
@@ -499,7 +536,7 @@ defmodule Store.KV.RocksDB do
   @doc "Adds a delete in a column family."
   @spec batch_delete(batch_handle(), cf_handle(), binary()) :: :ok
   def batch_delete(batch, cf, k) when is_reference(batch) and is_binary(k),
-    do: add(batch, {:delete, cf, k})
+    do: add(batch, {:delete, cf_shape!(cf), k})
 
   @doc "Adds a delete (see `single_delete/3`)."
   @spec batch_single_delete(batch_handle(), binary()) :: :ok
@@ -518,25 +555,26 @@ defmodule Store.KV.RocksDB do
   @spec batch_delete_range(batch_handle(), cf_handle(), binary(), binary()) :: :ok
   def batch_delete_range(batch, cf, s, e)
       when is_reference(batch) and is_binary(s) and is_binary(e),
-      do: add(batch, {:delete_range, cf, s, e})
+      do: add(batch, {:delete_range, cf_shape!(cf), s, e})
 
   @doc "Empties a batch."
   @spec batch_clear(batch_handle()) :: :ok
-  def batch_clear(batch), do: release_batch(batch)
+  def batch_clear(batch), do: clear(batch!(batch))
 
   @doc "The number of operations in a batch."
   @spec batch_count(batch_handle()) :: non_neg_integer()
-  def batch_count(batch) when is_reference(batch),
-    do: :ets.select_count(Registry.batches(), [{{batch, :_}, [], [true]}])
+  def batch_count(batch),
+    do: :ets.select_count(Registry.batches(), [{{batch!(batch), :_}, [], [true]}])
 
   @doc "The operations of a batch, in order."
   @spec batch_tolist(batch_handle()) :: list()
-  def batch_tolist(batch) when is_reference(batch),
-    do: for({_, op} <- :ets.lookup(Registry.batches(), batch), do: op)
+  def batch_tolist(batch),
+    do: for({_, op} <- :ets.lookup(Registry.batches(), batch!(batch)), do: op)
 
   @doc "Marks the batch's current end; `batch_rollback/1` goes back to the latest mark."
   @spec batch_savepoint(batch_handle()) :: :ok
-  def batch_savepoint(batch) when is_reference(batch) do
+  def batch_savepoint(batch) do
+    batch!(batch)
     :ets.insert(Registry.batches(), {{:savepoints, batch}, batch_count(batch)})
     :ok
   end
@@ -547,8 +585,9 @@ defmodule Store.KV.RocksDB do
   RocksDB's status comes back from the NIF.
   """
   @spec batch_rollback(batch_handle()) :: :ok | {:error, term()}
-  def batch_rollback(batch) when is_reference(batch) do
+  def batch_rollback(batch) do
     table = Registry.batches()
+    batch!(batch)
 
     case :ets.lookup(table, {:savepoints, batch}) do
       [] ->
@@ -573,7 +612,7 @@ defmodule Store.KV.RocksDB do
   family's id counted as one byte, as it is for the first 127).
   """
   @spec batch_data_size(batch_handle()) :: non_neg_integer()
-  def batch_data_size(batch) when is_reference(batch),
+  def batch_data_size(batch),
     do: Enum.reduce(batch_tolist(batch), 12, &(&2 + op_size(&1)))
 
   defp op_size({:put, k, v}), do: 1 + sized(k) + sized(v)
@@ -589,7 +628,7 @@ defmodule Store.KV.RocksDB do
   defp varint_size(n), do: 1 + varint_size(div(n, 0x80))
 
   defp add(batch, op) do
-    :ets.insert(Registry.batches(), {batch, op})
+    :ets.insert(Registry.batches(), {batch!(batch), op})
     :ok
   end
 
@@ -599,13 +638,11 @@ defmodule Store.KV.RocksDB do
   carries only what was added since.
   """
   @spec write_batch(db_handle(), batch_handle(), list()) :: :ok | {:error, term()}
-  def write_batch(db, batch, opts) when is_reference(batch) do
+  def write_batch(db, batch, opts) do
     result = write(db, batch_tolist(batch), opts)
-    batch_clear(batch)
+    clear(batch)
     result
   end
-
-  def write_batch(_db, _batch, _opts), do: :erlang.error(:badarg)
 
   ## Snapshots
 
@@ -646,7 +683,7 @@ defmodule Store.KV.RocksDB do
   defp iterator_opts(name, opts, cf) when is_list(opts) do
     base = if cf, do: [cf: cf], else: []
 
-    Enum.reduce(opts, base, fn
+    Enum.reduce(Args.opts!(opts), base, fn
       {:snapshot, {@snap, ^name, id}}, acc ->
         [{:snapshot, id} | acc]
 
@@ -660,8 +697,20 @@ defmodule Store.KV.RocksDB do
       when k in [:fill_cache, :total_order_seek, :prefix_same_as_start] and is_boolean(v) ->
         [{k, v} | acc]
 
-      {:readahead_size, n}, acc when is_integer(n) and n >= 0 ->
+      {:readahead_size, n}, acc when is_integer(n) and n in 0..0x7FFFFFFF ->
         [{:readahead_size, n} | acc]
+
+      # A known option with a value of the wrong type or range.
+      {k, _}, _acc
+      when k in [
+             :iterate_lower_bound,
+             :iterate_upper_bound,
+             :fill_cache,
+             :total_order_seek,
+             :prefix_same_as_start,
+             :readahead_size
+           ] ->
+        :erlang.error(:badarg)
 
       _, acc ->
         acc
@@ -696,27 +745,27 @@ defmodule Store.KV.RocksDB do
   Walks an iterator made with `read_opts` and closes it.
   """
   @spec fold(db_handle(), (term(), term() -> term()), term(), list()) :: term()
-  def fold(db, fun, acc0, read_opts) do
+  def fold(db, fun, acc0, read_opts) when is_function(fun, 2) do
     {:ok, itr} = iterator(db, read_opts)
     fold_rows(itr, fun, acc0)
   end
 
   @doc "As `fold/4`, over a column family."
   @spec fold(db_handle(), cf_handle(), (term(), term() -> term()), term(), list()) :: term()
-  def fold(db, cf, fun, acc0, read_opts) do
+  def fold(db, cf, fun, acc0, read_opts) when is_function(fun, 2) do
     {:ok, itr} = iterator(db, cf, read_opts)
     fold_rows(itr, fun, acc0)
   end
 
   @doc "As `fold/4`, calling `fun.(key, acc)`."
   @spec fold_keys(db_handle(), (binary(), term() -> term()), term(), list()) :: term()
-  def fold_keys(db, fun, acc0, read_opts),
+  def fold_keys(db, fun, acc0, read_opts) when is_function(fun, 2),
     do: fold(db, fn {k, _v}, acc -> fun.(k, acc) end, acc0, read_opts)
 
   @doc "As `fold_keys/4`, over a column family."
   @spec fold_keys(db_handle(), cf_handle(), (binary(), term() -> term()), term(), list()) ::
           term()
-  def fold_keys(db, cf, fun, acc0, read_opts),
+  def fold_keys(db, cf, fun, acc0, read_opts) when is_function(fun, 2),
     do: fold(db, cf, fn {k, _v}, acc -> fun.(k, acc) end, acc0, read_opts)
 
   defp fold_rows(itr, fun, acc0) do
@@ -726,7 +775,7 @@ defmodule Store.KV.RocksDB do
   end
 
   defp fold_rows({:ok, k, v}, itr, fun, acc),
-    do: fold_rows(iterator_move(itr, :next), itr, fun, fun.({k, v}, acc))
+    do: fold_rows(iterator_move(itr, :next), itr, fun, Args.user_call(fun, {k, v}, acc))
 
   defp fold_rows({:error, :invalid_iterator}, _itr, _fun, acc), do: acc
   # The NIF has no error to give here; a walk cut short must not pass for a
@@ -756,21 +805,23 @@ defmodule Store.KV.RocksDB do
   alone and gives `:ok`.
   """
   @spec destroy(path(), list()) :: :ok | {:error, term()}
-  def destroy(path, _db_opts), do: offline("destroy", path)
+  def destroy(path, db_opts), do: offline("destroy", path, db_opts)
 
   @doc """
   Salvages what it can of a damaged database in `path` (RocksDB's
   RepairDB; data may be lost). Fails while any process has it open.
   """
   @spec repair(path(), list()) :: :ok | {:error, term()}
-  def repair(path, _db_opts), do: offline("repair", path)
+  def repair(path, db_opts), do: offline("repair", path, db_opts)
 
   # An empty path would expand to the working directory, whose files
   # RocksDB would take for a database's.
-  defp offline(cmd, path) do
-    case to_string(path) do
-      "" -> {:error, {:badarg, "#{cmd} needs a database path"}}
-      dir -> Tool.run([cmd, Path.expand(dir)])
+  defp offline(cmd, path, db_opts) do
+    Args.opts!(db_opts)
+
+    case Args.expand!(path) do
+      nil -> {:error, {:badarg, "#{cmd} needs a database path"}}
+      dir -> Tool.run([cmd, dir])
     end
   end
 
@@ -862,7 +913,7 @@ defmodule Store.KV.RocksDB do
   @spec checkpoint(db_handle(), path()) :: :ok | {:error, term()}
   def checkpoint(db, path) do
     name = engine!(db)
-    dir = path |> to_string() |> Path.expand()
+    dir = Args.expand!(path) || :erlang.error(:badarg)
     checked(name, Store.KV.Engine.Caller.call(name, {:checkpoint, dir, [flat: true]}, 600_000))
   end
 
@@ -873,7 +924,7 @@ defmodule Store.KV.RocksDB do
 
   @doc "A handle on the backup directory `path` (created by the first backup)."
   @spec open_backup_engine(path()) :: {:ok, backup_engine()}
-  def open_backup_engine(path), do: {:ok, {@backup, path |> to_string() |> Path.expand()}}
+  def open_backup_engine(path), do: {:ok, {@backup, Args.expand!(path) || :erlang.error(:badarg)}}
 
   @doc "Forgets a backup engine handle."
   @spec close_backup_engine(backup_engine()) :: :ok
@@ -917,20 +968,30 @@ defmodule Store.KV.RocksDB do
 
   @doc "Checks every file of a backup, checksums included."
   @spec verify_backup(backup_engine(), pos_integer()) :: :ok | {:error, term()}
-  def verify_backup({@backup, dir}, id), do: Engine.verify_backup(dir, id)
+  def verify_backup({@backup, dir}, id) when is_integer(id) and id in 1..0xFFFFFFFF,
+    do: Engine.verify_backup(dir, id)
 
   @doc "Deletes one backup."
   @spec delete_backup(backup_engine(), pos_integer()) :: :ok | {:error, term()}
-  def delete_backup({@backup, dir}, id), do: Engine.delete_backup(dir, id)
+  def delete_backup({@backup, dir}, id) when is_integer(id) and id in 1..0xFFFFFFFF,
+    do: Engine.delete_backup(dir, id)
 
   @doc "Keeps the newest `n` backups."
   @spec purge_old_backup(backup_engine(), non_neg_integer()) :: :ok | {:error, term()}
-  def purge_old_backup({@backup, dir}, n), do: Engine.purge_old_backups(dir, keep: n)
+  def purge_old_backup({@backup, dir}, n) when is_integer(n) and n in 0..0xFFFFFFFF,
+    do: Engine.purge_old_backups(dir, keep: n)
 
   @doc "Restores backup `id` as a database in `db_dir` (RocksDB's files in it)."
   @spec restore_db_from_backup(backup_engine(), pos_integer(), path()) :: :ok | {:error, term()}
-  def restore_db_from_backup({@backup, dir}, id, db_dir),
-    do: Store.KV.Engine.Backup.restore(dir, id, db_dir |> to_string() |> Path.expand(), true)
+  def restore_db_from_backup({@backup, dir}, id, db_dir)
+      when is_integer(id) and id in 1..0xFFFFFFFF,
+      do:
+        Store.KV.Engine.Backup.restore(
+          dir,
+          id,
+          Args.expand!(db_dir) || :erlang.error(:badarg),
+          true
+        )
 
   @doc "As `restore_db_from_backup/3`; the WAL goes with the database."
   @spec restore_db_from_backup(backup_engine(), pos_integer(), path(), path()) ::
@@ -940,7 +1001,13 @@ defmodule Store.KV.RocksDB do
   @doc "Restores the latest backup as a database in `db_dir`."
   @spec restore_db_from_latest_backup(backup_engine(), path()) :: :ok | {:error, term()}
   def restore_db_from_latest_backup({@backup, dir}, db_dir),
-    do: Store.KV.Engine.Backup.restore(dir, :latest, db_dir |> to_string() |> Path.expand(), true)
+    do:
+      Store.KV.Engine.Backup.restore(
+        dir,
+        :latest,
+        Args.expand!(db_dir) || :erlang.error(:badarg),
+        true
+      )
 
   @doc "As `restore_db_from_latest_backup/2`; the WAL goes with the database."
   @spec restore_db_from_latest_backup(backup_engine(), path(), path()) :: :ok | {:error, term()}

@@ -7,6 +7,8 @@ defmodule Store.KV.Engine.Backup do
 
   alias Store.KV.Engine.{Caller, Tool}
 
+  @max_id 0xFFFFFFFF
+
   @type info :: %{
           id: pos_integer(),
           timestamp: integer(),
@@ -50,20 +52,28 @@ defmodule Store.KV.Engine.Backup do
 
   @doc false
   @spec verify(String.t(), pos_integer()) :: :ok | {:error, term()}
-  def verify(dir, id) when is_integer(id) and id > 0,
+  def verify(dir, id) when is_integer(id) and id in 1..@max_id,
     do: Tool.run(["backup-verify", dir, "#{id}"])
+
+  def verify(_dir, id), do: bad_id(id)
 
   @doc false
   @spec delete(String.t(), pos_integer()) :: :ok | {:error, term()}
-  def delete(dir, id) when is_integer(id) and id > 0,
+  def delete(dir, id) when is_integer(id) and id in 1..@max_id,
     do: Tool.run(["backup-delete", dir, "#{id}"])
+
+  def delete(_dir, id), do: bad_id(id)
+
+  # RocksDB's backup ids are 32 bits: a larger one must not wrap onto
+  # another backup.
+  defp bad_id(id), do: {:error, {:badarg, "a backup id is 1..#{@max_id}, got: #{inspect(id)}"}}
 
   @doc false
   @spec purge(String.t(), keyword()) :: :ok | {:error, term()}
   def purge(dir, opts) do
     case Keyword.fetch(opts, :keep) do
-      {:ok, n} when is_integer(n) and n >= 0 -> Tool.run(["backup-purge", dir, "#{n}"])
-      _ -> {:error, {:badarg, "purge_old_backups needs keep: n (a non-negative integer)"}}
+      {:ok, n} when is_integer(n) and n in 0..@max_id -> Tool.run(["backup-purge", dir, "#{n}"])
+      _ -> {:error, {:badarg, "purge_old_backups needs keep: n (an integer 0..#{@max_id})"}}
     end
   end
 
@@ -71,7 +81,11 @@ defmodule Store.KV.Engine.Backup do
   @spec restore(String.t(), pos_integer() | :latest, String.t(), boolean()) ::
           :ok | {:error, term()}
   def restore(dir, id, to_path, flat \\ false)
-      when (id == :latest or (is_integer(id) and id > 0)) and is_binary(to_path) do
+
+  def restore(dir, id, to_path, flat)
+      when (id == :latest or (is_integer(id) and id in 1..@max_id)) and is_binary(to_path) do
     Tool.run(["backup-restore", dir, to_string(id), to_path] ++ if(flat, do: ["flat"], else: []))
   end
+
+  def restore(_dir, id, _to_path, _flat), do: bad_id(id)
 end

@@ -10,12 +10,30 @@ defmodule Store.KV.Engine.Tool do
 
   @doc false
   @spec run([String.t()]) :: term()
-  def run([_cmd, dir | _] = args) when is_binary(dir) do
-    case System.cmd(Options.binary([]), args, stderr_to_stdout: false) do
-      {out, _status} when byte_size(out) > 0 -> :erlang.binary_to_term(out, [:safe])
-      {_, status} -> {:error, {:tool_failed, status}}
+  def run([cmd, dir | _] = args) when is_binary(dir) do
+    if Enum.all?(args, &sane_arg?/1) do
+      case System.cmd(Options.binary([]), args, stderr_to_stdout: false) do
+        {out, _status} when byte_size(out) > 0 -> decode(out)
+        {_, 2} -> {:error, {:badarg, "spire-port #{cmd}: invalid arguments"}}
+        {_, status} -> {:error, {:tool_failed, status}}
+      end
+    else
+      {:error, {:badarg, "spire-port #{cmd}: an argument is not a path the binary can take"}}
     end
   end
 
   def run(args), do: {:error, {:badarg, "invalid arguments: #{inspect(args)}"}}
+
+  # The term holds only atoms of the wire's list; naming it loads them.
+  defp decode(out) do
+    _ = Store.KV.Engine.Wire.reply_atoms()
+    :erlang.binary_to_term(out, [:safe])
+  end
+
+  # The binary's own bounds (wire.CheckPath): checked here too, since an
+  # argument vector cannot carry a NUL, and one too long fails the exec.
+  defp sane_arg?(arg) do
+    is_binary(arg) and byte_size(arg) in 1..4095 and :binary.match(arg, <<0>>) == :nomatch and
+      Enum.all?(:binary.split(arg, "/", [:global]), &(byte_size(&1) <= 255))
+  end
 end
