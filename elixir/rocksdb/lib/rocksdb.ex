@@ -32,12 +32,12 @@ defmodule :rocksdb do
     UnicodeConversionError
   ]
 
-  for {fun, arity} <- Store.KV.RocksDB.__info__(:functions),
+  for {mod, fun, arity} <- Store.KV.RocksDB.__api__(),
       {fun, arity} not in @not_api do
     args = Macro.generate_arguments(arity, __MODULE__)
-    @doc "`Store.KV.RocksDB.#{fun}/#{arity}`."
+    @doc "`#{inspect(mod)}.#{fun}/#{arity}`."
     def unquote(fun)(unquote_splicing(args)) do
-      Store.KV.RocksDB.unquote(fun)(unquote_splicing(args))
+      unquote(mod).unquote(fun)(unquote_splicing(args))
     rescue
       e -> Store.KV.RocksDB.Args.reraise(e, __STACKTRACE__, e.__struct__ in @refused)
     end

@@ -1,0 +1,297 @@
+defmodule Store.KV.RocksDB.DB do
+  @moduledoc false
+  # The database and its options: open (read-write or read-only), close, destroy and
+  # repair, flush, compaction, properties, sequence numbers.
+
+  use Store.KV.RocksDB.Handles
+  require Logger
+  alias Store.KV.Engine.Tool
+  alias Store.KV.RocksDB.{Iterator, Options}
+
+  @doc "Opens (with `create_if_missing: true`, creates) the database in exactly `path`."
+  @spec open(R.path(), list()) :: {:ok, R.db_handle()} | {:error, term()}
+  def open(path, opts) do
+    with {:ok, db, _} <- open_db(path, opts, []), do: {:ok, db}
+  end
+
+  @doc "Opens the database with column families `[{name, cf_opts}]`; their handles come in order."
+  @spec open(R.path(), list(), [{R.path(), list()}]) ::
+          {:ok, R.db_handle(), [R.cf_handle()]} | {:error, term()}
+  def open(path, opts, cf_descriptors), do: open_db(path, opts, cf_descriptors)
+
+  @doc "The same as `open/3`."
+  @spec open_with_cf(R.path(), list(), [{R.path(), list()}]) ::
+          {:ok, R.db_handle(), [R.cf_handle()]} | {:error, term()}
+  def open_with_cf(path, opts, cf_descriptors), do: open_db(path, opts, cf_descriptors)
+
+  @doc """
+  Opens the database in `path` read-only (RocksDB's OpenForReadOnly): it
+  must exist; its LOCK is not taken, so it may be open for writing
+  elsewhere (in this BEAM too); it is seen as it was at open; writes
+  answer `{:error, _}`. Each call starts an engine of its own.
+  """
+  @spec open_readonly(R.path(), list()) :: {:ok, R.db_handle()} | {:error, term()}
+  def open_readonly(path, opts) do
+    with {:ok, db, _} <- open_db(path, opts, [], true), do: {:ok, db}
+  end
+
+  @doc "As `open_readonly/2`, with column families (which must exist)."
+  @spec open_readonly(R.path(), list(), [{R.path(), list()}]) ::
+          {:ok, R.db_handle(), [R.cf_handle()]} | {:error, term()}
+  def open_readonly(path, opts, cf_descriptors), do: open_db(path, opts, cf_descriptors, true)
+
+  @doc "The same as `open_readonly/3`."
+  @spec open_with_cf_readonly(R.path(), list(), [{R.path(), list()}]) ::
+          {:ok, R.db_handle(), [R.cf_handle()]} | {:error, term()}
+  def open_with_cf_readonly(path, opts, cf_descriptors),
+    do: open_db(path, opts, cf_descriptors, true)
+
+  defp open_db(path, opts, cfds, read_only? \\ false)
+
+  defp open_db(path, opts, cfds, read_only?) when is_list(opts) and is_list(cfds) do
+    abs = Args.expand!(path)
+    families = for cfd <- Args.opts!(cfds), do: family_of(cfd)
+    {engine_opts, create?, skipped} = Options.map(Args.opts!(opts))
+
+    cond do
+      # Path.expand("") is the working directory, not a database.
+      abs == nil ->
+        {:error, {:db_open, ~c"Invalid argument: an empty path"}}
+
+      not read_only? and alive?(engine_name(abs)) ->
+        {:error, {:db_open, ~c"IO error: lock hold by current process: #{abs}/LOCK"}}
+
+      (read_only? or not create?) and not File.exists?(Path.join(abs, "CURRENT")) ->
+        {:error,
+         {:db_open, ~c"Invalid argument: #{abs}: does not exist (create_if_missing is false)"}}
+
+      true ->
+        if skipped != [],
+          do: Logger.warning("rocksdb open #{abs}: options not applied: #{inspect(skipped)}")
+
+        if read_only?,
+          do: start_read_only(abs, families, engine_opts, 1),
+          else: start_read_write(abs, families, engine_opts)
+    end
+  end
+
+  defp open_db(_path, _opts, _cfds, _read_only?), do: :erlang.error(:badarg)
+
+  defp family_of({name, cf_opts}) when is_list(cf_opts), do: Args.cf_name!(name)
+  defp family_of(_), do: :erlang.error(:badarg)
+
+  # Read-only engines of one path are numbered from 1, the lowest free
+  # number taken, so repeated opens and closes reuse a few atoms.
+  defp start_read_only(abs, families, engine_opts, n) do
+    name = :"#{engine_name(abs)}_ro_#{n}"
+
+    if alive?(name) or :ets.member(Registry.dbs(), name) do
+      start_read_only(abs, families, engine_opts, n + 1)
+    else
+      case start(name, abs, families, [read_only: true] ++ engine_opts) do
+        :taken -> start_read_only(abs, families, engine_opts, n + 1)
+        result -> result
+      end
+    end
+  end
+
+  defp start_read_write(abs, families, engine_opts) do
+    case start(engine_name(abs), abs, families, engine_opts) do
+      # Another open of the same path won the race for its name.
+      :taken -> {:error, {:db_open, ~c"IO error: lock hold by current process: #{abs}/LOCK"}}
+      result -> result
+    end
+  end
+
+  # :taken when an engine already runs under that name.
+  defp start(name, abs, families, engine_opts) do
+    opts =
+      [
+        path: abs,
+        data_dir: abs,
+        name: name,
+        checkpoint_roots: ["/"],
+        column_families: Enum.reject(families, &(&1 == "default"))
+      ] ++ engine_opts
+
+    spec = Supervisor.child_spec({Engine, opts}, id: name)
+
+    case DynamicSupervisor.start_child(Store.KV.RocksDB.Engines, spec) do
+      {:ok, _pid} ->
+        :ets.insert(Registry.dbs(), {name, abs, self()})
+        Registry.watch_db(self(), name)
+        db = {@db, name}
+        {:ok, db, Enum.map(families, &cf(name, &1))}
+
+      {:error, {:already_started, _}} ->
+        :taken
+
+      {:error, {kind, msg}} when kind in [:open_failed, :bad_config] ->
+        {:error, {:db_open, String.to_charlist(msg)}}
+
+      {:error, reason} ->
+        {:error, {:db_open, ~c"#{inspect(reason)}"}}
+    end
+  end
+
+  @doc "Closes a database opened with `open/2,3` (and its iterators); `:ok` also when closed already."
+  @spec close(R.db_handle()) :: :ok
+  def close(db), do: db |> engine!() |> close_name()
+
+  @doc false
+  @spec close_name(atom()) :: :ok
+  def close_name(name) do
+    case :ets.lookup(Registry.dbs(), name) do
+      [{^name, _abs, opener}] when is_pid(opener) ->
+        Iterator.close_all(name)
+        :ets.delete(Registry.dbs(), name)
+        Registry.unwatch({:db, name})
+
+        case Process.whereis(name) do
+          nil -> :ok
+          pid -> DynamicSupervisor.terminate_child(Store.KV.RocksDB.Engines, pid)
+        end
+
+        :ok
+
+      # A shared engine (get_db_ref/1) belongs to its own supervisor.
+      _ ->
+        :ok
+    end
+  end
+
+  @doc """
+  A database handle on an engine started with `Store.KV.Engine.start_link/1`
+  (by its registered name), as `Store.KV.Engine.get_db_ref/1` returns.
+  """
+  @spec db_handle(atom()) :: R.db_handle()
+  def db_handle(name) when is_atom(name) do
+    :ets.insert_new(Registry.dbs(), {name, nil, nil})
+    {@db, name}
+  end
+
+  ## Databases no process holds open
+
+  @doc """
+  Deletes the database in `path` (RocksDB's DestroyDB): its files, and the
+  directory once nothing else is in it. Fails while any process, this
+  BEAM's engines included, has it open; a path with no database is left
+  alone and gives `:ok`.
+  """
+  @spec destroy(R.path(), list()) :: :ok | {:error, term()}
+  def destroy(path, db_opts), do: offline("destroy", path, db_opts)
+
+  @doc """
+  Salvages what it can of a damaged database in `path` (RocksDB's
+  RepairDB; data may be lost). Fails while any process has it open.
+  """
+  @spec repair(R.path(), list()) :: :ok | {:error, term()}
+  def repair(path, db_opts), do: offline("repair", path, db_opts)
+
+  # An empty path would expand to the working directory, whose files
+  # RocksDB would take for a database's.
+  defp offline(cmd, path, db_opts) do
+    Args.opts!(db_opts)
+
+    case Args.expand!(path) do
+      nil -> {:error, {:badarg, "#{cmd} needs a database path"}}
+      dir -> Tool.run([cmd, dir])
+    end
+  end
+
+  ## Maintenance
+
+  @doc "Flushes the memtables of the default column family."
+  @spec flush(R.db_handle(), list()) :: :ok | {:error, term()}
+  def flush(db, opts), do: flush(db, :default_column_family, opts)
+
+  @doc "Flushes the memtables of a column family."
+  @spec flush(R.db_handle(), R.cf_handle(), list()) :: :ok | {:error, term()}
+  def flush(db, cf, _opts) do
+    name = engine!(db)
+    opts = if f = cf_opt(name, cf), do: [cf: f], else: []
+    checked(name, Engine.flush(name, opts))
+  end
+
+  @doc """
+  Makes every write acknowledged before it durable (an fsync of the WAL),
+  as writing each with `sync: true` would have.
+  """
+  @spec sync_wal(R.db_handle()) :: :ok | {:error, term()}
+  def sync_wal(db) do
+    name = engine!(db)
+    checked(name, Engine.Caller.call(name, {:sync_wal}, nil))
+  end
+
+  @doc """
+  RocksDB's sequence number of the last write (one per put or delete, one
+  per operation of a batch). `{:error, reason}` when the sidecar cannot
+  answer, where the NIF has no error to give.
+  """
+  @spec get_latest_sequence_number(R.db_handle()) :: non_neg_integer() | {:error, term()}
+  def get_latest_sequence_number(db) do
+    name = engine!(db)
+
+    case checked(name, Engine.Caller.call(name, {:latest_sequence_number}, nil)) do
+      {:ok, seq} -> seq
+      {:error, _} = error -> error
+    end
+  end
+
+  @doc "Compacts `[begin, end]` (`:undefined` for an open end) of the default column family."
+  @spec compact_range(R.db_handle(), binary() | :undefined, binary() | :undefined, list()) ::
+          :ok | {:error, term()}
+  def compact_range(db, begin_key, end_key, opts),
+    do: compact_range(db, :default_column_family, begin_key, end_key, opts)
+
+  @doc "Compacts a range of a column family."
+  @spec compact_range(
+          R.db_handle(),
+          R.cf_handle(),
+          binary() | :undefined,
+          binary() | :undefined,
+          list()
+        ) ::
+          :ok | {:error, term()}
+  def compact_range(db, cf, begin_key, end_key, _opts) do
+    name = engine!(db)
+    opts = if f = cf_opt(name, cf), do: [cf: f], else: []
+    checked(name, Engine.compact_range(name, bound(begin_key), bound(end_key), opts))
+  end
+
+  defp bound(:undefined), do: nil
+  defp bound(b) when is_binary(b), do: b
+  defp bound(_), do: :erlang.error(:badarg)
+
+  @doc "A RocksDB property of the default column family: `{:ok, binary}`."
+  @spec get_property(R.db_handle(), binary()) :: {:ok, binary()} | {:error, term()}
+  def get_property(db, property), do: get_property(db, :default_column_family, property)
+
+  @doc "A RocksDB property of a column family."
+  @spec get_property(R.db_handle(), R.cf_handle(), binary()) :: {:ok, binary()} | {:error, term()}
+  def get_property(db, cf, property) when is_binary(property) do
+    name = engine!(db)
+    opts = if f = cf_opt(name, cf), do: [cf: f], else: []
+    checked(name, Engine.get_property(name, property, opts))
+  end
+
+  @doc "RocksDB's `rocksdb.stats` text for the default column family."
+  @spec stats(R.db_handle()) :: {:ok, binary()} | {:error, term()}
+  def stats(db), do: get_property(db, "rocksdb.stats")
+
+  @doc "RocksDB's `rocksdb.stats` text for a column family."
+  @spec stats(R.db_handle(), R.cf_handle()) :: {:ok, binary()} | {:error, term()}
+  def stats(db, cf), do: get_property(db, cf, "rocksdb.stats")
+
+  @doc "Whether the default column family holds no key."
+  @spec is_empty(R.db_handle()) :: boolean()
+  def is_empty(db) do
+    name = engine!(db)
+
+    case checked(name, Engine.scan_range(name, "", "", limit: 1)) do
+      {:ok, []} -> true
+      {:ok, _} -> false
+      {:error, _} = error -> error
+    end
+  end
+end

@@ -1,0 +1,91 @@
+defmodule Store.KV.RocksDB.Handles do
+  @moduledoc false
+  # What every part of Store.KV.RocksDB shares: the shapes of its handles
+  # and the checks that turn a handle into the engine and column family it
+  # names. `use Store.KV.RocksDB.Handles` brings them in with the tags.
+
+  alias Store.KV.RocksDB.{Args, Registry}
+
+  @db :spire_rocksdb_db
+  @cf :spire_rocksdb_cf
+  @snap :spire_rocksdb_snapshot
+
+  defmacro __using__(_) do
+    quote do
+      @db :spire_rocksdb_db
+      @cf :spire_rocksdb_cf
+      @snap :spire_rocksdb_snapshot
+      @backup :spire_rocksdb_backup_engine
+
+      import Store.KV.RocksDB.Handles
+      alias Store.KV.Engine
+      alias Store.KV.RocksDB, as: R
+      alias Store.KV.RocksDB.{Args, Registry}
+    end
+  end
+
+  @doc "The engine a database handle names; badarg for anything else."
+  @spec engine!(term()) :: atom()
+  def engine!({@db, name}) when is_atom(name), do: name
+  def engine!(_), do: :erlang.error(:badarg)
+
+  @doc "The column family a handle names, on engine `name`."
+  @spec family!(atom(), term()) :: String.t()
+  def family!(_name, :default_column_family), do: "default"
+  def family!(name, {@cf, name, family}), do: family
+  def family!(_name, _), do: :erlang.error(:badarg)
+
+  @doc "A column family handle."
+  @spec cf(atom(), String.t()) :: Store.KV.RocksDB.cf_handle()
+  def cf(_name, "default"), do: :default_column_family
+  def cf(name, family), do: {@cf, name, family}
+
+  @doc """
+  A call that found no engine: a database that is not open (closed, or
+  never opened) is a bad handle; one whose sidecar is restarting answers
+  the error.
+  """
+  @spec checked(atom(), term()) :: term()
+  def checked(name, {:error, :engine_down} = error) do
+    if :ets.member(Registry.dbs(), name), do: error, else: :erlang.error(:badarg)
+  end
+
+  def checked(_name, result), do: result
+
+  @doc "A key: a binary."
+  @spec key!(term()) :: binary()
+  def key!(k) when is_binary(k), do: k
+  def key!(_), do: :erlang.error(:badarg)
+
+  @doc "The engine's read options for the NIF's, on engine `name`."
+  @spec read_opts(atom(), term(), String.t() | nil) :: keyword()
+  def read_opts(name, opts, cf) do
+    base = if cf, do: [cf: cf], else: []
+
+    Enum.reduce(Args.opts!(opts), base, fn
+      {:snapshot, {@snap, ^name, id}}, acc -> [{:snapshot, {:snapshot, id}} | acc]
+      {:snapshot, _}, _acc -> :erlang.error(:badarg)
+      _, acc -> acc
+    end)
+  end
+
+  @doc "The engine's write options for the NIF's."
+  @spec write_opts(term(), String.t() | nil) :: keyword()
+  def write_opts(opts, cf) do
+    sync = if :proplists.get_value(:sync, Args.opts!(opts)) == true, do: [sync: true], else: []
+    if cf, do: [{:cf, cf} | sync], else: sync
+  end
+
+  @doc "The family option for a column family handle (nil for the default)."
+  @spec cf_opt(atom(), term()) :: String.t() | nil
+  def cf_opt(_name, :default_column_family), do: nil
+  def cf_opt(name, cf), do: family!(name, cf)
+
+  @doc "The engine name of a database path: one engine per path, an atom so calls find it cheaply."
+  @spec engine_name(String.t()) :: atom()
+  def engine_name(abs), do: :"spire_rocksdb_#{:erlang.phash2(abs, 4_294_967_296)}"
+
+  @doc "Whether an engine runs under `name`."
+  @spec alive?(atom()) :: boolean()
+  def alive?(name), do: is_pid(Process.whereis(name))
+end

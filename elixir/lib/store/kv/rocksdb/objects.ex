@@ -1,0 +1,92 @@
+defmodule Store.KV.RocksDB.Objects do
+  @moduledoc false
+  # Caches, rate limiters and statistics: handles on what an open may name.
+
+  use Store.KV.RocksDB.Handles
+
+  @doc "A block cache of `capacity` bytes, to pass as `block_based_table_options: [block_cache: c]`."
+  @spec new_cache(:lru | :clock, non_neg_integer()) :: {:ok, R.object_handle()}
+  def new_cache(type, capacity)
+      when type in [:lru, :clock] and is_integer(capacity) and capacity >= 0,
+      do: new_object(:cache, %{capacity: capacity})
+
+  @doc "Forgets a cache handle (the engine that uses it keeps its cache)."
+  @spec release_cache(R.object_handle()) :: :ok
+  def release_cache(cache), do: release_object(cache)
+
+  @doc """
+  `[capacity:, strict_capacity:, usage:, pinned_usage:]`: usage from the
+  engines opened with this cache.
+  """
+  @spec cache_info(R.object_handle()) :: [{atom(), term()}]
+  def cache_info(cache) do
+    %{capacity: cap} = object!(cache, :cache)
+
+    {usage, pinned} =
+      for [{name, _, _}] <- :ets.match(Registry.dbs(), :"$1"),
+          used_cache?(name, cap),
+          {:ok, info} <- [Engine.get_cache_info(name)],
+          reduce: {0, 0} do
+        {u, p} -> {u + info.usage, p + info.pinned_usage}
+      end
+
+    [capacity: cap, strict_capacity: false, usage: usage, pinned_usage: pinned]
+  end
+
+  defp used_cache?(name, cap) do
+    match?({:ok, %{capacity: ^cap}}, alive?(name) && Engine.get_cache_info(name))
+  end
+
+  @doc "One item of `cache_info/1`."
+  @spec cache_info(R.object_handle(), atom()) :: term()
+  def cache_info(cache, item), do: Keyword.fetch!(cache_info(cache), item)
+
+  @doc "A rate limiter for flush and compaction I/O, for the `rate_limiter` open option."
+  @spec new_rate_limiter(non_neg_integer(), boolean()) :: {:ok, R.object_handle()}
+  def new_rate_limiter(rate, _auto) when is_integer(rate) and rate >= 0,
+    do: new_object(:rate_limiter, %{rate: rate})
+
+  @doc "Forgets a rate limiter handle."
+  @spec release_rate_limiter(R.object_handle()) :: :ok
+  def release_rate_limiter(limiter), do: release_object(limiter)
+
+  @doc "A statistics handle: the sidecar always keeps RocksDB's statistics."
+  @spec new_statistics() :: {:ok, R.object_handle()}
+  def new_statistics, do: new_object(:statistics, %{level: :stats_except_detailed_timers})
+
+  @doc "Records the statistics level (the sidecar keeps its own)."
+  @spec set_stats_level(R.object_handle(), atom()) :: :ok
+  def set_stats_level(stats, level) when is_atom(level) do
+    object!(stats, :statistics)
+    :ets.insert(Registry.objects(), {stats, :statistics, %{level: level}})
+    :ok
+  end
+
+  @doc "`[stats_level: level]`."
+  @spec statistics_info(R.object_handle()) :: [{:stats_level, atom()}]
+  def statistics_info(stats), do: [stats_level: object!(stats, :statistics).level]
+
+  @doc "Forgets a statistics handle."
+  @spec release_statistics(R.object_handle()) :: :ok
+  def release_statistics(stats), do: release_object(stats)
+
+  defp new_object(kind, data) do
+    ref = make_ref()
+    :ets.insert(Registry.objects(), {ref, kind, data})
+    {:ok, ref}
+  end
+
+  defp object!(ref, kind) do
+    case :ets.lookup(Registry.objects(), ref) do
+      [{^ref, ^kind, data}] -> data
+      _ -> :erlang.error(:badarg)
+    end
+  end
+
+  defp release_object(ref) when is_reference(ref) do
+    :ets.delete(Registry.objects(), ref)
+    :ok
+  end
+
+  defp release_object(_), do: :erlang.error(:badarg)
+end
