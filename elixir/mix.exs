@@ -11,7 +11,7 @@ defmodule SpirePort.MixProject do
       # The sidecar is built before the Elixir code, also when this project
       # is a dependency (of elixir/rocksdb, of SpireDB): a compiler runs
       # there, where an alias would not.
-      compilers: [:spire_port_sidecar | Mix.compilers()],
+      compilers: [:spire_port_sidecar, :spire_port_life | Mix.compilers()],
       elixirc_options: [warnings_as_errors: true],
       elixirc_paths: elixirc_paths(Mix.env()),
       docs: [main: "Store.KV.Engine"]
@@ -80,6 +80,48 @@ defmodule Mix.Tasks.Compile.SpirePortSidecar do
 
       {:error, _} ->
         true
+    end
+  end
+end
+
+defmodule Mix.Tasks.Compile.SpirePortLife do
+  @moduledoc false
+  # Builds priv/spire_life.so, the resource-only NIF behind the lifetime of
+  # :rocksdb's handles (c_src/spire_life.c), with the C compiler and the
+  # headers of erlang-dev, when the source is newer than it.
+  use Mix.Task.Compiler
+
+  @src Path.expand("c_src/spire_life.c", __DIR__)
+  @out Path.expand("priv/spire_life.so", __DIR__)
+
+  @impl true
+  def run(_args) do
+    if stale?() do
+      include = Path.join([:code.root_dir(), "erts-#{:erlang.system_info(:version)}", "include"])
+
+      cc =
+        System.get_env("CC") || System.find_executable("cc") ||
+          Mix.raise("no C compiler (cc) on PATH")
+
+      File.mkdir_p!(Path.dirname(@out))
+      Mix.shell().info("Building #{@out}")
+
+      args =
+        ~w(-O2 -std=c99 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden) ++
+          ["-I", include, "-o", @out, @src]
+
+      {out, status} = System.cmd(cc, args, stderr_to_stdout: true)
+      if status != 0, do: Mix.raise("building #{@out} failed:\n" <> out)
+      {:ok, []}
+    else
+      {:noop, []}
+    end
+  end
+
+  defp stale?() do
+    case {File.stat(@out, time: :posix), File.stat!(@src, time: :posix)} do
+      {{:ok, %{mtime: built}}, %{mtime: src}} -> src > built
+      _ -> true
     end
   end
 end

@@ -12,7 +12,7 @@ defmodule Store.KV.RocksDBEnvTest do
     System.put_env("SPIRE_ROCKSDB_ROW_CACHE_SIZE", "8388608")
     on_exit(fn -> System.delete_env("SPIRE_ROCKSDB_ROW_CACHE_SIZE") end)
 
-    {:ok, {_, name} = db} = R.open(String.to_charlist(dir), create_if_missing: true)
+    {:ok, {_, name, _} = db} = R.open(String.to_charlist(dir), create_if_missing: true)
     on_exit(fn -> R.close(db) end)
     :ok = R.put(db, "k", "v", [])
     :ok = R.flush(db, [])

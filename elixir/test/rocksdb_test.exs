@@ -228,7 +228,7 @@ defmodule Store.KV.RocksDBTest do
     task = Task.async(fn -> {R.iterator_move(itr, :next), R.iterator_move(itr, :next)} end)
     assert {{:ok, "p13", _}, {:ok, "p14", _}} = Task.await(task)
     assert {:ok, "p15", _} = R.iterator_move(itr, :next), "the position is shared"
-    assert is_reference(itr)
+    assert {:spire_rocksdb_iterator, _, _} = itr
     assert itr == itr
   end
 
@@ -237,7 +237,7 @@ defmodule Store.KV.RocksDBTest do
     {:ok, itr} = R.iterator(db, [])
     assert :ok = R.iterator_close(itr)
     assert :ok = R.iterator_close(itr)
-    assert {:error, :iterator_closed} = R.iterator_move(itr, :first)
+    assert_raise ArgumentError, fn -> R.iterator_move(itr, :first) end
     assert_raise ArgumentError, fn -> R.iterator_move(make_ref(), :first) end
     assert_raise ArgumentError, fn -> R.iterator_move(nil, :first) end
     assert_raise ArgumentError, fn -> R.get(nil, "k", []) end
@@ -250,19 +250,33 @@ defmodule Store.KV.RocksDBTest do
     assert_raise ArgumentError, fn -> R.iterator(db, []) end
   end
 
-  test "a database closes when the process that opened it exits", %{tmp_dir: dir} do
+  test "a database lives while a handle on it does, whichever process opened it", %{tmp_dir: dir} do
     parent = self()
 
-    pid =
-      spawn(fn ->
-        {:ok, db} = R.open(dir, [create_if_missing: true] ++ @small)
-        send(parent, {:db, db})
-        Process.sleep(:infinity)
-      end)
+    # The opener exits at once; the handle it sent lives on in a holder.
+    spawn(fn ->
+      {:ok, db} = R.open(dir, [create_if_missing: true] ++ @small)
+      {:ok, itr} = R.iterator(db, [])
+      send(parent, {:db, db, itr})
+    end)
 
-    db = receive do: ({:db, db} -> db)
-    assert :ok = R.put(db, "k", "v", [])
-    Process.exit(pid, :kill)
+    holder =
+      receive do
+        {:db, db, itr} ->
+          spawn(fn ->
+            receive do
+              {:use, from} ->
+                send(from, {:used, R.put(db, "k", "v", []), R.iterator_move(itr, :first)})
+                Process.sleep(:infinity)
+            end
+          end)
+      end
+
+    send(holder, {:use, self()})
+    assert_receive {:used, :ok, {:error, :invalid_iterator}}, 5_000
+    assert {:error, {:db_open, _}} = R.open(dir, @small), "still open: the holder has a handle"
+
+    Process.exit(holder, :kill)
     wait_until(fn -> match?({:ok, _}, R.open(dir, @small)) end)
   end
 
@@ -323,7 +337,7 @@ defmodule Store.KV.RocksDBTest do
         [k | acc]
       end)
 
-    {_, name} = db
+    {_, name, _} = db
     {:ok, os_pid} = Engine.os_pid(name)
     System.cmd("kill", ["-9", "#{os_pid}"])
     wait_until(fn -> match?({:ok, p} when p != os_pid, Engine.os_pid(name)) end)

@@ -52,15 +52,16 @@ defmodule Store.KV.RocksDB do
   """
 
   @typedoc "A database handle."
-  @type db_handle :: {:spire_rocksdb_db, atom()}
+  @type db_handle :: {:spire_rocksdb_db, atom(), reference()} | {:spire_rocksdb_db, atom()}
   @typedoc "A column family handle, or the default family."
-  @type cf_handle :: {:spire_rocksdb_cf, atom(), String.t()} | :default_column_family
+  @type cf_handle ::
+          {:spire_rocksdb_cf, atom(), String.t(), reference() | nil} | :default_column_family
   @typedoc "An iterator handle."
-  @type itr_handle :: reference()
+  @type itr_handle :: {:spire_rocksdb_iterator, reference(), reference()}
   @typedoc "A snapshot handle."
-  @type snapshot_handle :: {:spire_rocksdb_snapshot, atom(), pos_integer()}
+  @type snapshot_handle :: {:spire_rocksdb_snapshot, atom(), pos_integer(), reference()}
   @typedoc "A batch handle."
-  @type batch_handle :: reference()
+  @type batch_handle :: {:spire_rocksdb_batch, reference(), reference()}
   @typedoc "A cache, rate limiter or statistics handle."
   @type object_handle :: reference()
   @typedoc "A file name, as the NIF takes it."
@@ -82,8 +83,12 @@ defmodule Store.KV.RocksDB do
     Store.KV.RocksDB.Objects
   ]
 
+  # collected/1,2: what the Registry calls when a handle is collected.
+  @internal [collected: 1, collected: 2]
+
   @api for mod <- @api_modules,
            {fun, arity} <- mod.__info__(:functions),
+           {fun, arity} not in @internal,
            do: {mod, fun, arity}
 
   @doc false

@@ -9,30 +9,45 @@ defmodule Store.KV.RocksDB.Batches do
   def batch do
     batch = make_ref()
     :ets.insert(Registry.batches(), {{:live, batch}, true})
-    {:ok, batch}
+    # Its operations go once nothing references the handle, as the NIF's.
+    {:ok, {@batch, batch, new_life({:batch, batch}, nil)}}
   end
 
-  # A batch made by batch/0 and not released; the NIF raises badarg for any
-  # other reference.
-  defp batch!(batch) do
-    if is_reference(batch) and :ets.member(Registry.batches(), {:live, batch}),
+  # The key of a batch made by batch/0 and not released; the NIF raises
+  # badarg for anything else.
+  defp batch!({@batch, batch, _life}) do
+    if :ets.member(Registry.batches(), {:live, batch}),
       do: batch,
       else: :erlang.error(:badarg)
+  end
+
+  defp batch!(_), do: :erlang.error(:badarg)
+
+  @doc false
+  @spec collected(reference()) :: :ok
+  def collected(batch) do
+    clear(batch)
+    :ets.delete(Registry.batches(), {:live, batch})
+    :ok
   end
 
   # A column family handle's shape, checked when added to a batch as the
   # NIF checks it; which database it belongs to is known at the write.
   defp cf_shape!(:default_column_family = cf), do: cf
-  defp cf_shape!({@cf, name, family} = cf) when is_atom(name) and is_binary(family), do: cf
+
+  defp cf_shape!({@cf, name, family, _life} = cf) when is_atom(name) and is_binary(family),
+    do: cf
+
   defp cf_shape!(_), do: :erlang.error(:badarg)
 
   @doc "Forgets a batch."
   @spec release_batch(R.batch_handle()) :: :ok
-  def release_batch(batch) when is_reference(batch) do
-    clear(batch)
-    :ets.delete(Registry.batches(), {:live, batch})
-    :ok
+  def release_batch({@batch, batch, life}) when is_reference(batch) do
+    Life.disarm(life)
+    collected(batch)
   end
+
+  def release_batch(_), do: :erlang.error(:badarg)
 
   defp clear(batch) do
     :ets.delete(Registry.batches(), batch)
@@ -42,22 +57,22 @@ defmodule Store.KV.RocksDB.Batches do
 
   @doc "Adds a put."
   @spec batch_put(R.batch_handle(), binary(), binary()) :: :ok
-  def batch_put(batch, k, v) when is_reference(batch) and is_binary(k) and is_binary(v),
+  def batch_put(batch, k, v) when is_binary(k) and is_binary(v),
     do: add(batch, {:put, k, v})
 
   @doc "Adds a put in a column family."
   @spec batch_put(R.batch_handle(), R.cf_handle(), binary(), binary()) :: :ok
-  def batch_put(batch, cf, k, v) when is_reference(batch) and is_binary(k) and is_binary(v),
+  def batch_put(batch, cf, k, v) when is_binary(k) and is_binary(v),
     do: add(batch, {:put, cf_shape!(cf), k, v})
 
   @doc "Adds a delete."
   @spec batch_delete(R.batch_handle(), binary()) :: :ok
-  def batch_delete(batch, k) when is_reference(batch) and is_binary(k),
+  def batch_delete(batch, k) when is_binary(k),
     do: add(batch, {:delete, k})
 
   @doc "Adds a delete in a column family."
   @spec batch_delete(R.batch_handle(), R.cf_handle(), binary()) :: :ok
-  def batch_delete(batch, cf, k) when is_reference(batch) and is_binary(k),
+  def batch_delete(batch, cf, k) when is_binary(k),
     do: add(batch, {:delete, cf_shape!(cf), k})
 
   @doc "Adds a delete (see `single_delete/3`)."
@@ -70,13 +85,13 @@ defmodule Store.KV.RocksDB.Batches do
 
   @doc "Adds a range delete `[begin, end)`."
   @spec batch_delete_range(R.batch_handle(), binary(), binary()) :: :ok
-  def batch_delete_range(batch, s, e) when is_reference(batch) and is_binary(s) and is_binary(e),
+  def batch_delete_range(batch, s, e) when is_binary(s) and is_binary(e),
     do: add(batch, {:delete_range, s, e})
 
   @doc "Adds a range delete in a column family."
   @spec batch_delete_range(R.batch_handle(), R.cf_handle(), binary(), binary()) :: :ok
   def batch_delete_range(batch, cf, s, e)
-      when is_reference(batch) and is_binary(s) and is_binary(e),
+      when is_binary(s) and is_binary(e),
       do: add(batch, {:delete_range, cf_shape!(cf), s, e})
 
   @doc "Empties a batch."
@@ -95,9 +110,9 @@ defmodule Store.KV.RocksDB.Batches do
 
   @doc "Marks the batch's current end; `batch_rollback/1` goes back to the latest mark."
   @spec batch_savepoint(R.batch_handle()) :: :ok
-  def batch_savepoint(batch) do
-    batch!(batch)
-    :ets.insert(Registry.batches(), {{:savepoints, batch}, batch_count(batch)})
+  def batch_savepoint(handle) do
+    batch = batch!(handle)
+    :ets.insert(Registry.batches(), {{:savepoints, batch}, batch_count(handle)})
     :ok
   end
 
@@ -107,9 +122,9 @@ defmodule Store.KV.RocksDB.Batches do
   RocksDB's status comes back from the NIF.
   """
   @spec batch_rollback(R.batch_handle()) :: :ok | {:error, term()}
-  def batch_rollback(batch) do
+  def batch_rollback(handle) do
     table = Registry.batches()
-    batch!(batch)
+    batch = batch!(handle)
 
     case :ets.lookup(table, {:savepoints, batch}) do
       [] ->
@@ -121,7 +136,7 @@ defmodule Store.KV.RocksDB.Batches do
         # all but the last rather than delete one by its value.
         :ets.delete(table, {:savepoints, batch})
         :ets.insert(table, earlier)
-        ops = batch_tolist(batch)
+        ops = batch_tolist(handle)
         :ets.delete(table, batch)
         :ets.insert(table, for(op <- Enum.take(ops, keep), do: {batch, op}))
         :ok
@@ -162,7 +177,7 @@ defmodule Store.KV.RocksDB.Batches do
   @spec write_batch(R.db_handle(), R.batch_handle(), list()) :: :ok | {:error, term()}
   def write_batch(db, batch, opts) do
     result = R.write(db, batch_tolist(batch), opts)
-    clear(batch)
+    clear(batch!(batch))
     result
   end
 end

@@ -7,7 +7,7 @@ defmodule Store.KV.RocksDB.ColumnFamilies do
 
   @doc "The handle of column family `family` of a database."
   @spec cf_handle(R.db_handle(), String.t()) :: R.cf_handle()
-  def cf_handle(db, family) when is_binary(family), do: cf(engine!(db), family)
+  def cf_handle(db, family) when is_binary(family), do: cf(db, family)
 
   @doc "Handles of every column family of a database, by name."
   @spec column_families(R.db_handle()) :: {:ok, %{String.t() => R.cf_handle()}} | {:error, term()}
@@ -15,7 +15,7 @@ defmodule Store.KV.RocksDB.ColumnFamilies do
     name = engine!(db)
 
     with {:ok, names} <- checked(name, Engine.list_column_families(name)) do
-      {:ok, Map.new(names, &{&1, cf(name, &1)})}
+      {:ok, Map.new(names, &{&1, cf(db, &1)})}
     end
   end
 
@@ -56,7 +56,7 @@ defmodule Store.KV.RocksDB.ColumnFamilies do
     Args.opts!(cf_opts)
 
     with :ok <- checked(name, Engine.create_column_family(name, family)),
-         do: {:ok, cf(name, family)}
+         do: {:ok, cf(db, family)}
   end
 
   @doc "Drops a column family and its data."

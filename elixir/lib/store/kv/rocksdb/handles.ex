@@ -4,7 +4,7 @@ defmodule Store.KV.RocksDB.Handles do
   # and the checks that turn a handle into the engine and column family it
   # names. `use Store.KV.RocksDB.Handles` brings them in with the tags.
 
-  alias Store.KV.RocksDB.{Args, Registry}
+  alias Store.KV.RocksDB.{Args, Life, Registry}
 
   @db :spire_rocksdb_db
   @cf :spire_rocksdb_cf
@@ -16,29 +16,52 @@ defmodule Store.KV.RocksDB.Handles do
       @cf :spire_rocksdb_cf
       @snap :spire_rocksdb_snapshot
       @backup :spire_rocksdb_backup_engine
+      @itr :spire_rocksdb_iterator
+      @batch :spire_rocksdb_batch
 
       import Store.KV.RocksDB.Handles
       alias Store.KV.Engine
       alias Store.KV.RocksDB, as: R
-      alias Store.KV.RocksDB.{Args, Registry}
+      alias Store.KV.RocksDB.{Args, Life, Registry}
     end
   end
 
   @doc "The engine a database handle names; badarg for anything else."
   @spec engine!(term()) :: atom()
+  def engine!({@db, name, _life}) when is_atom(name), do: name
   def engine!({@db, name}) when is_atom(name), do: name
   def engine!(_), do: :erlang.error(:badarg)
+
+  @doc """
+  The lifetime resource of a handle (Store.KV.RocksDB.Life): what a handle
+  made from it holds so that the database stays open while it lives;
+  `nil` for a shared engine's handle (get_db_ref/1), which its own
+  supervisor keeps.
+  """
+  @spec life(term()) :: reference() | nil
+  def life({@db, _name, life}), do: life
+  def life({@cf, _name, _family, life}), do: life
+  def life(_), do: nil
+
+  @doc "A lifetime resource that tells the Registry `key` is gone once unreferenced; it keeps `held` alive."
+  @spec new_life(term(), term()) :: reference()
+  def new_life(key, held) do
+    case Process.whereis(Registry) do
+      nil -> :erlang.error(:badarg)
+      pid -> Life.new(pid, key, held)
+    end
+  end
 
   @doc "The column family a handle names, on engine `name`."
   @spec family!(atom(), term()) :: String.t()
   def family!(_name, :default_column_family), do: "default"
-  def family!(name, {@cf, name, family}), do: family
+  def family!(name, {@cf, name, family, _life}), do: family
   def family!(_name, _), do: :erlang.error(:badarg)
 
-  @doc "A column family handle."
-  @spec cf(atom(), String.t()) :: Store.KV.RocksDB.cf_handle()
-  def cf(_name, "default"), do: :default_column_family
-  def cf(name, family), do: {@cf, name, family}
+  @doc "The handle of column family `family` of database handle `db`; it keeps the database open."
+  @spec cf(Store.KV.RocksDB.db_handle(), String.t()) :: Store.KV.RocksDB.cf_handle()
+  def cf(_db, "default"), do: :default_column_family
+  def cf(db, family), do: {@cf, engine!(db), family, life(db)}
 
   @doc """
   A call that found no engine: a database that is not open (closed, or
@@ -63,7 +86,7 @@ defmodule Store.KV.RocksDB.Handles do
     base = if cf, do: [cf: cf], else: []
 
     Enum.reduce(Args.opts!(opts), base, fn
-      {:snapshot, {@snap, ^name, id}}, acc -> [{:snapshot, {:snapshot, id}} | acc]
+      {:snapshot, {@snap, ^name, id, _life}}, acc -> [{:snapshot, {:snapshot, id}} | acc]
       {:snapshot, _}, _acc -> :erlang.error(:badarg)
       _, acc -> acc
     end)

@@ -46,7 +46,6 @@ defmodule Store.KV.RocksDB.Iterator do
       :atomics.put(itr, @gen, 1)
       :ets.insert(Registry.iterators(), {itr, name, epoch, sid, wire})
       :ets.insert(Registry.buffers(), {itr, 1, {}, false, false, @first_ahead})
-      Registry.watch_iterator(self(), itr)
       {:ok, itr}
     end
   end
@@ -268,7 +267,6 @@ defmodule Store.KV.RocksDB.Iterator do
 
       :ets.delete(Registry.buffers(), itr)
       forget(itr)
-      Registry.unwatch({:iterator, itr})
     end
 
     :ok

@@ -9,15 +9,19 @@ defmodule Store.KV.RocksDB.Iterators do
   @spec iterator(R.db_handle(), list()) :: {:ok, R.itr_handle()} | {:error, term()}
   def iterator(db, opts) do
     name = engine!(db)
-    checked(name, Iterator.new(name, iterator_opts(name, opts, nil)))
+    handle(db, checked(name, Iterator.new(name, iterator_opts(name, opts, nil))))
   end
 
   @doc "An iterator over a column family."
   @spec iterator(R.db_handle(), R.cf_handle(), list()) :: {:ok, R.itr_handle()} | {:error, term()}
   def iterator(db, cf, opts) do
     name = engine!(db)
-    checked(name, Iterator.new(name, iterator_opts(name, opts, cf_opt(name, cf))))
+    handle(db, checked(name, Iterator.new(name, iterator_opts(name, opts, cf_opt(name, cf)))))
   end
+
+  # An iterator lives while its handle does, and keeps its database open.
+  defp handle(db, {:ok, itr}), do: {:ok, {@itr, itr, new_life({:itr, itr}, life(db))}}
+  defp handle(_db, error), do: error
 
   # Read options the sidecar applies; others are accepted and ignored, as
   # the NIF ignores what it does not know.
@@ -25,7 +29,7 @@ defmodule Store.KV.RocksDB.Iterators do
     base = if cf, do: [cf: cf], else: []
 
     Enum.reduce(Args.opts!(opts), base, fn
-      {:snapshot, {@snap, ^name, id}}, acc ->
+      {:snapshot, {@snap, ^name, id, _life}}, acc ->
         [{:snapshot, id} | acc]
 
       {:snapshot, _}, _ ->
@@ -68,15 +72,35 @@ defmodule Store.KV.RocksDB.Iterators do
   """
   @spec iterator_move(R.itr_handle(), term()) ::
           {:ok, binary(), binary()} | {:error, :invalid_iterator | :iterator_closed | term()}
-  def iterator_move(itr, action), do: Iterator.move(itr, action)
+  def iterator_move({@itr, itr, _life}, action) do
+    case Iterator.move(itr, action) do
+      # A closed NIF iterator is no iterator: badarg.
+      {:error, :iterator_closed} -> :erlang.error(:badarg)
+      result -> result
+    end
+  end
+
+  def iterator_move(_itr, _action), do: :erlang.error(:badarg)
 
   @doc "Makes an iterator see the database as it is now; it is unpositioned after."
   @spec iterator_refresh(R.itr_handle()) :: :ok | {:error, term()}
-  def iterator_refresh(itr), do: Iterator.refresh(itr)
+  def iterator_refresh({@itr, itr, _life}) do
+    case Iterator.refresh(itr) do
+      {:error, :iterator_closed} -> :erlang.error(:badarg)
+      result -> result
+    end
+  end
+
+  def iterator_refresh(_itr), do: :erlang.error(:badarg)
 
   @doc "Closes an iterator; closing twice is fine."
   @spec iterator_close(R.itr_handle()) :: :ok
-  def iterator_close(itr), do: Iterator.close(itr)
+  def iterator_close({@itr, itr, life}) do
+    Life.disarm(life)
+    Iterator.close(itr)
+  end
+
+  def iterator_close(_itr), do: :erlang.error(:badarg)
 
   ## Folds (erlang-rocksdb's deprecated whole-family walks)
 

@@ -6,15 +6,21 @@ defmodule Store.KV.RocksDB.KV do
 
   @doc "Reads `key` from the default column family: `{:ok, value}` or `:not_found`."
   @spec get(R.db_handle(), binary(), list()) :: {:ok, binary()} | :not_found | {:error, term()}
-  def get({@db, name}, key, []) when is_atom(name) and is_binary(key) do
+  def get({@db, name, _life}, key, []) when is_atom(name) and is_binary(key),
+    do: plain_get(name, key)
+
+  def get({@db, name}, key, []) when is_atom(name) and is_binary(key), do: plain_get(name, key)
+
+  def get(db, key, opts), do: do_get(engine!(db), nil, key!(key), opts)
+
+  # The common call, without options: the engine's own fast path.
+  defp plain_get(name, key) do
     case Engine.get(name, key) do
       {:error, :not_found} -> :not_found
       {:error, :engine_down} = error -> checked(name, error)
       result -> result
     end
   end
-
-  def get(db, key, opts), do: do_get(engine!(db), nil, key!(key), opts)
 
   @doc "Reads `key` from a column family."
   @spec get(R.db_handle(), R.cf_handle(), binary(), list()) ::
@@ -33,6 +39,10 @@ defmodule Store.KV.RocksDB.KV do
 
   @doc "Writes `key` in the default column family (`[sync: true]` to fsync)."
   @spec put(R.db_handle(), binary(), binary(), list()) :: :ok | {:error, term()}
+  def put({@db, name, _life}, key, value, [])
+      when is_atom(name) and is_binary(key) and is_binary(value),
+      do: checked(name, Engine.put(name, key, value))
+
   def put({@db, name}, key, value, []) when is_atom(name) and is_binary(key) and is_binary(value),
     do: checked(name, Engine.put(name, key, value))
 

@@ -2,11 +2,13 @@ defmodule Store.KV.RocksDB.Registry do
   @moduledoc false
   # Owns the tables behind Store.KV.RocksDB's handles, so they outlive any
   # engine (a sidecar restart keeps every handle valid), and closes what a
-  # process opened when it exits: the databases opened with open/2,3 and
-  # the iterators it made, as the NIF does when its resources are
-  # collected.
+  # handle named once no term references the handle any more, as the NIF
+  # does when its resources are collected: each handle carries a
+  # Store.KV.RocksDB.Life resource whose collection sends this process
+  # {:"$spire_handle_gone", key}.
   #
-  #   @dbs       {name, path, opener | nil}: databases handles may name
+  #   @dbs       {name, path, token | nil}: databases handles may name (nil: a
+  #              shared engine, get_db_ref/1; token: the open/2,3 it came from)
   #   @iterators {itr, name, epoch, sid, wire_opts, ahead}: an iterator's home
   #   @buffers   {itr, gen, rows, reverse, more}: its rows read ahead
   #   @batches   {batch, op} (duplicate_bag: ops in the order added) and
@@ -35,17 +37,12 @@ defmodule Store.KV.RocksDB.Registry do
   @spec start_link(keyword()) :: GenServer.on_start()
   def start_link(_), do: GenServer.start_link(__MODULE__, [], name: __MODULE__)
 
-  @doc "Closes db (an engine name) when `pid` exits."
-  @spec watch_db(pid(), atom()) :: :ok
-  def watch_db(pid, name), do: GenServer.cast(__MODULE__, {:watch, pid, {:db, name}})
-
-  @doc "Closes the iterator when `pid` exits."
-  @spec watch_iterator(pid(), reference()) :: :ok
-  def watch_iterator(pid, itr), do: GenServer.cast(__MODULE__, {:watch, pid, {:iterator, itr}})
-
-  @doc "Forgets a watched resource (it was closed)."
-  @spec unwatch(term()) :: :ok
-  def unwatch(resource), do: GenServer.cast(__MODULE__, {:unwatch, resource})
+  @doc """
+  Returns once every handle collected before the call is closed: the
+  news of a collection is a message to this process, read in order.
+  """
+  @spec sync() :: true
+  def sync, do: GenServer.call(__MODULE__, :sync, :infinity)
 
   @impl true
   def init(_) do
@@ -55,62 +52,33 @@ defmodule Store.KV.RocksDB.Registry do
     :ets.new(@buffers, [:set | opts])
     :ets.new(@batches, [:duplicate_bag | opts])
     :ets.new(@objects, [:set | opts])
-    # pid => {monitor, MapSet of resources}; resource => pid
-    {:ok, %{pids: %{}, owners: %{}}}
+    {:ok, %{}}
   end
 
   @impl true
-  def handle_cast({:watch, pid, resource}, state) do
-    {mref, set} =
-      case state.pids do
-        %{^pid => {mref, set}} -> {mref, set}
-        _ -> {Process.monitor(pid), MapSet.new()}
-      end
-
-    {:noreply,
-     %{
-       state
-       | pids: Map.put(state.pids, pid, {mref, MapSet.put(set, resource)}),
-         owners: Map.put(state.owners, resource, pid)
-     }}
-  end
-
-  def handle_cast({:unwatch, resource}, state) do
-    case Map.pop(state.owners, resource) do
-      {nil, _} ->
-        {:noreply, state}
-
-      {pid, owners} ->
-        {mref, set} = Map.fetch!(state.pids, pid)
-        set = MapSet.delete(set, resource)
-
-        pids =
-          if MapSet.size(set) == 0 do
-            Process.demonitor(mref, [:flush])
-            Map.delete(state.pids, pid)
-          else
-            Map.put(state.pids, pid, {mref, set})
-          end
-
-        {:noreply, %{state | pids: pids, owners: owners}}
-    end
-  end
+  def handle_call(:sync, _from, state), do: {:reply, true, state}
 
   @impl true
-  def handle_info({:DOWN, _mref, :process, pid, _}, state) do
-    case Map.pop(state.pids, pid) do
-      {nil, _} ->
-        {:noreply, state}
-
-      {{_mref, set}, pids} ->
-        # Iterators first: closing their database would leave them nothing
-        # to close.
-        {its, dbs} = Enum.split_with(set, &match?({:iterator, _}, &1))
-        for {:iterator, itr} <- its, do: Store.KV.RocksDB.Iterator.close(itr)
-        for {:db, name} <- dbs, do: Store.KV.RocksDB.close_name(name)
-        {:noreply, %{state | pids: pids, owners: Map.drop(state.owners, MapSet.to_list(set))}}
-    end
+  def handle_info({:"$spire_handle_gone", key}, state) do
+    collected(key)
+    {:noreply, state}
   end
 
   def handle_info(_msg, state), do: {:noreply, state}
+
+  # A failure here is the closing handle's alone: it must not take the
+  # tables down with this process.
+  defp collected(key) do
+    case key do
+      {:db, name, token} -> Store.KV.RocksDB.DB.collected(name, token)
+      {:itr, itr} -> Store.KV.RocksDB.Iterator.close(itr)
+      {:snap, name, id} -> Store.KV.RocksDB.Snapshots.collected(name, id)
+      {:batch, batch} -> Store.KV.RocksDB.Batches.collected(batch)
+      {:object, ref} -> :ets.delete(@objects, ref)
+    end
+  catch
+    kind, reason ->
+      require Logger
+      Logger.warning("rocksdb: closing a collected #{inspect(key)}: #{inspect({kind, reason})}")
+  end
 end

@@ -9,14 +9,26 @@ defmodule Store.KV.RocksDB.Snapshots do
   def snapshot(db) do
     name = engine!(db)
 
-    with {:ok, {:snapshot, id}} <- checked(name, Engine.snapshot(name)),
-         do: {:ok, {@snap, name, id}}
+    # Not Engine.snapshot/1: that one closes with the process that took
+    # it; this one lives while its handle does, as the NIF's.
+    with {:ok, id} <- checked(name, Engine.Caller.call(name, {:snapshot_open}, nil)),
+         do: {:ok, {@snap, name, id, new_life({:snap, name, id}, life(db))}}
+  end
+
+  @doc false
+  @spec collected(atom(), pos_integer()) :: :ok
+  def collected(name, id) do
+    if :ets.member(Registry.dbs(), name), do: Engine.Caller.cast(name, {:snapshot_close, id})
+    :ok
   end
 
   @doc "Releases a snapshot."
   @spec release_snapshot(R.snapshot_handle()) :: :ok | {:error, term()}
-  def release_snapshot({@snap, name, id}) when is_atom(name),
-    do: checked(name, Engine.release_snapshot(name, {:snapshot, id}))
+  def release_snapshot({@snap, name, id, life}) when is_atom(name) do
+    # Released twice is badarg, as a released NIF snapshot is no snapshot.
+    if Life.disarm(life) == :already, do: :erlang.error(:badarg)
+    checked(name, Engine.Caller.call(name, {:snapshot_close, id}, nil))
+  end
 
   def release_snapshot(_), do: :erlang.error(:badarg)
 end

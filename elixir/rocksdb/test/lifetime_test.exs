@@ -1,0 +1,113 @@
+defmodule RocksdbLifetimeTest do
+  # Handles live as the NIF's resources do: until closed or released, or
+  # until no term references them, whichever process made them.
+  use ExUnit.Case, async: true
+  @moduletag :tmp_dir
+
+  defp wait_until(fun, tries \\ 500) do
+    cond do
+      fun.() -> :ok
+      tries == 0 -> flunk("condition never held")
+      true -> Process.sleep(10) && wait_until(fun, tries - 1)
+    end
+  end
+
+  defp open_elsewhere(path) do
+    parent = self()
+
+    spawn(fn ->
+      {:ok, db} = :rocksdb.open(String.to_charlist(path), create_if_missing: true)
+      send(parent, {:db, db})
+    end)
+
+    receive do: ({:db, db} -> db)
+  end
+
+  describe "an on_exit callback" do
+    setup %{tmp_dir: dir} do
+      {:ok, db} = :rocksdb.open(String.to_charlist(Path.join(dir, "db")), create_if_missing: true)
+      :ok = :rocksdb.put(db, "k", "v", [])
+
+      on_exit(fn ->
+        # Runs in another process once the test process has exited.
+        {:ok, "v"} = :rocksdb.get(db, "k", [])
+        :ok = :rocksdb.close(db)
+      end)
+
+      %{db: db}
+    end
+
+    test "still uses the database the test process opened", %{db: db} do
+      assert {:ok, "v"} = :rocksdb.get(db, "k", [])
+    end
+  end
+
+  test "a handle kept in :persistent_term outlives the process that opened it",
+       %{tmp_dir: dir} do
+    key = {__MODULE__, make_ref()}
+    db = open_elsewhere(Path.join(dir, "db"))
+    :persistent_term.put(key, db)
+    Process.sleep(50)
+    assert :ok = :rocksdb.put(:persistent_term.get(key), "k", "v", [])
+    assert {:ok, "v"} = :rocksdb.get(:persistent_term.get(key), "k", [])
+    :ok = :rocksdb.close(:persistent_term.get(key))
+    :persistent_term.erase(key)
+  end
+
+  test "a database nothing references is closed and its LOCK freed", %{tmp_dir: dir} do
+    path = Path.join(dir, "db")
+    # The opener crashes without closing; no other process has the handle.
+    {pid, ref} =
+      spawn_monitor(fn ->
+        {:ok, db} = :rocksdb.open(String.to_charlist(path), create_if_missing: true)
+        :ok = :rocksdb.put(db, "k", "v", [])
+        exit(:crash)
+      end)
+
+    assert_receive {:DOWN, ^ref, :process, ^pid, :crash}
+    # At once, as after a crashed EUnit test: no "lock hold by current process".
+    assert {:ok, db} = :rocksdb.open(String.to_charlist(path), [])
+    assert {:ok, "v"} = :rocksdb.get(db, "k", [])
+    assert :ok = :rocksdb.close(db)
+  end
+
+  test "close/1 returns with the LOCK free", %{tmp_dir: dir} do
+    path = String.to_charlist(Path.join(dir, "db"))
+
+    for _ <- 1..5 do
+      {:ok, db} = :rocksdb.open(path, create_if_missing: true)
+      :ok = :rocksdb.close(db)
+    end
+
+    # Another OS process (the binary's repair command, which takes
+    # RocksDB's LOCK) can have it at once.
+    assert :ok = :rocksdb.repair(path, [])
+  end
+
+  test "an iterator keeps its database open; closed iterators and released snapshots are badarg",
+       %{tmp_dir: dir} do
+    db = open_elsewhere(Path.join(dir, "db"))
+    :ok = :rocksdb.put(db, "a", "1", [])
+    {:ok, itr} = :rocksdb.iterator(db, [])
+    {:ok, snap} = :rocksdb.snapshot(db)
+    assert {:ok, "a", "1"} = :rocksdb.iterator_move(itr, :first)
+    :ok = :rocksdb.iterator_close(itr)
+    assert_raise ArgumentError, fn -> :rocksdb.iterator_move(itr, :first) end
+    assert_raise ArgumentError, fn -> :rocksdb.iterator_refresh(itr) end
+    :ok = :rocksdb.release_snapshot(snap)
+    assert_raise ArgumentError, fn -> :rocksdb.release_snapshot(snap) end
+    :ok = :rocksdb.close(db)
+  end
+
+  test "a batch nobody references any more leaves nothing behind" do
+    table = Store.KV.RocksDB.Registry.batches()
+    before = :ets.info(table, :size)
+
+    spawn(fn ->
+      {:ok, b} = :rocksdb.batch()
+      for i <- 1..100, do: :ok = :rocksdb.batch_put(b, "k#{i}", "v")
+    end)
+
+    wait_until(fn -> :ets.info(table, :size) <= before end)
+  end
+end
