@@ -215,10 +215,10 @@ defmodule Store.KV.BackupTest do
     :ok = R.create_new_backup(be, db)
     :ok = R.put(db, "k2", "v2", [])
     :ok = R.create_new_backup(be, db)
-    assert [%{id: 1, number_files: _}, %{id: 2}] = R.get_backup_info(be)
+    assert {:ok, [%{backup_id: 2, number_files: _}, %{backup_id: 1}]} = R.get_backup_info(be)
     :ok = R.verify_backup(be, 1)
     :ok = R.purge_old_backup(be, 1)
-    assert [%{id: 2}] = R.get_backup_info(be)
+    assert {:ok, [%{backup_id: 2}]} = R.get_backup_info(be)
     :ok = R.restore_db_from_latest_backup(be, ~c"#{dir}/restored")
 
     assert File.exists?(Path.join([dir, "restored", "CURRENT"])),

@@ -11,35 +11,18 @@ defmodule :rocksdb do
   # Store.KV.RocksDB's helpers for spire-port's own code, not erlang-rocksdb's API.
   @not_api [close_name: 1, db_handle: 1, cf_handle: 2, column_families: 1]
 
-  # A bad argument raises badarg (ArgumentError) as the NIF's does, also
-  # where Store.KV.RocksDB refused it with a guard or a match: code written
-  # against the NIF rescues ArgumentError. What a caller's own fun raises
-  # (fold/4,5) goes through as it was.
-  @refused [
-    FunctionClauseError,
-    CaseClauseError,
-    CondClauseError,
-    WithClauseError,
-    MatchError,
-    BadMapError,
-    BadStructError,
-    BadBooleanError,
-    BadFunctionError,
-    BadArityError,
-    KeyError,
-    ArithmeticError,
-    Protocol.UndefinedError,
-    UnicodeConversionError
-  ]
-
+  # A bad argument raises badarg (error:badarg, ArgumentError in Elixir)
+  # as the NIF's does, also where Store.KV.RocksDB refused it with a guard,
+  # a match or a protocol: code written against the NIF catches badarg.
+  # What a caller's own fun raises (fold/4,5) goes through as it was.
   for {mod, fun, arity} <- Store.KV.RocksDB.__api__(),
       {fun, arity} not in @not_api do
     args = Macro.generate_arguments(arity, __MODULE__)
     @doc "`#{inspect(mod)}.#{fun}/#{arity}`."
     def unquote(fun)(unquote_splicing(args)) do
       unquote(mod).unquote(fun)(unquote_splicing(args))
-    rescue
-      e -> Store.KV.RocksDB.Args.reraise(e, __STACKTRACE__, e.__struct__ in @refused)
+    catch
+      :error, reason -> Store.KV.RocksDB.Args.reraise_raw(reason, __STACKTRACE__)
     end
   end
 end

@@ -98,19 +98,62 @@ defmodule Store.KV.RocksDB.Args do
   @spec user_call(fun(), term(), term()) :: term()
   def user_call(fun, a, b) do
     fun.(a, b)
-  rescue
-    e ->
+  catch
+    :error, reason ->
       Process.put(@user_fun, true)
-      reraise e, __STACKTRACE__
+      :erlang.raise(:error, reason, __STACKTRACE__)
   end
 
   @doc """
-  Re-raises what left a delegate of :rocksdb: as `badarg` when `refused?`
-  (one of Store.KV.RocksDB's checks let a bad argument through to a guard,
-  a match or a protocol), unless a caller's fun raised it; else as it was.
+  Re-raises the error `reason` (raw, as `catch :error, reason` sees it)
+  that left a delegate of :rocksdb: as the atom `badarg` where one of
+  Store.KV.RocksDB's checks let a bad argument through to a guard, a match
+  or a protocol, unless a caller's fun raised it; else as it was. Raw, so
+  that Erlang callers see `error:badarg` as the NIF raises it (Elixir ones
+  an ArgumentError).
   """
-  @spec reraise(Exception.t(), Exception.stacktrace(), boolean()) :: no_return()
-  def reraise(e, stacktrace, refused?) do
-    if Process.delete(@user_fun) != true and refused?, do: badarg(), else: reraise(e, stacktrace)
+  @spec reraise_raw(term(), Exception.stacktrace()) :: no_return()
+  def reraise_raw(reason, stacktrace) do
+    if Process.delete(@user_fun) != true and refused?(reason),
+      do: :erlang.raise(:error, :badarg, stacktrace),
+      else: :erlang.raise(:error, reason, stacktrace)
   end
+
+  @refused_structs [
+    ArgumentError,
+    FunctionClauseError,
+    CaseClauseError,
+    CondClauseError,
+    WithClauseError,
+    MatchError,
+    BadMapError,
+    BadStructError,
+    BadBooleanError,
+    BadFunctionError,
+    BadArityError,
+    KeyError,
+    ArithmeticError,
+    Protocol.UndefinedError,
+    UnicodeConversionError
+  ]
+
+  defp refused?(reason) when is_atom(reason), do: reason in [:badarg, :function_clause, :badarith]
+
+  defp refused?(%{__exception__: true, __struct__: s}), do: s in @refused_structs
+
+  defp refused?(reason) when is_tuple(reason) and tuple_size(reason) > 0,
+    do:
+      elem(reason, 0) in [
+        :case_clause,
+        :badmatch,
+        :badmap,
+        :badkey,
+        :try_clause,
+        :with_clause,
+        :badfun,
+        :badarity,
+        :bad_generator
+      ]
+
+  defp refused?(_), do: false
 end

@@ -38,16 +38,22 @@ defmodule Store.KV.RocksDB.Backups do
   @spec stop_backup(R.backup_engine()) :: :ok
   def stop_backup({@backup, _}), do: :ok
 
-  @doc "`[%{id:, timestamp:, size:, number_files:}]`, oldest first."
-  @spec get_backup_info(R.backup_engine()) :: [map()]
+  @doc """
+  `{:ok, [%{backup_id:, timestamp:, size:, number_files:}]}`, newest first,
+  as the NIF lists them (`{:ok, []}` for a directory with none).
+  """
+  @spec get_backup_info(R.backup_engine()) :: {:ok, [map()]}
   def get_backup_info({@backup, dir}) do
     case Engine.list_backups(dir) do
       {:ok, infos} ->
-        for i <- infos,
-            do: %{id: i.id, timestamp: i.timestamp, size: i.size, number_files: i.files}
+        list =
+          for i <- Enum.reverse(infos),
+              do: %{backup_id: i.id, timestamp: i.timestamp, size: i.size, number_files: i.files}
+
+        {:ok, list}
 
       {:error, _} ->
-        []
+        {:ok, []}
     end
   end
 

@@ -65,4 +65,31 @@ defmodule Store.KV.RocksDB.ColumnFamilies do
     name = engine!(db)
     checked(name, Engine.drop_column_family(name, family!(name, cf)))
   end
+
+  @doc "Drops the column family a handle names (erlang-rocksdb's deprecated form)."
+  @spec drop_column_family(R.cf_handle()) :: :ok | {:error, term()}
+  def drop_column_family({@cf, name, _family, _life} = cf) when is_atom(name) do
+    checked(name, Engine.drop_column_family(name, family!(name, cf)))
+  end
+
+  def drop_column_family(_cf), do: :erlang.error(:badarg)
+
+  @doc """
+  Lets go of a column family handle (RocksDB's DestroyColumnFamilyHandle):
+  the family and its data stay.
+  """
+  @spec destroy_column_family(R.db_handle(), R.cf_handle()) :: :ok
+  def destroy_column_family(db, cf) do
+    family!(engine!(db), cf)
+    :ok
+  end
+
+  @doc "As `destroy_column_family/2` (erlang-rocksdb's deprecated form)."
+  @spec destroy_column_family(R.cf_handle()) :: :ok
+  def destroy_column_family({@cf, name, _family, _life} = cf) when is_atom(name) do
+    family!(name, cf)
+    :ok
+  end
+
+  def destroy_column_family(_cf), do: :erlang.error(:badarg)
 end

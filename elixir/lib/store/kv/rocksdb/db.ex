@@ -61,7 +61,7 @@ defmodule Store.KV.RocksDB.DB do
       # A database whose last handle just went (a crashed test) closes
       # once the Registry has read the news: wait for that, as the NIF's
       # close runs in the collection itself.
-      not read_only? and alive?(engine_name(abs)) and Registry.sync() and
+      not read_only? and alive?(engine_name(abs)) and collect_garbage() and
           alive?(engine_name(abs)) ->
         {:error, {:db_open, ~c"IO error: lock hold by current process: #{abs}/LOCK"}}
 
@@ -80,6 +80,13 @@ defmodule Store.KV.RocksDB.DB do
   end
 
   defp open_db(_path, _opts, _cfds, _read_only?), do: :erlang.error(:badarg)
+
+  # A handle this process dropped (a failed test before this one, in the
+  # same process) is still on its heap until it is collected.
+  defp collect_garbage do
+    :erlang.garbage_collect()
+    Registry.sync()
+  end
 
   defp family_of({name, cf_opts}) when is_list(cf_opts), do: Args.cf_name!(name)
   defp family_of(_), do: :erlang.error(:badarg)

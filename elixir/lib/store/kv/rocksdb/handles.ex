@@ -86,11 +86,18 @@ defmodule Store.KV.RocksDB.Handles do
     base = if cf, do: [cf: cf], else: []
 
     Enum.reduce(Args.opts!(opts), base, fn
-      {:snapshot, {@snap, ^name, id, _life}}, acc -> [{:snapshot, {:snapshot, id}} | acc]
-      {:snapshot, _}, _acc -> :erlang.error(:badarg)
+      {:snapshot, snap}, acc -> [{:snapshot, {:snapshot, snapshot_id!(name, snap)}} | acc]
       _, acc -> acc
     end)
   end
+
+  @doc "The id of a snapshot of engine `name` not released yet; badarg for anything else."
+  @spec snapshot_id!(atom(), term()) :: pos_integer()
+  def snapshot_id!(name, {@snap, name, id, life}) do
+    if Life.armed?(life), do: id, else: :erlang.error(:badarg)
+  end
+
+  def snapshot_id!(_name, _), do: :erlang.error(:badarg)
 
   @doc "The engine's write options for the NIF's."
   @spec write_opts(term(), String.t() | nil) :: keyword()

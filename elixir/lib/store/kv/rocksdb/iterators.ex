@@ -19,6 +19,29 @@ defmodule Store.KV.RocksDB.Iterators do
     handle(db, checked(name, Iterator.new(name, iterator_opts(name, opts, cf_opt(name, cf)))))
   end
 
+  @doc """
+  Iterators over several column families (`:default_column_family` or
+  handles), in order, each as `iterator/3` makes it.
+  """
+  @spec iterators(R.db_handle(), [R.cf_handle()], list()) ::
+          {:ok, [R.itr_handle()]} | {:error, term()}
+  def iterators(db, cfs, opts) when is_list(cfs) do
+    name = engine!(db)
+    families = for cf <- Args.opts!(cfs), do: cf_opt(name, cf)
+    opts = Args.opts!(opts)
+
+    Enum.reduce_while(families, {:ok, []}, fn family, {:ok, acc} ->
+      case handle(db, checked(name, Iterator.new(name, iterator_opts(name, opts, family)))) do
+        {:ok, itr} -> {:cont, {:ok, [itr | acc]}}
+        error -> {:halt, error}
+      end
+    end)
+    |> case do
+      {:ok, itrs} -> {:ok, Enum.reverse(itrs)}
+      error -> error
+    end
+  end
+
   # An iterator lives while its handle does, and keeps its database open.
   defp handle(db, {:ok, itr}), do: {:ok, {@itr, itr, new_life({:itr, itr}, life(db))}}
   defp handle(_db, error), do: error
@@ -29,11 +52,8 @@ defmodule Store.KV.RocksDB.Iterators do
     base = if cf, do: [cf: cf], else: []
 
     Enum.reduce(Args.opts!(opts), base, fn
-      {:snapshot, {@snap, ^name, id, _life}}, acc ->
-        [{:snapshot, id} | acc]
-
-      {:snapshot, _}, _ ->
-        :erlang.error(:badarg)
+      {:snapshot, snap}, acc ->
+        [{:snapshot, snapshot_id!(name, snap)} | acc]
 
       {k, v}, acc when k in [:iterate_lower_bound, :iterate_upper_bound] and is_binary(v) ->
         [{k, v} | acc]

@@ -4,11 +4,44 @@ defmodule Store.KV.RocksDB.Objects do
 
   use Store.KV.RocksDB.Handles
 
+  @stats_levels ~w(stats_disable_all stats_except_histogram_or_timers stats_except_timers
+                   stats_except_detailed_timers stats_except_time_for_mutex stats_all)a
+
   @doc "A block cache of `capacity` bytes, to pass as `block_based_table_options: [block_cache: c]`."
   @spec new_cache(:lru | :clock, non_neg_integer()) :: {:ok, R.object_handle()}
   def new_cache(type, capacity)
       when type in [:lru, :clock] and is_integer(capacity) and capacity >= 0,
-      do: new_object(:cache, %{capacity: capacity})
+      do: new_object(:cache, %{capacity: capacity, strict: false})
+
+  @doc "An LRU block cache of `capacity` bytes."
+  @spec new_lru_cache(non_neg_integer()) :: {:ok, R.object_handle()}
+  def new_lru_cache(capacity), do: new_cache(:lru, capacity)
+
+  @doc "A clock block cache of `capacity` bytes (an LRU one in the sidecar: RocksDB 7.8's C API has no other)."
+  @spec new_clock_cache(non_neg_integer()) :: {:ok, R.object_handle()}
+  def new_clock_cache(capacity), do: new_cache(:clock, capacity)
+
+  @doc "Records whether the cache refuses inserts beyond its capacity."
+  @spec set_strict_capacity_limit(R.object_handle(), boolean()) :: :ok
+  def set_strict_capacity_limit(cache, strict) when is_boolean(strict),
+    do: update_object(cache, :cache, &%{&1 | strict: strict})
+
+  @doc "Sets the cache's capacity."
+  @spec set_capacity(R.object_handle(), non_neg_integer()) :: :ok
+  def set_capacity(cache, capacity) when is_integer(capacity) and capacity >= 0,
+    do: update_object(cache, :cache, &%{&1 | capacity: capacity})
+
+  @doc "`cache_info(cache, :capacity)`."
+  @spec get_capacity(R.object_handle()) :: non_neg_integer()
+  def get_capacity(cache), do: cache_info(cache, :capacity)
+
+  @doc "`cache_info(cache, :usage)`."
+  @spec get_usage(R.object_handle()) :: non_neg_integer()
+  def get_usage(cache), do: cache_info(cache, :usage)
+
+  @doc "`cache_info(cache, :pinned_usage)`."
+  @spec get_pinned_usage(R.object_handle()) :: non_neg_integer()
+  def get_pinned_usage(cache), do: cache_info(cache, :pinned_usage)
 
   @doc "Forgets a cache handle (the engine that uses it keeps its cache)."
   @spec release_cache(R.object_handle()) :: :ok
@@ -20,7 +53,7 @@ defmodule Store.KV.RocksDB.Objects do
   """
   @spec cache_info(R.object_handle()) :: [{atom(), term()}]
   def cache_info(cache) do
-    %{capacity: cap} = object!(cache, :cache)
+    %{capacity: cap, strict: strict} = object!(cache, :cache)
 
     {usage, pinned} =
       for [{name, _, _}] <- :ets.match(Registry.dbs(), :"$1"),
@@ -30,7 +63,7 @@ defmodule Store.KV.RocksDB.Objects do
         {u, p} -> {u + info.usage, p + info.pinned_usage}
       end
 
-    [capacity: cap, strict_capacity: false, usage: usage, pinned_usage: pinned]
+    [capacity: cap, strict_capacity: strict, usage: usage, pinned_usage: pinned]
   end
 
   defp used_cache?(name, cap) do
@@ -57,9 +90,14 @@ defmodule Store.KV.RocksDB.Objects do
   @doc "Records the statistics level (the sidecar keeps its own)."
   @spec set_stats_level(R.object_handle(), atom()) :: :ok
   def set_stats_level(stats, level) when is_atom(level) do
-    object!(stats, :statistics)
-    :ets.insert(Registry.objects(), {stats, :statistics, %{level: level}})
-    :ok
+    # RocksDB's kExceptTickers is kDisableAll: it reads back as that.
+    level =
+      case level do
+        :stats_except_tickers -> :stats_disable_all
+        l when l in @stats_levels -> l
+      end
+
+    update_object(stats, :statistics, &%{&1 | level: level})
   end
 
   @doc "`[stats_level: level]`."
@@ -69,6 +107,11 @@ defmodule Store.KV.RocksDB.Objects do
   @doc "Forgets a statistics handle."
   @spec release_statistics(R.object_handle()) :: :ok
   def release_statistics(stats), do: release_object(stats)
+
+  defp update_object(ref, kind, fun) do
+    :ets.insert(Registry.objects(), {ref, kind, fun.(object!(ref, kind))})
+    :ok
+  end
 
   defp new_object(kind, data) do
     ref = make_ref()
