@@ -39,6 +39,8 @@ type Engine struct {
 	guard     *diskGuard
 	// unuseDir releases this engine's record of its directory (dirlock.go).
 	unuseDir func()
+	// hasMerge is set when a merge operator is configured.
+	hasMerge bool
 
 	// open holds scanners, iterators and snapshots not yet closed, so that
 	// Close (or a reopen) can release them before the database.
@@ -151,6 +153,10 @@ func (e *Engine) buildOptions() {
 	o.SetRecycleLogFileNum(uint(t.RecycleLogFileNum))
 	o.SetWALBytesPerSync(t.WALBytesPerSync)
 	o.SetOptimizeFiltersForHits(t.OptimizeFiltersForHits)
+	if op := mergeOperator(t); op != nil {
+		setMergeOperator(o, op)
+		e.hasMerge = true
+	}
 	o.SetAllowConcurrentMemtableWrites(t.AllowConcurrentMemtableWrite)
 	o.SetEnableWriteThreadAdaptiveYield(t.EnableWriteThreadAdaptiveYield)
 	if cfg.RateLimitBytesPerSec > 0 {
@@ -407,6 +413,13 @@ func (e *Engine) Delete(key []byte, o WriteOptions) error {
 	}
 	defer e.mu.RUnlock()
 	return e.writeFailed("delete", e.db.DeleteCF(e.writeOptions(o.Sync), h, key))
+}
+
+// Merge hands value to the merge operator the engine was opened with
+// (Config.MergeOperator) for key: an operand that reads combine with what
+// the key held.
+func (e *Engine) Merge(key, value []byte, o WriteOptions) error {
+	return e.Write([]BatchOp{{Kind: OpMerge, CF: o.CF, Key: key, Value: value}}, o.Sync)
 }
 
 // DeleteRange removes every key in [start, end) of one column family.

@@ -27,6 +27,7 @@ static void spire_write(rocksdb_t* db, const rocksdb_writeoptions_t* wo,
 		case 1: rocksdb_writebatch_put_cf(wb, cfs[cf], k, kl, v, vl); break;
 		case 2: rocksdb_writebatch_delete_cf(wb, cfs[cf], k, kl); break;
 		case 3: rocksdb_writebatch_delete_range_cf(wb, cfs[cf], k, kl, v, vl); break;
+		case 4: rocksdb_writebatch_merge_cf(wb, cfs[cf], k, kl, v, vl); break;
 		}
 		off += 13 + (size_t)kl + (size_t)vl;
 	}
@@ -135,7 +136,7 @@ func (e *Engine) writeNative(ops []BatchOp, sync bool) error {
 	cfs[0] = nativeCF(e.defaultCF)
 	var names map[string]uint32
 	for i, op := range ops {
-		if op.Kind < OpPut || op.Kind > OpDeleteRange {
+		if op.Kind < OpPut || op.Kind > OpMerge {
 			return fmt.Errorf("%w: batch entry %d has unknown kind %d", ErrInvalidArgument, i, op.Kind)
 		}
 		idx := uint32(0)
@@ -158,6 +159,10 @@ func (e *Engine) writeNative(ops []BatchOp, sync bool) error {
 		switch op.Kind {
 		case OpDelete:
 			value = nil
+		case OpMerge:
+			if !e.hasMerge {
+				return fmt.Errorf("%w: batch entry %d: a merge needs a merge operator (merge_operator at open)", ErrInvalidArgument, i+1)
+			}
 		case OpDeleteRange:
 			// RocksDB would take a reversed range into the WAL, fail its
 			// memtable insert half-way through the batch and stop every

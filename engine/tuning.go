@@ -33,6 +33,11 @@ type Tuning struct {
 	// read that hits skips the filter, index and data blocks. It is memory
 	// besides the block cache; iterators and scans do not use it.
 	RowCacheSize uint64
+	// MergeOperator is erlang-rocksdb's merge operator for every column
+	// family: none, erlang, counter or bitset (package merge); bitset's
+	// bitmaps have MergeBitsetBits bits.
+	MergeOperator   string
+	MergeBitsetBits uint64
 }
 
 func defaultTuning() Tuning {
@@ -46,6 +51,8 @@ func defaultTuning() Tuning {
 		BlockSize:                      4 * kib,
 		CacheIndexAndFilterBlocks:      true,
 		FormatVersion:                  5,
+		MergeOperator:                  "none",
+		MergeBitsetBits:                1024,
 	}
 }
 
@@ -86,6 +93,9 @@ func enumSetting(env, def, help string, choices []string, apply func(*Config, st
 	return Setting{Env: env, Flag: flagName(env), Default: def, Range: strings.Join(choices, " | "), Help: help,
 		Kind: "enum", Choices: choices, apply: apply}
 }
+
+// mergeOperators are the merge operators a database may be opened with.
+var mergeOperators = []string{"none", "erlang", "counter", "bitset"}
 
 // flagName turns SPIRE_ROCKSDB_TARGET_FILE_SIZE_BASE into
 // target-file-size-base.
@@ -151,6 +161,19 @@ var tuningSettings = []Setting{
 		"index and filter blocks live in (and are bounded by) the block cache", func(c *Config, b bool) { c.Tuning.CacheIndexAndFilterBlocks = b }),
 	uintSetting("SPIRE_ROCKSDB_FORMAT_VERSION", "5", "2 .. 5",
 		"SST format version", 2, 5, func(c *Config, n uint64) { c.Tuning.FormatVersion = int(n) }),
+	enumSetting("SPIRE_ROCKSDB_MERGE_OPERATOR", "none", "what merge writes combine with (erlang-rocksdb's merge operators)",
+		mergeOperators, func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			for _, m := range mergeOperators {
+				if v == m {
+					c.Tuning.MergeOperator = v
+					return nil
+				}
+			}
+			return fmt.Errorf("want %s", strings.Join(mergeOperators, ", "))
+		}),
+	uintSetting("SPIRE_ROCKSDB_MERGE_BITSET_BITS", "1024", "8 .. 2147483648 (a multiple of 8)",
+		"bits in a value of the bitset merge operator", 8, 1<<31, func(c *Config, n uint64) { c.Tuning.MergeBitsetBits = n }),
 	uintSetting("SPIRE_ROCKSDB_ROW_CACHE_SIZE", "0 (off)", "0 .. 1099511627776 bytes (0 disables it)",
 		"LRU cache of rows for point reads, besides the block cache", 0, tib,
 		func(c *Config, n uint64) { c.Tuning.RowCacheSize = n }),

@@ -29,6 +29,7 @@ const (
 	OpPut           = kv.OpPut
 	OpDelete        = kv.OpDelete
 	OpDeleteRange   = kv.OpDeleteRange
+	OpMerge         = kv.OpMerge
 	MoveFirst       = kv.MoveFirst
 	MoveLast        = kv.MoveLast
 	MoveNext        = kv.MoveNext

@@ -245,3 +245,14 @@ func (c *checker) term(depth int, mapKey bool) error {
 		return malformed("tag %d (pid, port, reference, fun or unknown) is not accepted", tag)
 	}
 }
+
+// TermSize returns the length of the one term b starts with (no version
+// byte), checked as Check checks it: how a caller walks the elements of
+// a list or tuple without decoding them.
+func TermSize(b []byte) (int, error) {
+	c := checker{b: b, anyMapKey: true}
+	if err := c.term(0, false); err != nil {
+		return 0, err
+	}
+	return c.pos, nil
+}

@@ -592,6 +592,8 @@ func (s *Server) exec(scratch []byte, id uint64, r *wire.Request) (out []byte) {
 			return s.replyError(scratch, id, wire.Badf("delete_range: the end key must not be empty"))
 		}
 		return s.replyWrite(scratch, id, r.Sync, s.eng.DeleteRange(r.Key, r.End, wo))
+	case wire.OpMerge:
+		return s.replyWrite(scratch, id, r.Sync, s.eng.Merge(r.Key, r.Value, wo))
 	case wire.OpWriteBatch:
 		return s.replyWrite(scratch, id, r.Sync, s.eng.Write(r.Batch, false))
 	case wire.OpScan:

@@ -19,6 +19,8 @@ const (
 	OpDelete
 	// OpDeleteRange deletes [Key, Value).
 	OpDeleteRange
+	// OpMerge hands Value to the database's merge operator for Key.
+	OpMerge
 )
 
 // BatchOp is one entry of an atomic write batch.
@@ -26,7 +28,7 @@ type BatchOp struct {
 	Kind  OpKind
 	CF    string // "" means "default"
 	Key   []byte
-	Value []byte // the value of a put; the exclusive end of a delete range
+	Value []byte // the value of a put; the exclusive end of a delete range; a merge's operand
 }
 
 // KV is one key/value pair.

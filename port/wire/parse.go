@@ -429,7 +429,8 @@ func (p *termParser) move(r *Request, op string, pos int) error {
 }
 
 // batch reads [{put, K, V} | {put, CF, K, V} | {delete, K} | {delete, CF, K}
-// | {delete_range, S, E} | {delete_range, CF, S, E}].
+// | {delete_range, S, E} | {delete_range, CF, S, E} | {merge, K, V} |
+// {merge, CF, K, V}].
 func (p *termParser) batch(r *Request, op string) error {
 	n, list, ok := p.seq()
 	if !ok {
@@ -450,6 +451,8 @@ func (p *termParser) batch(r *Request, op string) error {
 			b.Kind, want = kv.OpDelete, 2
 		case "delete_range":
 			b.Kind, want = kv.OpDeleteRange, 3
+		case "merge":
+			b.Kind, want = kv.OpMerge, 3
 		default:
 			if kindName == nil {
 				return Badf("%s: entry %d has unknown kind %s", op, i+1, p.describe())

@@ -46,6 +46,7 @@ const (
 	OpBackupRestore
 	OpSyncWAL
 	OpLatestSequence
+	OpMerge
 )
 
 // Option bits: which options an op accepts.
@@ -149,6 +150,7 @@ var specs = map[Op]opSpec{
 
 	OpSyncWAL:        {"sync_wal", nil, 0},
 	OpLatestSequence: {"latest_sequence_number", nil, 0},
+	OpMerge:          {"merge", []argKind{argKey, argValue}, optCF | optSync},
 }
 
 var opsByName = func() map[string]Op {

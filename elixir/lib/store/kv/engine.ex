@@ -118,6 +118,8 @@ defmodule Store.KV.Engine do
           | {:delete, String.t(), key()}
           | {:delete_range, key(), key()}
           | {:delete_range, String.t(), key(), key()}
+          | {:merge, key(), value()}
+          | {:merge, String.t(), key(), value()}
   @type scan_stats :: %{
           rows_returned: non_neg_integer(),
           bytes_read: non_neg_integer(),
@@ -241,6 +243,26 @@ defmodule Store.KV.Engine do
   def delete(_engine, key, _opts), do: Caller.badarg("key must be a binary, got: #{inspect(key)}")
 
   @doc """
+  Hands `operand` to the merge operator the engine was started with
+  (`merge_operator:` `"erlang"`, `"counter"` or `"bitset"`) for `key`: a
+  later read sees what the operator makes of the key's value and every
+  operand merged since. Without a merge operator it is
+  `{:error, {:badarg, _}}`. Options as for `put/4`.
+  """
+  @spec merge(engine(), key(), value(), [write_opt()]) :: :ok | {:error, reason()}
+  def merge(engine, key, operand, opts \\ [])
+
+  def merge(engine, key, operand, opts) when is_binary(key) and is_binary(operand) do
+    with {:ok, wire, timeout} <- Caller.wire_opts(opts, [:cf, :sync]) do
+      Caller.write(engine, {:merge, key, operand, wire}, timeout, &ReadCache.written(&1, key))
+    end
+  end
+
+  def merge(_engine, key, operand, _opts),
+    do:
+      Caller.badarg("key and operand must be binaries, got: #{inspect({key, operand}, limit: 5)}")
+
+  @doc """
   Deletes every key in `[start_key, end_key)` of one column family.
   Options as for `put/4`.
   """
@@ -266,16 +288,16 @@ defmodule Store.KV.Engine do
       )
 
   @doc """
-  Applies puts and deletes atomically: all of them or none, also across
-  column families (`{:put, cf, k, v}`, `{:delete, cf, k}`). Options: `:sync`,
-  `:timeout`.
+  Applies puts, deletes and merges atomically: all of them or none, also
+  across column families (`{:put, cf, k, v}`, `{:delete, cf, k}`).
+  Options: `:sync`, `:timeout`.
 
       :ok = Store.KV.Engine.write_batch(engine, [{:put, "a", "1"}, {:delete, "b"}])
   """
   @spec write_batch(engine(), [batch_op()], [{:sync, boolean()} | {:timeout, timeout()}]) ::
           :ok | {:error, reason()}
   def write_batch(engine, ops, opts \\ []) do
-    case check_batch(ops, 1) do
+    case Store.KV.Engine.Batch.check(ops) do
       :ok ->
         with {:ok, wire, timeout} <- Caller.wire_opts(opts, [:sync]) do
           Caller.write(engine, {:write_batch, ops, wire}, timeout, &Caller.batch_written(&1, ops))
@@ -285,27 +307,6 @@ defmodule Store.KV.Engine do
         error
     end
   end
-
-  defp check_batch([], _), do: :ok
-
-  defp check_batch([op | rest], i) do
-    if valid_op?(op),
-      do: check_batch(rest, i + 1),
-      else: Caller.badarg("batch entry #{i} is invalid: #{inspect(op, limit: 5)}")
-  end
-
-  defp check_batch(other, _),
-    do: Caller.badarg("a batch is a list, got: #{inspect(other, limit: 5)}")
-
-  defp valid_op?({:put, k, v}), do: is_binary(k) and is_binary(v)
-  defp valid_op?({:put, cf, k, v}), do: cf?(cf) and is_binary(k) and is_binary(v)
-  defp valid_op?({:delete, k}), do: is_binary(k)
-  defp valid_op?({:delete, cf, k}), do: cf?(cf) and is_binary(k)
-  defp valid_op?({:delete_range, s, e}), do: is_binary(s) and is_binary(e)
-  defp valid_op?({:delete_range, cf, s, e}), do: cf?(cf) and is_binary(s) and is_binary(e)
-  defp valid_op?(_), do: false
-
-  defp cf?(cf), do: is_binary(cf) and cf != ""
 
   ## Range reads
 

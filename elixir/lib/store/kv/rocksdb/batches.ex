@@ -65,6 +65,15 @@ defmodule Store.KV.RocksDB.Batches do
   def batch_put(batch, cf, k, v) when is_binary(k) and is_binary(v),
     do: add(batch, {:put, cf_shape!(cf), k, v})
 
+  @doc "Adds a merge."
+  @spec batch_merge(R.batch_handle(), binary(), binary()) :: :ok
+  def batch_merge(batch, k, v) when is_binary(k) and is_binary(v), do: add(batch, {:merge, k, v})
+
+  @doc "Adds a merge in a column family."
+  @spec batch_merge(R.batch_handle(), R.cf_handle(), binary(), binary()) :: :ok
+  def batch_merge(batch, cf, k, v) when is_binary(k) and is_binary(v),
+    do: add(batch, {:merge, cf_shape!(cf), k, v})
+
   @doc "Adds a delete."
   @spec batch_delete(R.batch_handle(), binary()) :: :ok
   def batch_delete(batch, k) when is_binary(k),
@@ -152,8 +161,8 @@ defmodule Store.KV.RocksDB.Batches do
   def batch_data_size(batch),
     do: Enum.reduce(batch_tolist(batch), 12, &(&2 + op_size(&1)))
 
-  defp op_size({:put, k, v}), do: 1 + sized(k) + sized(v)
-  defp op_size({:put, _cf, k, v}), do: 2 + sized(k) + sized(v)
+  defp op_size({kind, k, v}) when kind in [:put, :merge], do: 1 + sized(k) + sized(v)
+  defp op_size({kind, _cf, k, v}) when kind in [:put, :merge], do: 2 + sized(k) + sized(v)
   defp op_size({:delete, k}), do: 1 + sized(k)
   defp op_size({:delete, _cf, k}), do: 2 + sized(k)
   defp op_size({:delete_range, s, e}), do: 1 + sized(s) + sized(e)

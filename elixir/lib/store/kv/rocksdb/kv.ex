@@ -102,6 +102,22 @@ defmodule Store.KV.RocksDB.KV do
     checked(name, Engine.delete_range(name, key!(begin_key), key!(end_key), write_opts(opts, cf)))
   end
 
+  @doc "Merges `operand` into `key` with the merge operator the database was opened with."
+  @spec merge(R.db_handle(), binary(), binary(), list()) :: :ok | {:error, term()}
+  def merge(db, key, operand, opts), do: do_merge(engine!(db), nil, key, operand, opts)
+
+  @doc "Merges `operand` into `key` of a column family."
+  @spec merge(R.db_handle(), R.cf_handle(), binary(), binary(), list()) :: :ok | {:error, term()}
+  def merge(db, cf, key, operand, opts) do
+    name = engine!(db)
+    do_merge(name, cf_opt(name, cf), key, operand, opts)
+  end
+
+  defp do_merge(name, cf, key, operand, opts) when is_binary(key) and is_binary(operand),
+    do: checked(name, Engine.merge(name, key, operand, write_opts(opts, cf)))
+
+  defp do_merge(_, _, _, _, _), do: :erlang.error(:badarg)
+
   @doc "Applies write actions atomically (`{:put, k, v}`, `{:put, cf, k, v}`, `{:delete, ...}`, ...)."
   @spec write(R.db_handle(), list(), list()) :: :ok | {:error, term()}
   def write(db, actions, opts) when is_list(actions) do
@@ -125,6 +141,11 @@ defmodule Store.KV.RocksDB.KV do
 
   defp to_op(name, {kind, cf, k}) when kind in [:delete, :single_delete] and is_binary(k),
     do: cf_op(name, cf, {:delete, k})
+
+  defp to_op(_name, {:merge, k, v}) when is_binary(k) and is_binary(v), do: {:merge, k, v}
+
+  defp to_op(name, {:merge, cf, k, v}) when is_binary(k) and is_binary(v),
+    do: cf_op(name, cf, {:merge, k, v})
 
   defp to_op(_name, {:delete_range, s, e}) when is_binary(s) and is_binary(e),
     do: {:delete_range, s, e}

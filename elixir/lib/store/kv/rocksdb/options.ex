@@ -60,6 +60,12 @@ defmodule Store.KV.RocksDB.Options do
     end
   end
 
+  defp option(:merge_operator, :erlang_merge_operator), do: [merge_operator: "erlang"]
+  defp option(:merge_operator, :counter_merge_operator), do: [merge_operator: "counter"]
+
+  defp option(:merge_operator, {:bitset_merge_operator, bits}),
+    do: [merge_operator: "bitset", merge_bitset_bits: bits]
+
   defp option(:rate_limiter, ref) do
     case :ets.lookup(Registry.objects(), ref) do
       [{_, :rate_limiter, %{rate: rate}}] -> [rate_limit_bytes_per_sec: rate]

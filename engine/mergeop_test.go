@@ -1,0 +1,50 @@
+package engine
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMergesGoThroughTheConfiguredOperator(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Tuning.MergeOperator = "counter"
+	e, err := Open(filepath.Join(t.TempDir(), "data"), cfg)
+	require.NoError(t, err)
+	defer e.Close()
+	require.NoError(t, e.CreateColumnFamily("c"))
+	require.NoError(t, e.Merge([]byte("n"), []byte("40"), WriteOptions{}))
+	require.NoError(t, e.Write([]BatchOp{{Kind: OpMerge, Key: []byte("n"), Value: []byte("2")},
+		{Kind: OpMerge, CF: "c", Key: []byte("n"), Value: []byte("-1")}}, false))
+	v, err := e.Get([]byte("n"), ReadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "42", string(v))
+	v, err = e.Get([]byte("n"), ReadOptions{CF: "c"})
+	require.NoError(t, err)
+	assert.Equal(t, "-1", string(v), "every column family has the operator")
+	require.NoError(t, e.Flush(""))
+	require.NoError(t, e.Merge([]byte("n"), []byte("1"), WriteOptions{}))
+	v, err = e.Get([]byte("n"), ReadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "43", string(v), "over a flushed value too")
+}
+
+func TestAMergeWithoutAnOperatorIsRefused(t *testing.T) {
+	e, err := Open(filepath.Join(t.TempDir(), "data"), smallConfig())
+	require.NoError(t, err)
+	defer e.Close()
+	assert.ErrorIs(t, e.Merge([]byte("k"), []byte("1"), WriteOptions{}), ErrInvalidArgument)
+	require.NoError(t, e.Put([]byte("k"), []byte("v"), WriteOptions{}), "and nothing stops")
+}
+
+func TestMergeOperatorSettings(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	cfg, err := LoadConfig(none, map[string]string{"SPIRE_ROCKSDB_MERGE_OPERATOR": "bitset", "SPIRE_ROCKSDB_MERGE_BITSET_BITS": "64"})
+	require.NoError(t, err)
+	assert.Equal(t, "bitset", cfg.Tuning.MergeOperator)
+	assert.EqualValues(t, 64, cfg.Tuning.MergeBitsetBits)
+	_, err = LoadConfig(none, map[string]string{"SPIRE_ROCKSDB_MERGE_OPERATOR": "sum"})
+	assert.Error(t, err)
+}
