@@ -6,14 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log"
 	"os"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/spiredb/spire-port/engine"
@@ -351,39 +348,6 @@ func (s *Server) offReader(r *wire.Request) bool {
 	return false
 }
 
-// inlineRows bounds the rows a scan or cursor batch may read on the reader.
-const inlineRows = 1000
-
-// restCheck is how often the reaper looks for a quiet spell in which to
-// return freed native memory to the OS (see restTrimmer).
-const restCheck = time.Second
-
-// restTrimmer decides when to trim: at each of the first restTrimEvery
-// checks of a quiet spell (flushes and compactions still free memory in
-// the seconds after the last request), then every restTrimEvery checks
-// while it lasts, and never while requests flow. A busy sidecar reuses
-// what RocksDB frees (the next memtable fills the pages of the last; see
-// engine.KeepFreedMemory), and a trim under load would only make it fault
-// them in again.
-type restTrimmer struct {
-	seen  uint64 // requests counted at the last check
-	quiet int    // checks in a row without a request
-}
-
-// restTrimEvery is both how many quiet checks in a row trim and how many
-// apart the trims are after them.
-const restTrimEvery = 5
-
-// check reports whether to trim now, given the request count.
-func (t *restTrimmer) check(requests uint64) bool {
-	if requests != t.seen {
-		t.seen, t.quiet = requests, 0
-		return false
-	}
-	t.quiet++
-	return t.quiet <= restTrimEvery || t.quiet%restTrimEvery == 0
-}
-
 func (s *Server) worker() {
 	defer s.workers.Done()
 	scratch := make([]byte, 0, 64<<10)
@@ -393,31 +357,6 @@ func (s *Server) worker() {
 			continue
 		}
 		scratch = s.exec(scratch, j.id, &j.req)
-	}
-}
-
-func (s *Server) reaper() {
-	tick := time.NewTicker(max(s.opt.IdleTimeout/4, 50*time.Millisecond))
-	defer tick.Stop()
-	// Memory freed by RocksDB goes back to the OS when the sidecar is at
-	// rest, so its RSS then follows what is in use, not the high-water mark.
-	trim := time.NewTicker(restCheck)
-	defer trim.Stop()
-	var rest restTrimmer
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-trim.C:
-			if rest.check(s.requests.Load()) {
-				engine.TrimMemory()
-			}
-		case now := <-tick.C:
-			cutoff := now.Add(-s.opt.IdleTimeout)
-			if n := s.cursors.reap(cutoff) + s.snapshots.reap(cutoff); n > 0 {
-				s.opt.Log.Printf("closed %d idle cursors and snapshots", n)
-			}
-		}
 	}
 }
 
@@ -448,97 +387,9 @@ func (s *Server) stopLocked() {
 	})
 }
 
-// reply builds one frame with build and queues it.
-func (s *Server) reply(scratch []byte, id uint64, build func(c wire.Codec, b []byte) []byte) []byte {
-	b, start := wire.BeginFrame(scratch[:0], id)
-	b = build(s.codec, s.codec.Begin(b))
-	s.out.send(wire.EndFrame(b, start))
-	return b
-}
-
-func (s *Server) replyOK(scratch []byte, id uint64) []byte {
-	return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte { return c.Atom(b, "ok") })
-}
-
-// replyError encodes err as {error, Reason}.
-func (s *Server) replyError(scratch []byte, id uint64, err error) []byte {
-	return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
-		return AppendErrorTerm(c, b, err)
-	})
-}
-
-// AppendErrorTerm appends err as {error, Reason}, Reason being its wire
-// reason (the one-shot backup commands print the same):
-//
-//	not_found | closed | too_many_iterators | too_many_snapshots
-//	{badarg, Msg} | {unknown_column_family, Name} | {unknown_cursor, Id}
-//	{unknown_snapshot, Id} | {unknown_iterator, Id} | {no_backups, Msg}
-//	{rocksdb, Msg} | {io_error, Msg} | {internal, Msg}
-func AppendErrorTerm(c wire.Codec, b []byte, err error) []byte {
-	b = c.Atom(c.Tuple(b, 2), "error")
-	var cfErr *engine.UnknownColumnFamilyError
-	var rdb *engine.RocksDBError
-	var idErr *unknownIDError
-	switch {
-	case errors.Is(err, engine.ErrNotFound):
-		return c.Atom(b, "not_found")
-	case errors.Is(err, engine.ErrClosed):
-		return c.Atom(b, "closed")
-	case errors.Is(err, errTooManyIterators):
-		return c.Atom(b, "too_many_iterators")
-	case errors.Is(err, errTooManySnapshots):
-		return c.Atom(b, "too_many_snapshots")
-	case errors.As(err, &cfErr):
-		return c.Str(c.Atom(c.Tuple(b, 2), "unknown_column_family"), cfErr.Name)
-	case errors.As(err, &idErr):
-		return c.Uint(c.Atom(c.Tuple(b, 2), idErr.kind), idErr.id)
-	case errors.Is(err, engine.ErrNoBackups):
-		return c.Str(c.Atom(c.Tuple(b, 2), "no_backups"), err.Error())
-	case errors.Is(err, engine.ErrDatabaseInUse):
-		return c.Str(c.Atom(c.Tuple(b, 2), "io_error"), err.Error())
-	case errors.As(err, &rdb):
-		return c.Str(c.Atom(c.Tuple(b, 2), "rocksdb"), rdb.Msg)
-	case isBadArg(err):
-		return c.Str(c.Atom(c.Tuple(b, 2), "badarg"), err.Error())
-	case isIOError(err):
-		return c.Str(c.Atom(c.Tuple(b, 2), "io_error"), err.Error())
-	}
-	return c.Str(c.Atom(c.Tuple(b, 2), "internal"), err.Error())
-}
-
-// isBadArg reports whether err is a caller mistake rather than a failure.
-func isBadArg(err error) bool {
-	var b *wire.BadArg
-	return errors.As(err, &b) || errors.Is(err, etf.ErrMalformed) || errors.Is(err, engine.ErrInvalidArgument)
-}
-
-// isIOError reports whether err is the file system's refusal (a path that
-// is a file, no permission, no space) or a database another opener holds:
-// the caller's environment, not a bug.
-func isIOError(err error) bool {
-	var pathErr *fs.PathError
-	var linkErr *os.LinkError
-	var sysErr *os.SyscallError
-	var errno syscall.Errno
-	return errors.Is(err, engine.ErrDatabaseInUse) || errors.As(err, &pathErr) || errors.As(err, &linkErr) ||
-		errors.As(err, &sysErr) || errors.As(err, &errno)
-}
-
-var (
-	errTooManyIterators = errors.New("port: too many open iterators")
-	errTooManySnapshots = errors.New("port: too many open snapshots")
-)
-
-type unknownIDError struct {
-	kind string // unknown_cursor | unknown_snapshot
-	id   uint64
-}
-
-func (e *unknownIDError) Error() string { return fmt.Sprintf("port: %s %d", e.kind, e.id) }
-
-// exec runs one request and queues its reply (or replies). A panic is
-// turned into an {error, {internal, ...}} reply: no request may kill the
-// sidecar.
+// exec runs one request and queues its reply (or replies): it reads as a
+// table of contents, one op family to a file. A panic is turned into an
+// {error, {internal, ...}} reply: no request may kill the sidecar.
 func (s *Server) exec(scratch []byte, id uint64, r *wire.Request) (out []byte) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -550,214 +401,25 @@ func (s *Server) exec(scratch []byte, id uint64, r *wire.Request) (out []byte) {
 	if err != nil {
 		return s.replyError(scratch, id, err)
 	}
-	// A sync write is applied here without a sync and acknowledged by the
-	// syncer once an fsync of the WAL covers it (syncer.go).
-	wo := engine.WriteOptions{CF: r.CF}
 	switch r.Op {
 	case wire.OpPing:
 		return s.replyOK(scratch, id)
-	case wire.OpGet:
-		b, start := wire.BeginFrame(scratch[:0], id)
-		b = s.codec.Begin(b)
-		err := s.eng.GetFunc(r.Key, ro, func(v []byte) {
-			b = s.codec.Binary(s.codec.Atom(s.codec.Tuple(b, 2), "ok"), v)
-		})
-		if err != nil {
-			return s.replyError(b, id, err)
-		}
-		s.out.send(wire.EndFrame(b, start))
-		return b
-	case wire.OpMultiGet:
-		vals, err := s.eng.MultiGet(r.Keys, ro)
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
-			b = c.List(c.Atom(c.Tuple(b, 2), "ok"), len(vals))
-			for _, v := range vals {
-				if v == nil {
-					b = c.Atom(b, "not_found")
-				} else {
-					b = c.Binary(b, v)
-				}
-			}
-			return c.ListEnd(b, len(vals))
-		})
-	case wire.OpPut:
-		return s.replyWrite(scratch, id, r.Sync, s.eng.Put(r.Key, r.Value, wo))
-	case wire.OpDelete:
-		return s.replyWrite(scratch, id, r.Sync, s.eng.Delete(r.Key, wo))
-	case wire.OpDeleteRange:
-		if len(r.End) == 0 {
-			return s.replyError(scratch, id, wire.Badf("delete_range: the end key must not be empty"))
-		}
-		return s.replyWrite(scratch, id, r.Sync, s.eng.DeleteRange(r.Key, r.End, wo))
-	case wire.OpMerge:
-		return s.replyWrite(scratch, id, r.Sync, s.eng.Merge(r.Key, r.Value, wo))
-	case wire.OpWriteBatch:
-		return s.replyWrite(scratch, id, r.Sync, s.eng.Write(r.Batch, false))
-	case wire.OpScan:
-		return s.scan(scratch, id, r, ro)
-	case wire.OpIterOpen:
-		if r.Packed && s.codec != wire.ETF {
-			return s.replyError(scratch, id, wire.Badf("iter_open: packed rows are for the etf codec"))
-		}
-		sc, err := s.eng.NewScanner(r.Key, r.End, s.scanOptions(r, ro))
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		cid, err := s.cursors.add(&cursor{sc: sc, packed: r.Packed}, errTooManyIterators)
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.replyID(scratch, id, cid)
-	case wire.OpIterNext:
-		cur, ok := s.cursors.get(r.ID)
-		if !ok || cur.sc == nil {
-			return s.replyError(scratch, id, &unknownIDError{"unknown_cursor", r.ID})
-		}
-		// A finished cursor leaves the table before its last frame is sent,
-		// so whoever reads that frame never sees the cursor still open.
-		b, _, _ := s.batch(scratch, id, cur.sc, false, cur.packed, func() { s.cursors.remove(r.ID) })
-		return b
-	case wire.OpIterClose, wire.OpIteratorClose:
-		// A scan cursor and a positioned iterator share the table, not
-		// their close: each closes only its own kind.
-		if cur, ok := s.cursors.get(r.ID); ok && (cur.sc != nil) != (r.Op == wire.OpIterClose) {
-			kind := "unknown_iterator"
-			if r.Op == wire.OpIterClose {
-				kind = "unknown_cursor"
-			}
-			return s.replyError(scratch, id, &unknownIDError{kind, r.ID})
-		}
-		s.cursors.remove(r.ID)
-		return s.replyOK(scratch, id)
-	case wire.OpIterator:
-		it, err := s.eng.NewIterator(engine.IteratorOptions{CF: ro.CF, Snapshot: ro.Snapshot,
-			LowerBound: r.Lower, UpperBound: r.Upper, NoFillCache: r.NoFillCache,
-			TotalOrderSeek: r.TotalOrderSeek, PrefixSameAsStart: r.PrefixSameAsStart, ReadaheadSize: r.Readahead})
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		iid, err := s.cursors.add(&cursor{it: it}, errTooManyIterators)
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.replyID(scratch, id, iid)
-	case wire.OpIteratorMove, wire.OpIteratorRefresh:
-		cur, ok := s.cursors.get(r.ID)
-		if !ok || cur.it == nil {
-			return s.replyError(scratch, id, &unknownIDError{"unknown_iterator", r.ID})
-		}
-		if r.Op == wire.OpIteratorRefresh {
-			return s.replyResult(scratch, id, cur.it.Refresh())
-		}
-		return s.iteratorMove(scratch, id, r, cur.it)
-	case wire.OpSnapshotOpen:
-		sn, err := s.eng.NewSnapshot()
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		sid, err := s.snapshots.add(sn, errTooManySnapshots)
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.replyID(scratch, id, sid)
-	case wire.OpSnapshotClose:
-		s.snapshots.remove(r.ID)
-		return s.replyOK(scratch, id)
-	case wire.OpStats:
-		return s.stats(scratch, id)
-	case wire.OpCacheInfo:
-		info, err := s.eng.CacheInfo()
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
-			b = c.MapHeader(c.Atom(c.Tuple(b, 2), "ok"), 4)
-			b = c.Uint(c.Atom(b, "capacity"), info.Capacity)
-			b = c.Uint(c.Atom(b, "usage"), info.Usage)
-			b = c.Uint(c.Atom(b, "pinned_usage"), info.PinnedUsage)
-			return c.Atom(c.Atom(b, "strict_capacity"), strconv.FormatBool(info.StrictCapacity))
-		})
-	case wire.OpProperty:
-		v, ok, err := s.eng.Property(r.Name, r.CF)
-		if err == nil && !ok {
-			err = engine.ErrNotFound
-		}
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
-			return c.Str(c.Atom(c.Tuple(b, 2), "ok"), v)
-		})
-	case wire.OpFlush:
-		return s.replyResult(scratch, id, s.eng.Flush(r.CF))
-	case wire.OpSyncWAL:
-		// On a worker: every write that arrived before it is already applied.
-		return s.replyResult(scratch, id, s.eng.SyncWAL())
-	case wire.OpLatestSequence:
-		seq, err := s.eng.LatestSequenceNumber()
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
-			return c.Uint(c.Atom(c.Tuple(b, 2), "ok"), seq)
-		})
-	case wire.OpCompactRange:
-		var start, end []byte
-		if r.HasStart {
-			start = r.Key
-		}
-		if r.HasEnd {
-			end = r.End
-		}
-		return s.replyResult(scratch, id, s.eng.CompactRange(r.CF, start, end))
+	case wire.OpGet, wire.OpMultiGet, wire.OpPut, wire.OpDelete, wire.OpDeleteRange, wire.OpMerge, wire.OpWriteBatch:
+		return s.execPoint(scratch, id, r, ro) // ops_point.go
+	case wire.OpScan, wire.OpIterOpen, wire.OpIterNext, wire.OpIterClose:
+		return s.execScan(scratch, id, r, ro) // ops_scan.go
+	case wire.OpIterator, wire.OpIteratorMove, wire.OpIteratorRefresh, wire.OpIteratorClose:
+		return s.execIterator(scratch, id, r, ro) // ops_iterator.go
+	case wire.OpSnapshotOpen, wire.OpSnapshotClose, wire.OpStats, wire.OpCacheInfo, wire.OpProperty,
+		wire.OpFlush, wire.OpSyncWAL, wire.OpLatestSequence, wire.OpCompactRange,
+		wire.OpCFList, wire.OpCFCreate, wire.OpCFDrop:
+		return s.execAdmin(scratch, id, r) // ops_admin.go
 	case wire.OpCheckpoint:
-		return s.replyResult(scratch, id, s.checkpoint(r))
+		return s.replyResult(scratch, id, s.checkpoint(r)) // backup.go
 	case wire.OpBackup, wire.OpBackupList, wire.OpBackupVerify, wire.OpBackupDelete, wire.OpBackupPurge, wire.OpBackupRestore:
-		return s.backup(scratch, id, r)
-	case wire.OpCFList:
-		names, err := s.eng.ColumnFamilies()
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
-			b = c.List(c.Atom(c.Tuple(b, 2), "ok"), len(names))
-			for _, n := range names {
-				b = c.Str(b, n)
-			}
-			return c.ListEnd(b, len(names))
-		})
-	case wire.OpCFCreate:
-		return s.replyResult(scratch, id, s.eng.CreateColumnFamily(r.Name))
-	case wire.OpCFDrop:
-		return s.replyResult(scratch, id, s.eng.DropColumnFamily(r.Name))
+		return s.backup(scratch, id, r) // backup.go
 	}
 	return s.replyError(scratch, id, wire.Badf("op %s cannot be run here", r.Op.String()))
-}
-
-// replyWrite answers a write: at once when it failed or needs no sync,
-// else once the syncer's fsync of the WAL covers it.
-func (s *Server) replyWrite(scratch []byte, id uint64, sync bool, err error) []byte {
-	if err != nil || !sync {
-		return s.replyResult(scratch, id, err)
-	}
-	s.syncer.await(id)
-	return scratch
-}
-
-func (s *Server) replyResult(scratch []byte, id uint64, err error) []byte {
-	if err != nil {
-		return s.replyError(scratch, id, err)
-	}
-	return s.replyOK(scratch, id)
-}
-
-func (s *Server) replyID(scratch []byte, id, v uint64) []byte {
-	return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
-		return c.Uint(c.Atom(c.Tuple(b, 2), "ok"), v)
-	})
 }
 
 func (s *Server) readOptions(r *wire.Request) (engine.ReadOptions, error) {
@@ -770,196 +432,4 @@ func (s *Server) readOptions(r *wire.Request) (engine.ReadOptions, error) {
 		ro.Snapshot = sn
 	}
 	return ro, nil
-}
-
-func (s *Server) scanOptions(r *wire.Request, ro engine.ReadOptions) engine.ScanOptions {
-	return engine.ScanOptions{CF: ro.CF, Snapshot: ro.Snapshot, BatchSize: r.BatchSize, Limit: r.Limit}
-}
-
-// scan answers one request with {rows, Rows, Stats} frames and a last
-// {done, Rows, Stats} frame.
-func (s *Server) scan(scratch []byte, id uint64, r *wire.Request, ro engine.ReadOptions) []byte {
-	if r.Packed && s.codec != wire.ETF {
-		return s.replyError(scratch, id, wire.Badf("scan: packed rows are for the etf codec"))
-	}
-	sc, err := s.eng.NewScanner(r.Key, r.End, s.scanOptions(r, ro))
-	if err != nil {
-		return s.replyError(scratch, id, err)
-	}
-	return s.runScan(scratch, id, r, sc)
-}
-
-// runScan sends every batch of sc and closes it. A panic is answered as
-// exec answers one.
-func (s *Server) runScan(scratch []byte, id uint64, r *wire.Request, sc *engine.Scanner) (out []byte) {
-	defer sc.Close()
-	defer func() {
-		if p := recover(); p != nil {
-			s.opt.Log.Printf("scan %d panicked: %v\n%s", id, p, debug.Stack())
-			out = s.replyError(scratch, id, fmt.Errorf("panic: %v", p))
-		}
-	}()
-	for {
-		var more bool
-		var err error
-		scratch, more, err = s.batch(scratch, id, sc, true, r.Packed, nil)
-		if err != nil || !more {
-			return scratch
-		}
-	}
-}
-
-// batch encodes one batch of sc as {rows | done, [{K, V}], Stats} straight
-// from RocksDB's memory into the frame. last, when set, runs before the
-// final frame (or an error) is sent.
-//
-// A scan answers with many frames: multiFrame marks all but the last with
-// wire.MoreFlag. A cursor's iter_next is one request, one frame: never flagged.
-//
-// packed (wire.ETF only) encodes {rows | done, Count, Rows, Stats} instead, Rows
-// one binary of <<KeyLen:32, Key, ValueLen:32, Value>> runs: the BEAM
-// splits it into sub-binaries of the one frame, where binary_to_term would
-// allocate an off-heap binary for every value over 64 bytes.
-func (s *Server) batch(scratch []byte, id uint64, sc *engine.Scanner, multiFrame, packed bool, last func()) ([]byte, bool, error) {
-	c := s.codec
-	b, start := wire.BeginFrame(scratch[:0], id)
-	var tagEnd, mark, countAt, rowsAt int
-	var st engine.ScanStats
-	var more bool
-	var err error
-	if packed {
-		b = append(b, 131, 104, 4, 119, 4, 'r', 'o', 'w', 's')
-		tagEnd = len(b)
-		countAt = len(b) + 1
-		b = append(b, 98, 0, 0, 0, 0, 109, 0, 0, 0, 0) // INTEGER_EXT count, BINARY_EXT length
-		rowsAt = len(b)
-		st, more, err = sc.NextFunc(func(k, v []byte) { b = wire.AppendPackedRow(b, k, v) })
-	} else {
-		b = c.Tuple(c.Begin(b), 3)
-		b = c.Atom(b, "rows")
-		tagEnd = len(b) // "rows" and "done" are both 4 bytes: patched below
-		b, mark = c.BeginList(b)
-		st, more, err = sc.NextFunc(func(k, v []byte) {
-			b = c.Binary(c.Binary(c.Tuple(b, 2), k), v)
-		})
-	}
-	if err != nil || !more {
-		if last != nil {
-			last()
-		}
-	}
-	if err != nil {
-		return s.replyError(b, id, err), false, err
-	}
-	if more && multiFrame {
-		b[start+wire.HeaderSize] |= 0x80 // wire.MoreFlag: more frames follow under this id
-	}
-	if !more {
-		copy(b[tagEnd-4:tagEnd], "done")
-	}
-	if packed {
-		binary.BigEndian.PutUint32(b[countAt:], uint32(st.Rows))
-		binary.BigEndian.PutUint32(b[countAt+5:], uint32(len(b)-rowsAt))
-	} else {
-		b = c.EndList(b, mark, st.Rows)
-	}
-	b = c.MapHeader(b, 3)
-	b = c.Int(c.Atom(b, "rows_returned"), int64(st.Rows))
-	b = c.Int(c.Atom(b, "bytes_read"), int64(st.Bytes))
-	b = c.Float(c.Atom(b, "scan_time_ms"), float64(st.Elapsed.Nanoseconds())/1e6)
-	s.out.send(wire.EndFrame(b, start))
-	return b, more, nil
-}
-
-// maxAheadBytes bounds the key and value bytes one iterator move reads
-// ahead, so a walk over big values does not buffer megabytes it may never
-// use.
-const maxAheadBytes = 256 << 10
-
-// iteratorMove answers {ok, Rows, More}: the row the move landed on and
-// the rows read ahead, in the direction of the move ([] when it landed on
-// no row), and whether a row follows the last one. Rows is a list of
-// {Key, Value}, or with {packed, true} (wire.ETF only) one binary of
-// <<KeyLen:32, Key, ValueLen:32, Value>> runs, as scans send them.
-func (s *Server) iteratorMove(scratch []byte, id uint64, r *wire.Request, it *engine.Iterator) []byte {
-	if r.Packed && s.codec != wire.ETF {
-		return s.replyError(scratch, id, wire.Badf("iterator_move: packed rows are for the etf codec"))
-	}
-	c := s.codec
-	b, start := wire.BeginFrame(scratch[:0], id)
-	b = c.Atom(c.Tuple(c.Begin(b), 3), "ok")
-	var mark, lenAt int
-	if r.Packed {
-		lenAt = len(b) + 1
-		b = append(b, 109, 0, 0, 0, 0)
-	} else {
-		b, mark = c.BeginList(b)
-	}
-	rows, more, err := it.Move(r.Move, r.Ahead, maxAheadBytes, func(k, v []byte) {
-		if r.Packed {
-			b = wire.AppendPackedRow(b, k, v)
-			return
-		}
-		b = c.Binary(c.Binary(c.Tuple(b, 2), k), v)
-	})
-	if err != nil {
-		return s.replyError(b, id, err)
-	}
-	if r.Packed {
-		binary.BigEndian.PutUint32(b[lenAt:], uint32(len(b)-lenAt-4))
-	} else {
-		b = c.EndList(b, mark, rows)
-	}
-	b = c.Atom(b, strconv.FormatBool(more))
-	s.out.send(wire.EndFrame(b, start))
-	return b
-}
-
-func (s *Server) stats(scratch []byte, id uint64) []byte {
-	st, err := s.eng.Stats()
-	if err != nil {
-		return s.replyError(scratch, id, err)
-	}
-	return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
-		b = c.MapHeader(c.Atom(c.Tuple(b, 2), "ok"), 5)
-		b = c.MapHeader(c.Atom(b, "tickers"), len(st.Tickers))
-		for name, n := range st.Tickers {
-			b = c.Uint(c.Str(b, name), n)
-		}
-		b = c.MapHeader(c.Atom(b, "histograms"), len(st.Histograms))
-		for name, h := range st.Histograms {
-			b = c.MapHeader(c.Str(b, name), 6)
-			b = c.Float(c.Atom(b, "p50"), h.P50)
-			b = c.Float(c.Atom(b, "p95"), h.P95)
-			b = c.Float(c.Atom(b, "p99"), h.P99)
-			b = c.Float(c.Atom(b, "max"), h.Max)
-			b = c.Uint(c.Atom(b, "count"), h.Count)
-			b = c.Uint(c.Atom(b, "sum"), h.Sum)
-		}
-		b = appendPropertyMap(c, c.Atom(b, "properties"), st.Properties)
-		b = c.MapHeader(c.Atom(b, "column_families"), len(st.ColumnFamilies))
-		for name, props := range st.ColumnFamilies {
-			b = appendPropertyMap(c, c.Str(b, name), props)
-		}
-		health := s.eng.Health()
-		b = c.MapHeader(c.Atom(b, "sidecar"), 10)
-		b = c.Atom(c.Atom(b, "writes_stopped"), strconv.FormatBool(health.WritesStopped))
-		b = c.Uint(c.Atom(b, "recoveries"), health.Recoveries)
-		b = c.Str(c.Atom(b, "last_write_error"), health.LastError)
-		b = c.Int(c.Atom(b, "open_iterators"), int64(s.cursors.len()))
-		b = c.Int(c.Atom(b, "open_snapshots"), int64(s.snapshots.len()))
-		b = c.Uint(c.Atom(b, "requests"), s.requests.Load())
-		b = c.Uint(c.Atom(b, "bad_frames"), s.badFrames.Load())
-		b = c.Uint(c.Atom(b, "groups"), s.groups.Load())
-		b = c.Uint(c.Atom(b, "grouped"), s.grouped.Load())
-		return c.Uint(c.Atom(b, "replies"), s.out.frames.Load())
-	})
-}
-
-func appendPropertyMap(c wire.Codec, b []byte, props map[string]uint64) []byte {
-	b = c.MapHeader(b, len(props))
-	for name, v := range props {
-		b = c.Uint(c.Str(b, name), v)
-	}
-	return b
 }

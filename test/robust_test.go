@@ -143,7 +143,7 @@ func TestHostileInputGetsAnErrorAndTheSidecarKeepsServing(t *testing.T) {
 		}), "badarg", "put takes 3 or 4"},
 		{"batch entry unknown kind", term(func(b []byte) []byte {
 			b = etf.AppendListHeader(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "write_batch"), 1)
-			return etf.AppendNil(bin(bin(etf.AppendAtom(etf.AppendTupleHeader(b, 3), "merge"), "k"), "v"))
+			return etf.AppendNil(bin(bin(etf.AppendAtom(etf.AppendTupleHeader(b, 3), "increment"), "k"), "v"))
 		}), "badarg", "unknown kind"},
 		{"multi_get with a non-binary", term(func(b []byte) []byte {
 			b = etf.AppendListHeader(etf.AppendAtom(etf.AppendTupleHeader(b, 2), "multi_get"), 2)

@@ -1,0 +1,66 @@
+package port
+
+import (
+	"github.com/spiredb/spire-port/engine"
+	"github.com/spiredb/spire-port/port/wire"
+)
+
+// execPoint serves the point reads and writes. A sync write is applied
+// here without a sync and acknowledged by the syncer once an fsync of the
+// WAL covers it (syncer.go).
+func (s *Server) execPoint(scratch []byte, id uint64, r *wire.Request, ro engine.ReadOptions) []byte {
+	wo := engine.WriteOptions{CF: r.CF}
+	switch r.Op {
+	case wire.OpGet:
+		b, start := wire.BeginFrame(scratch[:0], id)
+		b = s.codec.Begin(b)
+		err := s.eng.GetFunc(r.Key, ro, func(v []byte) {
+			b = s.codec.Binary(s.codec.Atom(s.codec.Tuple(b, 2), "ok"), v)
+		})
+		if err != nil {
+			return s.replyError(b, id, err)
+		}
+		s.out.send(wire.EndFrame(b, start))
+		return b
+	case wire.OpMultiGet:
+		vals, err := s.eng.MultiGet(r.Keys, ro)
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
+			b = c.List(c.Atom(c.Tuple(b, 2), "ok"), len(vals))
+			for _, v := range vals {
+				if v == nil {
+					b = c.Atom(b, "not_found")
+				} else {
+					b = c.Binary(b, v)
+				}
+			}
+			return c.ListEnd(b, len(vals))
+		})
+	case wire.OpPut:
+		return s.replyWrite(scratch, id, r.Sync, s.eng.Put(r.Key, r.Value, wo))
+	case wire.OpDelete:
+		return s.replyWrite(scratch, id, r.Sync, s.eng.Delete(r.Key, wo))
+	case wire.OpDeleteRange:
+		if len(r.End) == 0 {
+			return s.replyError(scratch, id, wire.Badf("delete_range: the end key must not be empty"))
+		}
+		return s.replyWrite(scratch, id, r.Sync, s.eng.DeleteRange(r.Key, r.End, wo))
+	case wire.OpMerge:
+		return s.replyWrite(scratch, id, r.Sync, s.eng.Merge(r.Key, r.Value, wo))
+	case wire.OpWriteBatch:
+		return s.replyWrite(scratch, id, r.Sync, s.eng.Write(r.Batch, false))
+	}
+	return s.replyError(scratch, id, wire.Badf("op %s cannot be run here", r.Op.String()))
+}
+
+// replyWrite answers a write: at once when it failed or needs no sync,
+// else once the syncer's fsync of the WAL covers it.
+func (s *Server) replyWrite(scratch []byte, id uint64, sync bool, err error) []byte {
+	if err != nil || !sync {
+		return s.replyResult(scratch, id, err)
+	}
+	s.syncer.await(id)
+	return scratch
+}
