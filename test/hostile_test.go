@@ -16,6 +16,7 @@ import (
 
 	"github.com/spiredb/spire-port/etf"
 	"github.com/spiredb/spire-port/port/client"
+	"github.com/spiredb/spire-port/port/client/clienttest"
 	"github.com/spiredb/spire-port/port/wire/wiretest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,12 +25,12 @@ import (
 // roundTrip sends one raw request body and returns its decoded reply.
 func roundTrip(t *testing.T, s *sidecar, id uint64, body []byte) any {
 	t.Helper()
-	replies, done := s.Register(id)
+	replies, done := clienttest.Register(s.Client, id)
 	defer done()
-	require.NoError(t, s.WriteFrame(wiretest.Frame(id, body)))
+	require.NoError(t, clienttest.WriteFrame(s.Client, wiretest.Frame(id, body)))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	reply, err := s.Await(ctx, replies)
+	reply, err := clienttest.Await(ctx, s.Client, replies)
 	require.NoError(t, err)
 	return reply
 }
@@ -128,15 +129,15 @@ func TestListsOfTinyElementsDoNotAmplifyMemory(t *testing.T) {
 		n  int
 	}{{"write_batch", 8 << 20}, {"multi_get", 8 << 20}, {"write_batch", 60 << 20}} {
 		body := oneByteElements(c.op, c.n)
-		replies, done := s.Register(7)
-		pingReplies, pingDone := s.Register(8)
+		replies, done := clienttest.Register(s.Client, 7)
+		pingReplies, pingDone := clienttest.Register(s.Client, 8)
 		began := time.Now()
 		// The ping rides right behind the frame, in the same write.
-		require.NoError(t, s.WriteFrame(append(wiretest.Frame(7, body), wiretest.Frame(8, req("ping"))...)))
-		reply, err := s.Await(context.Background(), replies)
+		require.NoError(t, clienttest.WriteFrame(s.Client, append(wiretest.Frame(7, body), wiretest.Frame(8, req("ping"))...)))
+		reply, err := clienttest.Await(context.Background(), s.Client, replies)
 		require.NoError(t, err)
 		refused := time.Since(began)
-		pong, err := s.Await(context.Background(), pingReplies)
+		pong, err := clienttest.Await(context.Background(), s.Client, pingReplies)
 		require.NoError(t, err)
 		pinged := time.Since(began)
 		done()
@@ -252,13 +253,13 @@ func TestOneStreamKeepsItsOrder(t *testing.T) {
 			read = req("scan", binArg(key), binArg(key), nilArg)
 		}
 		id := uint64(100 + 2*i)
-		wr, wdone := s.Register(id)
-		rr, rdone := s.Register(id + 1)
-		require.NoError(t, s.WriteFrame(append(wiretest.Frame(id, write), wiretest.Frame(id+1, read)...)))
-		w, err := s.Await(context.Background(), wr)
+		wr, wdone := clienttest.Register(s.Client, id)
+		rr, rdone := clienttest.Register(s.Client, id+1)
+		require.NoError(t, clienttest.WriteFrame(s.Client, append(wiretest.Frame(id, write), wiretest.Frame(id+1, read)...)))
+		w, err := clienttest.Await(context.Background(), s.Client, wr)
 		require.NoError(t, err)
 		require.Equal(t, etf.Atom("ok"), w)
-		r, err := s.Await(context.Background(), rr)
+		r, err := clienttest.Await(context.Background(), s.Client, rr)
 		require.NoError(t, err)
 		wdone()
 		rdone()

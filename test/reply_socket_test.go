@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/binary"
+	"github.com/spiredb/spire-port/port/client/clienttest"
 	"io"
 	"net"
 	"path/filepath"
@@ -55,13 +56,13 @@ func TestTheReplySocketCarriesExactlyTheFlaggedReplies(t *testing.T) {
 	require.NoError(t, s.Put(ctx, []byte("k"), []byte("v")))
 
 	const flagged = wire.SideChannelBit | 41
-	require.NoError(t, s.WriteFrame(wiretest.Frame(flagged, req("get", binArg("k"), nilArg))))
+	require.NoError(t, clienttest.WriteFrame(s.Client, wiretest.Frame(flagged, req("get", binArg("k"), nilArg))))
 	id, term := readSocketFrame(t, conn)
 	assert.Equal(t, uint64(flagged), id, "the reply keeps its id, bit included")
 	assert.Equal(t, etf.Tuple{etf.Atom("ok"), []byte("v")}, term)
 
 	// A malformed flagged request is answered on the socket too.
-	require.NoError(t, s.WriteFrame(wiretest.Frame(wire.SideChannelBit|42, req("get", nilArg, nilArg))))
+	require.NoError(t, clienttest.WriteFrame(s.Client, wiretest.Frame(wire.SideChannelBit|42, req("get", nilArg, nilArg))))
 	id, term = readSocketFrame(t, conn)
 	assert.Equal(t, uint64(wire.SideChannelBit|42), id)
 	reason, _ := reasonOf(term)

@@ -17,6 +17,7 @@ import (
 	"github.com/spiredb/spire-port/engine/kv"
 	"github.com/spiredb/spire-port/etf"
 	"github.com/spiredb/spire-port/port/client"
+	"github.com/spiredb/spire-port/port/client/clienttest"
 	"github.com/spiredb/spire-port/port/wire/wiretest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -169,12 +170,12 @@ func TestHostileInputGetsAnErrorAndTheSidecarKeepsServing(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			id := uint64(1_000_000 + i)
-			replies, done := s.Register(id)
+			replies, done := clienttest.Register(s.Client, id)
 			defer done()
-			require.NoError(t, s.WriteFrame(wiretest.Frame(id, c.body)))
+			require.NoError(t, clienttest.WriteFrame(s.Client, wiretest.Frame(id, c.body)))
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			reply, err := s.Await(ctx, replies)
+			reply, err := clienttest.Await(ctx, s.Client, replies)
 			require.NoError(t, err)
 			tup, ok := reply.(etf.Tuple)
 			require.True(t, ok, "reply %v", reply)
@@ -192,7 +193,7 @@ func TestHostileInputGetsAnErrorAndTheSidecarKeepsServing(t *testing.T) {
 	for _, packet := range [][]byte{{}, {1, 2, 3, 4, 5}} {
 		f := make([]byte, 4, 4+len(packet))
 		binary.BigEndian.PutUint32(f, uint32(len(packet)))
-		require.NoError(t, s.WriteFrame(append(f, packet...)))
+		require.NoError(t, clienttest.WriteFrame(s.Client, append(f, packet...)))
 		require.NoError(t, s.Ping(ctx), "still serving after a %d-byte packet", len(packet))
 	}
 	// stderr reaches the buffer through a pipe: it may trail the replies.
@@ -241,9 +242,9 @@ func TestMsgpackHostileInput(t *testing.T) {
 	id := uint64(500)
 	for name, body := range cases {
 		id++
-		replies, done := s.Register(id)
-		require.NoError(t, s.WriteFrame(wiretest.Frame(id, body)))
-		reply, err := s.Await(context.Background(), replies)
+		replies, done := clienttest.Register(s.Client, id)
+		require.NoError(t, clienttest.WriteFrame(s.Client, wiretest.Frame(id, body)))
+		reply, err := clienttest.Await(context.Background(), s.Client, replies)
 		done()
 		require.NoError(t, err, name)
 		assert.Equal(t, etf.Atom("error"), reply.(etf.Tuple)[0], name)
@@ -334,7 +335,7 @@ func TestEOFAndSIGTERMCloseCleanlyAndReleaseTheLock(t *testing.T) {
 	require.NoError(t, err)
 
 	// stdin closed in the middle of a frame: clean shutdown as well.
-	require.NoError(t, s3.WriteFrame([]byte{0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 1, 131}))
+	require.NoError(t, clienttest.WriteFrame(s3.Client, []byte{0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 1, 131}))
 	require.NoError(t, s3.CloseStdin())
 	assert.Contains(t, s3.Stderr.String(), "in the middle of a frame")
 	start(t, path, "etf")

@@ -87,7 +87,7 @@ func (c *Client) PurgeOldBackups(ctx context.Context, dir string, keep uint32) e
 }
 
 // RestoreBackup writes backup id (0: the latest) to path in the engine's
-// layout (<path>/data), which must hold no database.
+// layout (<path>/data), whose directory must not exist or be empty.
 func (c *Client) RestoreBackup(ctx context.Context, dir string, id uint32, path string) error {
 	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
 		b = c.Str(c.Atom(c.Tuple(b, 4), "backup_restore"), dir)

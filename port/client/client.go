@@ -2,7 +2,6 @@ package client
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -16,70 +15,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/spiredb/spire-port/engine/kv"
 	"github.com/spiredb/spire-port/etf"
+	"github.com/spiredb/spire-port/port/client/internal/bridge"
 	"github.com/spiredb/spire-port/port/pipe"
 	"github.com/spiredb/spire-port/port/wire"
 )
-
-// Client errors.
-var (
-	// ErrEngineDown means the sidecar exited or its pipes closed.
-	ErrEngineDown = errors.New("port: engine down")
-	// ErrNotFound is the not_found reply.
-	ErrNotFound = errors.New("port: not found")
-)
-
-// ReplyError is an {error, Reason} reply other than not_found.
-type ReplyError struct {
-	Reason any // e.g. etf.Tuple{etf.Atom("badarg"), []byte("...")}
-}
-
-func (e *ReplyError) Error() string {
-	return fmt.Sprintf("port: error reply: %s", formatTerm(e.Reason))
-}
-
-// Kind is the reason's tag: "badarg", "rocksdb", "closed", ...
-func (e *ReplyError) Kind() string {
-	switch r := e.Reason.(type) {
-	case etf.Atom:
-		return string(r)
-	case etf.Tuple:
-		if a, ok := r[0].(etf.Atom); ok {
-			return string(a)
-		}
-	}
-	return ""
-}
-
-// Class is the class of a RocksDB failure ({rocksdb, Msg}, classified by
-// Msg's status prefix: kv.KindCorruption, kv.KindIO, ...), or "" for any
-// other reason.
-func (e *ReplyError) Class() kv.Kind {
-	if t, ok := e.Reason.(etf.Tuple); ok && len(t) == 2 && t[0] == etf.Atom("rocksdb") {
-		return kv.KindOfStatus(Text(t[1]))
-	}
-	return ""
-}
-
-func formatTerm(t any) string {
-	switch v := t.(type) {
-	case []byte:
-		return fmt.Sprintf("%q", v)
-	case etf.Tuple:
-		var b bytes.Buffer
-		b.WriteByte('{')
-		for i, e := range v {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(formatTerm(e))
-		}
-		b.WriteByte('}')
-		return b.String()
-	}
-	return fmt.Sprint(t)
-}
 
 // StartOptions say how to start a sidecar.
 type StartOptions struct {
@@ -323,10 +263,10 @@ func (c *Client) route(id uint64, body []byte) {
 	}
 }
 
-// Raw sends one request term (built by build) and returns a channel of the
+// raw sends one request term (built by build) and returns a channel of the
 // reply bodies; it is closed if the sidecar goes away. Call done when no
 // more replies are wanted.
-func (c *Client) Raw(build func(c wire.Codec, b []byte) []byte) (replies <-chan []byte, done func(), err error) {
+func (c *Client) raw(build func(c wire.Codec, b []byte) []byte) (replies <-chan []byte, done func(), err error) {
 	id := c.nextID.Add(1)
 	w, done := c.register(id)
 	b, start := wire.BeginFrame(nil, id)
@@ -359,7 +299,7 @@ func (c *Client) send(frame []byte) error {
 		buf, n := c.obuf, c.queued
 		c.obuf, c.spare, c.queued = c.spare[:0], nil, 0
 		c.omu.Unlock()
-		if werr := c.WriteFrame(wire.SealBatch(buf, n)); werr != nil && err == nil {
+		if werr := c.writeFrame(wire.SealBatch(buf, n)); werr != nil && err == nil {
 			err = werr
 		}
 		c.omu.Lock()
@@ -372,9 +312,8 @@ func (c *Client) send(frame []byte) error {
 	return err
 }
 
-// WriteFrame writes raw bytes to the sidecar's stdin (tests use it to send
-// malformed frames).
-func (c *Client) WriteFrame(frame []byte) error {
+// writeFrame writes raw bytes to the sidecar's stdin.
+func (c *Client) writeFrame(frame []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if _, err := c.stdin.Write(frame); err != nil {
@@ -383,8 +322,8 @@ func (c *Client) WriteFrame(frame []byte) error {
 	return nil
 }
 
-// Await returns the next reply for a request sent with Raw or WriteFrame.
-func (c *Client) Await(ctx context.Context, replies <-chan []byte) (any, error) {
+// await returns the next reply for a request sent with raw or writeFrame.
+func (c *Client) await(ctx context.Context, replies <-chan []byte) (any, error) {
 	select {
 	case body, ok := <-replies:
 		if !ok {
@@ -396,10 +335,19 @@ func (c *Client) Await(ctx context.Context, replies <-chan []byte) (any, error) 
 	}
 }
 
-// Register reserves id for replies to frames written with WriteFrame.
-func (c *Client) Register(id uint64) (<-chan []byte, func()) {
+// registerRaw reserves id for replies to frames written with writeFrame.
+func (c *Client) registerRaw(id uint64) (<-chan []byte, func()) {
 	w, done := c.register(id)
 	return w.ch, done
+}
+
+// The raw-frame hooks, for package clienttest only.
+func init() {
+	bridge.Register = func(c any, id uint64) (<-chan []byte, func()) { return c.(*Client).registerRaw(id) }
+	bridge.WriteFrame = func(c any, frame []byte) error { return c.(*Client).writeFrame(frame) }
+	bridge.Await = func(c any, ctx context.Context, replies <-chan []byte) (any, error) {
+		return c.(*Client).await(ctx, replies)
+	}
 }
 
 // Call sends one request and returns the value of its single reply (ctx
@@ -413,7 +361,7 @@ func (c *Client) Call(ctx context.Context, build func(c wire.Codec, b []byte) []
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	replies, done, err := c.Raw(build)
+	replies, done, err := c.raw(build)
 	if err != nil {
 		return nil, err
 	}
@@ -481,350 +429,6 @@ func unwrap(term any) (any, error) {
 		}
 	}
 	return term, nil
-}
-
-// Opts are per-call options; zero fields are left out of the request.
-type Opts struct {
-	CF        string
-	Sync      bool
-	Snapshot  uint64
-	BatchSize int
-	Limit     int
-}
-
-func appendOpts(c wire.Codec, b []byte, o Opts) []byte {
-	n := 0
-	for _, set := range []bool{o.CF != "", o.Sync, o.Snapshot != 0, o.BatchSize != 0, o.Limit != 0} {
-		if set {
-			n++
-		}
-	}
-	b = c.List(b, n)
-	if o.CF != "" {
-		b = c.Str(c.Atom(c.Tuple(b, 2), "cf"), o.CF)
-	}
-	if o.Sync {
-		b = c.Atom(c.Atom(c.Tuple(b, 2), "sync"), "true")
-	}
-	if o.Snapshot != 0 {
-		b = c.Uint(c.Atom(c.Tuple(b, 2), "snapshot"), o.Snapshot)
-	}
-	if o.BatchSize != 0 {
-		b = c.Int(c.Atom(c.Tuple(b, 2), "batch_size"), int64(o.BatchSize))
-	}
-	if o.Limit != 0 {
-		b = c.Int(c.Atom(c.Tuple(b, 2), "limit"), int64(o.Limit))
-	}
-	return c.ListEnd(b, n)
-}
-
-func first(opts []Opts) Opts {
-	if len(opts) > 0 {
-		return opts[0]
-	}
-	return Opts{}
-}
-
-// Ping crosses the whole path but RocksDB.
-func (c *Client) Ping(ctx context.Context) error {
-	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte { return c.Atom(c.Tuple(b, 1), "ping") })
-	return err
-}
-
-// Get returns the value under key or ErrNotFound.
-func (c *Client) Get(ctx context.Context, key []byte, opts ...Opts) ([]byte, error) {
-	v, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
-		return appendOpts(c, c.Binary(c.Atom(c.Tuple(b, 3), "get"), key), first(opts))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.([]byte), nil
-}
-
-// MultiGet returns one entry per key; a missing key gives nil.
-func (c *Client) MultiGet(ctx context.Context, keys [][]byte, opts ...Opts) ([][]byte, error) {
-	v, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
-		b = c.List(c.Atom(c.Tuple(b, 3), "multi_get"), len(keys))
-		for _, k := range keys {
-			b = c.Binary(b, k)
-		}
-		return appendOpts(c, c.ListEnd(b, len(keys)), first(opts))
-	})
-	if err != nil {
-		return nil, err
-	}
-	elems := asSeq(v)
-	out := make([][]byte, len(elems))
-	for i, e := range elems {
-		out[i], _ = e.([]byte)
-	}
-	return out, nil
-}
-
-func asSeq(v any) []any {
-	switch s := v.(type) {
-	case []any:
-		return s
-	case etf.Tuple:
-		return s
-	}
-	return nil
-}
-
-// Put stores value under key.
-func (c *Client) Put(ctx context.Context, key, value []byte, opts ...Opts) error {
-	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
-		return appendOpts(c, c.Binary(c.Binary(c.Atom(c.Tuple(b, 4), "put"), key), value), first(opts))
-	})
-	return err
-}
-
-// Delete removes key.
-func (c *Client) Delete(ctx context.Context, key []byte, opts ...Opts) error {
-	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
-		return appendOpts(c, c.Binary(c.Atom(c.Tuple(b, 3), "delete"), key), first(opts))
-	})
-	return err
-}
-
-// DeleteRange removes [start, end).
-func (c *Client) DeleteRange(ctx context.Context, start, end []byte, opts ...Opts) error {
-	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
-		return appendOpts(c, c.Binary(c.Binary(c.Atom(c.Tuple(b, 4), "delete_range"), start), end), first(opts))
-	})
-	return err
-}
-
-// WriteBatch applies ops atomically.
-func (c *Client) WriteBatch(ctx context.Context, ops []BatchOp, opts ...Opts) error {
-	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
-		b = c.List(c.Atom(c.Tuple(b, 3), "write_batch"), len(ops))
-		for _, op := range ops {
-			n, name := 3, "put"
-			switch op.Kind {
-			case OpDelete:
-				n, name = 2, "delete"
-			case OpDeleteRange:
-				name = "delete_range"
-			}
-			if op.CF != "" {
-				n++
-			}
-			b = c.Atom(c.Tuple(b, n), name)
-			if op.CF != "" {
-				b = c.Str(b, op.CF)
-			}
-			b = c.Binary(b, op.Key)
-			if op.Kind != OpDelete {
-				b = c.Binary(b, op.Value)
-			}
-		}
-		return appendOpts(c, c.ListEnd(b, len(ops)), first(opts))
-	})
-	return err
-}
-
-// Batch is one batch of a scan.
-type Batch struct {
-	Rows  []KV
-	Stats ScanStats
-	Done  bool
-}
-
-// Scan reads [start, end] (end inclusive, empty = to the end) in batches.
-func (c *Client) Scan(ctx context.Context, start, end []byte, opts ...Opts) ([]Batch, error) {
-	replies, done, err := c.Raw(func(c wire.Codec, b []byte) []byte {
-		return appendOpts(c, c.Binary(c.Binary(c.Atom(c.Tuple(b, 4), "scan"), start), end), first(opts))
-	})
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	var out []Batch
-	for {
-		term, err := c.Await(ctx, replies)
-		if err != nil {
-			return out, err
-		}
-		batch, err := toBatch(term)
-		if err != nil {
-			return out, err
-		}
-		if len(batch.Rows) > 0 {
-			out = append(out, batch)
-		}
-		if batch.Done {
-			return out, nil
-		}
-	}
-}
-
-func toBatch(term any) (Batch, error) {
-	t, ok := term.(etf.Tuple)
-	if ok && len(t) == 3 && (t[0] == etf.Atom("rows") || t[0] == etf.Atom("done")) {
-		b := Batch{Done: t[0] == etf.Atom("done")}
-		b.Stats = toScanStats(t[2])
-		for _, r := range asSeq(t[1]) {
-			row := asSeq(r)
-			k, _ := row[0].([]byte)
-			v, _ := row[1].([]byte)
-			b.Rows = append(b.Rows, KV{Key: k, Value: v})
-		}
-		return b, nil
-	}
-	if _, err := unwrap(term); err != nil {
-		return Batch{}, err
-	}
-	return Batch{}, fmt.Errorf("port: unexpected scan reply %s", formatTerm(term))
-}
-
-// IterOpen opens a cursor over [start, end].
-func (c *Client) IterOpen(ctx context.Context, start, end []byte, opts ...Opts) (uint64, error) {
-	v, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
-		return appendOpts(c, c.Binary(c.Binary(c.Atom(c.Tuple(b, 4), "iter_open"), start), end), first(opts))
-	})
-	if err != nil {
-		return 0, err
-	}
-	return toUint(v), nil
-}
-
-// IterNext returns the cursor's next batch; Done marks the last one, after
-// which the cursor is closed.
-func (c *Client) IterNext(ctx context.Context, cursor uint64) (Batch, error) {
-	replies, done, err := c.Raw(func(c wire.Codec, b []byte) []byte {
-		return c.Uint(c.Atom(c.Tuple(b, 2), "iter_next"), cursor)
-	})
-	if err != nil {
-		return Batch{}, err
-	}
-	defer done()
-	term, err := c.Await(context.Background(), replies)
-	if err != nil {
-		return Batch{}, err
-	}
-	return toBatch(term)
-}
-
-// IterClose closes a cursor.
-func (c *Client) IterClose(ctx context.Context, cursor uint64) error {
-	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte { return c.Uint(c.Atom(c.Tuple(b, 2), "iter_close"), cursor) })
-	return err
-}
-
-// SnapshotOpen opens a snapshot and returns its id for Opts.Snapshot.
-func (c *Client) SnapshotOpen(ctx context.Context) (uint64, error) {
-	v, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte { return c.Atom(c.Tuple(b, 1), "snapshot_open") })
-	return toUint(v), err
-}
-
-// SnapshotClose releases a snapshot.
-func (c *Client) SnapshotClose(ctx context.Context, id uint64) error {
-	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte { return c.Uint(c.Atom(c.Tuple(b, 2), "snapshot_close"), id) })
-	return err
-}
-
-// Text reads a text field of a reply: a binary in wire.ETF, a string (decoded
-// as an Atom) in msgpack.
-func Text(v any) string {
-	switch t := v.(type) {
-	case []byte:
-		return string(t)
-	case etf.Atom:
-		return string(t)
-	}
-	return ""
-}
-
-func toUint(v any) uint64 {
-	switch n := v.(type) {
-	case int64:
-		return uint64(n)
-	case uint64:
-		return n
-	}
-	return 0
-}
-
-// simple sends {Op} or {Op, Arg} and returns the reply value.
-func (c *Client) simple(ctx context.Context, op string, arg ...string) (any, error) {
-	return c.Call(ctx, func(c wire.Codec, b []byte) []byte {
-		b = c.Atom(c.Tuple(b, 1+len(arg)), op)
-		for _, a := range arg {
-			b = c.Str(b, a)
-		}
-		return b
-	})
-}
-
-// Stats returns the stats map: tickers, histograms, properties,
-// column_families and sidecar.
-func (c *Client) Stats(ctx context.Context) (Stats, error) {
-	v, err := c.simple(ctx, "stats")
-	return toStats(v), err
-}
-
-// CacheInfo returns capacity, usage, pinned_usage and strict_capacity.
-func (c *Client) CacheInfo(ctx context.Context) (CacheInfo, error) {
-	v, err := c.simple(ctx, "cache_info")
-	return toCacheInfo(v), err
-}
-
-// Property returns a RocksDB property of the default column family.
-func (c *Client) Property(ctx context.Context, name string) (string, error) {
-	v, err := c.simple(ctx, "property", name)
-	return Text(v), err
-}
-
-// Flush flushes the default column family's memtables.
-func (c *Client) Flush(ctx context.Context) error { _, err := c.simple(ctx, "flush"); return err }
-
-// SyncWAL makes every write acknowledged before it durable (an fsync of
-// the WAL).
-func (c *Client) SyncWAL(ctx context.Context) error { _, err := c.simple(ctx, "sync_wal"); return err }
-
-// LatestSequenceNumber is RocksDB's sequence number of the last write: one
-// per put or delete, one per operation of a batch.
-func (c *Client) LatestSequenceNumber(ctx context.Context) (uint64, error) {
-	v, err := c.simple(ctx, "latest_sequence_number")
-	return toUint(v), err
-}
-
-// CompactRange compacts the whole default column family.
-func (c *Client) CompactRange(ctx context.Context) error {
-	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
-		return c.Atom(c.Atom(c.Atom(c.Tuple(b, 3), "compact_range"), "nil"), "nil")
-	})
-	return err
-}
-
-// Checkpoint writes a checkpoint under the sidecar's checkpoint root.
-func (c *Client) Checkpoint(ctx context.Context, dir string) error {
-	_, err := c.simple(ctx, "checkpoint", dir)
-	return err
-}
-
-// CreateColumnFamily creates a column family.
-func (c *Client) CreateColumnFamily(ctx context.Context, name string) error {
-	_, err := c.simple(ctx, "cf_create", name)
-	return err
-}
-
-// DropColumnFamily drops a column family.
-func (c *Client) DropColumnFamily(ctx context.Context, name string) error {
-	_, err := c.simple(ctx, "cf_drop", name)
-	return err
-}
-
-// ColumnFamilies lists the column families.
-func (c *Client) ColumnFamilies(ctx context.Context) ([]string, error) {
-	v, err := c.simple(ctx, "cf_list")
-	var names []string
-	for _, n := range asSeq(v) {
-		names = append(names, Text(n))
-	}
-	return names, err
 }
 
 // Close asks the sidecar to close the database and exit, and waits for it.

@@ -96,3 +96,15 @@ func TestAnEndedContextFailsTheCallAndTheClientGoesOn(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "v", string(v))
 }
+
+func TestMergeGoesToTheSidecarsMergeOperator(t *testing.T) {
+	c, err := Start(StartOptions{Binary: sidecarBinary(t), Path: t.TempDir(), Stderr: os.Stderr,
+		Args: []string{"--merge-operator", "counter"}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	require.NoError(t, c.Merge(ctx, []byte("n"), []byte("40")))
+	require.NoError(t, c.Merge(ctx, []byte("n"), []byte("2")))
+	v, err := c.Get(ctx, []byte("n"))
+	require.NoError(t, err)
+	assert.Equal(t, "42", string(v))
+}
