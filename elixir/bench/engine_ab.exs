@@ -1,5 +1,5 @@
 # Two engines with different options in one BEAM, 16 callers that build
-# their keys (issue 16's harness) against each in alternated rounds: gets/s
+# their keys against each in alternated rounds: gets/s
 # and the sidecar's CPU per get, so that a change is judged in one run and
 # not across runs of a VM that drifts by up to 40%. Run from elixir/:
 #

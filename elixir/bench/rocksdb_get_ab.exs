@@ -1,5 +1,5 @@
 # Store.KV.RocksDB.get/3 against Store.KV.Engine.get/2 on one engine, in
-# alternated rounds (issue 14: within 5%). Run from elixir/:
+# alternated rounds. Run from elixir/:
 #   MIX_ENV=prod mix run --no-start bench/rocksdb_get_ab.exs
 alias Store.KV.{Engine, RocksDB}
 {:ok, _} = Store.KV.RocksDB.Registry.start_link([])
