@@ -1,9 +1,11 @@
 package port
 
 import (
+	"errors"
 	"io"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -16,21 +18,32 @@ import (
 // socket, so nothing arrives twice.
 const sideWriteTimeout = time.Second
 
-// sideWriter writes batches to the reply socket in the order queued, on
-// its own goroutine.
+// sideWriter writes batches to the reply socket in the order queued. A
+// batch is written at once, by one non-blocking write, when the socket
+// has room and nothing waits before it: the common case, with no hand-off.
+// What does not fit waits for a goroutine of its own, so a full socket
+// never holds the caller (the output, and with it stdout).
 type sideWriter struct {
 	w      io.Writer
+	raw    syscall.RawConn // nil: every batch goes through the goroutine
 	divert func(batch []byte)
 	dead   atomic.Bool
 
 	mu      sync.Mutex
 	wake    *sync.Cond
-	batches [][]byte
+	pending []sideBatch
 	busy    bool
 }
 
+// sideBatch is a batch still to write: rest is what the socket has not
+// taken yet, whole the batch to divert if it never does.
+type sideBatch struct{ rest, whole []byte }
+
 func newSideWriter(w io.Writer, divert func([]byte)) *sideWriter {
 	sw := &sideWriter{w: w, divert: divert}
+	if sc, ok := w.(syscall.Conn); ok {
+		sw.raw, _ = sc.SyscallConn()
+	}
 	sw.wake = sync.NewCond(&sw.mu)
 	go sw.run()
 	return sw
@@ -39,15 +52,60 @@ func newSideWriter(w io.Writer, divert func([]byte)) *sideWriter {
 // queue hands over one sealed batch (the writer owns it from here).
 func (sw *sideWriter) queue(batch []byte) {
 	sw.mu.Lock()
-	sw.batches = append(sw.batches, batch)
+	if len(sw.pending) == 0 && !sw.busy && !sw.dead.Load() {
+		n, err := sw.tryWrite(batch)
+		if err == nil && n == len(batch) {
+			sw.mu.Unlock()
+			return
+		}
+		if err != nil && !errors.Is(err, syscall.EAGAIN) {
+			sw.mu.Unlock()
+			sw.fail(batch)
+			return
+		}
+		batch = batch[:len(batch):len(batch)]
+		sw.pending = append(sw.pending, sideBatch{rest: batch[n:], whole: batch})
+	} else {
+		sw.pending = append(sw.pending, sideBatch{rest: batch, whole: batch})
+	}
 	sw.mu.Unlock()
 	sw.wake.Broadcast()
+}
+
+// tryWrite makes one non-blocking write of b; sw.mu is held and the
+// goroutine is idle, so nothing else writes to the socket.
+func (sw *sideWriter) tryWrite(b []byte) (int, error) {
+	if sw.raw == nil {
+		return 0, syscall.EAGAIN
+	}
+	var n int
+	var werr error
+	err := sw.raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), b)
+		return true // one attempt: never wait here
+	})
+	if n < 0 {
+		n = 0
+	}
+	if err != nil {
+		return n, err
+	}
+	return n, werr
+}
+
+// fail gives the socket up and sends batch to stdout instead.
+func (sw *sideWriter) fail(batch []byte) {
+	sw.dead.Store(true)
+	if c, ok := sw.w.(io.Closer); ok {
+		_ = c.Close()
+	}
+	sw.divert(batch)
 }
 
 // drain waits until every queued batch is written or diverted.
 func (sw *sideWriter) drain() {
 	sw.mu.Lock()
-	for len(sw.batches) > 0 || sw.busy {
+	for len(sw.pending) > 0 || sw.busy {
 		sw.wake.Wait()
 	}
 	sw.mu.Unlock()
@@ -58,27 +116,23 @@ func (sw *sideWriter) run() {
 	d, _ := sw.w.(deadliner)
 	for {
 		sw.mu.Lock()
-		for len(sw.batches) == 0 {
+		for len(sw.pending) == 0 {
 			sw.wake.Wait()
 		}
-		batches := sw.batches
-		sw.batches, sw.busy = nil, true
+		batches := sw.pending
+		sw.pending, sw.busy = nil, true
 		sw.mu.Unlock()
 
 		for _, b := range batches {
 			if sw.dead.Load() {
-				sw.divert(b)
+				sw.divert(b.whole)
 				continue
 			}
 			if d != nil {
 				_ = d.SetWriteDeadline(time.Now().Add(sideWriteTimeout))
 			}
-			if _, err := sw.w.Write(b); err != nil {
-				sw.dead.Store(true)
-				if c, ok := sw.w.(io.Closer); ok {
-					_ = c.Close()
-				}
-				sw.divert(b)
+			if _, err := sw.w.Write(b.rest); err != nil {
+				sw.fail(b.whole)
 			}
 		}
 
