@@ -104,12 +104,17 @@ defmodule NifAB do
   def median(xs), do: Enum.at(Enum.sort(xs), div(length(xs), 2))
 end
 
-{opts, _, _} = OptionParser.parse(System.argv(), strict: [rounds: :integer, secs: :float, out: :string])
+{opts, _, _} =
+  OptionParser.parse(System.argv(), strict: [rounds: :integer, secs: :float, out: :string])
+
 rounds = opts[:rounds] || 3
 secs = opts[:secs] || 3.0
 
 unless Code.ensure_loaded?(:rocksdb) and function_exported?(:rocksdb, :open, 2) do
-  IO.puts("no NIF on the code path: build it with ../shared/anchors/erlang-rocksdb/build.sh DIR and set ERL_LIBS=DIR")
+  IO.puts(
+    "no NIF on the code path: build it with ../shared/anchors/erlang-rocksdb/build.sh DIR and set ERL_LIBS=DIR"
+  )
+
   System.halt(0)
 end
 
@@ -119,13 +124,20 @@ Logger.configure(level: :warning)
 {:ok, _} = DynamicSupervisor.start_link(name: Store.KV.RocksDB.Engines, strategy: :one_for_one)
 tmp = Path.join(System.tmp_dir!(), "nif_ab_#{System.os_time()}")
 ours = Store.KV.RocksDB
-sides = [{"spire-port", ours, NifAB.open(ours, Path.join(tmp, "ours"))}, {"NIF", :rocksdb, NifAB.open(:rocksdb, Path.join(tmp, "nif"))}]
+
+sides = [
+  {"spire-port", ours, NifAB.open(ours, Path.join(tmp, "ours"))},
+  {"NIF", :rocksdb, NifAB.open(:rocksdb, Path.join(tmp, "nif"))}
+]
 
 shapes = [
-  {"16 callers, each result dropped (gets/s)", :higher, fn m, db -> NifAB.gets(m, db, 16, secs, false) end},
-  {"16 callers, each keeping its values (gets/s)", :higher, fn m, db -> NifAB.gets(m, db, 16, secs, true) end},
+  {"16 callers, each result dropped (gets/s)", :higher,
+   fn m, db -> NifAB.gets(m, db, 16, secs, false) end},
+  {"16 callers, each keeping its values (gets/s)", :higher,
+   fn m, db -> NifAB.gets(m, db, 16, secs, true) end},
   {"1 caller, get p50 (µs)", :lower, fn m, db -> NifAB.p50(m, db, 20_000) end},
-  {"iterator + seek + 2 next + close, p50 (µs)", :lower, fn m, db -> NifAB.iterator_life(m, db, 5_000) end},
+  {"iterator + seek + 2 next + close, p50 (µs)", :lower,
+   fn m, db -> NifAB.iterator_life(m, db, 5_000) end},
   {"1000-row walks (rows/s)", :higher, fn m, db -> NifAB.walk(m, db, 200) end}
 ]
 
@@ -148,7 +160,11 @@ results =
     nif_v = NifAB.median(samples["NIF"])
     ratio = if better == :higher, do: ours_v / nif_v, else: nif_v / ours_v
     row = {name, ours_v, nif_v, ratio}
-    IO.puts("#{String.pad_trailing(name, 48)} #{Float.round(ours_v * 1.0, 1)}  #{Float.round(nif_v * 1.0, 1)}  #{Float.round(ratio, 2)}x")
+
+    IO.puts(
+      "#{String.pad_trailing(name, 48)} #{Float.round(ours_v * 1.0, 1)}  #{Float.round(nif_v * 1.0, 1)}  #{Float.round(ratio, 2)}x"
+    )
+
     row
   end
 
@@ -157,7 +173,10 @@ table =
     "| caller shape | spire-port | NIF | spire-port vs NIF (>1: better) |",
     "|---|---:|---:|---:|"
     | for {name, o, n, r} <- results do
-        fmt = fn x -> if x >= 1000, do: "#{Float.round(x / 1000, 1)}k", else: "#{Float.round(x * 1.0, 1)}" end
+        fmt = fn x ->
+          if x >= 1000, do: "#{Float.round(x / 1000, 1)}k", else: "#{Float.round(x * 1.0, 1)}"
+        end
+
         "| #{name} | #{fmt.(o)} | #{fmt.(n)} | #{Float.round(r, 2)}x |"
       end
   ]

@@ -305,13 +305,13 @@ defmodule Store.KV.RocksDBTest do
         {:ok, db} =
           R.open(
             dir,
-            [create_if_missing: true, merge_operator: :counter_merge_operator] ++ @small
+            [create_if_missing: true, prefix_extractor: {:fixed_prefix_transform, 8}] ++ @small
           )
 
         :ok = R.close(db)
       end)
 
-    assert log =~ "merge_operator"
+    assert log =~ "prefix_extractor"
   end
 
   test "1,000 open iterators", %{tmp_dir: dir} do

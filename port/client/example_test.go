@@ -11,7 +11,6 @@ import (
 
 // A sidecar on a fresh directory: a put, a get, a scan.
 func ExampleStart() {
-	ctx := context.Background()
 	binary, err := wiretest.Build() // in a suite: the path of bin/spire-port
 	if err != nil {
 		panic(err)
@@ -19,6 +18,7 @@ func ExampleStart() {
 	dir, _ := os.MkdirTemp("", "example")
 	defer os.RemoveAll(dir)
 
+	ctx := context.Background()
 	c, err := client.Start(client.StartOptions{Binary: binary, Path: dir})
 	if err != nil {
 		panic(err)

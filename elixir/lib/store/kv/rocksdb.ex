@@ -18,20 +18,20 @@ defmodule Store.KV.RocksDB do
 
   ## Handles
 
-  A database handle names its engine, a column family handle its engine
-  and family, so both stay valid across a sidecar restart and can be kept
-  in `:persistent_term`. An iterator is a reference (`is_reference/1`,
-  `==`). A handle that is not one (`nil`, a closed database, another
-  module's term) raises `ArgumentError`, as the NIF raises `badarg`.
+  A handle is a tuple that names its engine (and column family, iterator,
+  snapshot or batch) and carries a lifetime resource (`Store.KV.RocksDB.Life`):
+  it stays valid across a sidecar restart, can be kept in
+  `:persistent_term`, and lives as the NIF's resources do, until closed or
+  released, or until no term references it. A handle that is not one
+  (`nil`, a closed database, another module's term) raises
+  `ArgumentError`, as the NIF raises `badarg`.
 
   ## Where it differs from the NIF
 
     * `open/2,3` starts a `Store.KV.Engine` (a sidecar) under spire_port's
       supervision, with RocksDB in exactly the path given. It is closed by
-      `close/1`, or when the process that opened it exits: the NIF closes a
-      database once nothing references its handle, which the BEAM cannot
-      observe for a plain term. Iterators likewise close when the process
-      that made them exits, if not before.
+      `close/1`, or once no term references its handles, whichever process
+      opened it (docs/spiredb.md, "Handle lifetimes").
     * Iterators read ahead: a positioning move (`first`, `last`, `seek`,
       `seek_for_prev`) brings back rows ahead, and `next`/`prev` are local
       until they run out. The rows come from one RocksDB iterator, so they

@@ -122,8 +122,11 @@ defmodule Store.KV.Engine.Server do
             :persistent_term.put({Store.KV.Engine, self()}, ctx)
             {:os_pid, os_pid} = Port.info(port, :os_pid)
             emit([:start], %{}, %{path: opts[:path], os_pid: os_pid, version: info[:version]})
-            Process.put(:"$pending", 0)
-            Process.put(:"$side", 0)
+
+            if replies != nil do
+              Process.put(:"$pending", 0)
+              Process.put(:"$side", 0)
+            end
 
             {:ok,
              Map.merge(ctx, %{
@@ -131,6 +134,8 @@ defmodule Store.KV.Engine.Server do
                os_pid: os_pid,
                watches: %{},
                by_id: %{},
+               # Only the reply socket reads the counts of pending replies.
+               counted: replies != nil,
                replies: ReplySocket.accept(replies)
              })}
 
@@ -164,16 +169,16 @@ defmodule Store.KV.Engine.Server do
   def handle_info({:"$spire", id, to, term}, state) when request?(id, to, term) do
     side = side_channel(state)
     # Id 0 (cast/2) is never registered: its reply is dropped.
-    id = if id != 0, do: register(side_id(id, side), to), else: 0
-    drain(state.port, [Wire.entry(id, term)], 1, side)
+    id = if id != 0, do: register(side_id(id, side), to, state.counted), else: 0
+    drain(state, [Wire.entry(id, term)], 1, side)
     {:noreply, if(side == 0, do: state, else: after_write(state))}
   end
 
   # A caller that timed out (Caller): its reply, if it comes, goes nowhere,
   # and the caller learns that after any reply already sent to it.
   def handle_info({:"$spire_cancel", id, pid, ref}, state) when is_integer(id) and is_pid(pid) do
-    take(id)
-    take(id ||| @side_bit)
+    take(id, state.counted)
+    take(id ||| @side_bit, state.counted)
     send(pid, {ref, :cancelled})
     {:noreply, state}
   end
@@ -242,10 +247,10 @@ defmodule Store.KV.Engine.Server do
 
   # Several replies ready at once arrive as one batch frame: a run of
   # <<length::32, id::64, term>> entries behind the id 2^64-1.
-  defp frame(<<0xFFFFFFFFFFFFFFFF::64, entries::binary>>, _state),
-    do: Wire.each_entry(entries, &route/3)
+  defp frame(<<0xFFFFFFFFFFFFFFFF::64, entries::binary>>, %{counted: counted}),
+    do: Wire.each_entry(entries, &route(&1, &2, &3, counted))
 
-  defp frame(<<more::1, id::63, body::binary>>, _state), do: route(more, id, body)
+  defp frame(<<more::1, id::63, body::binary>>, state), do: route(more, id, body, state.counted)
   # The sidecar never sends a frame without an id; if one came, it is noise.
   defp frame(_short, _state), do: :ok
 
@@ -295,14 +300,14 @@ defmodule Store.KV.Engine.Server do
   # so a caller that died leaves nothing behind (a reply to a dead process
   # or an inactive alias is dropped; one that timed out cancels); frames
   # flagged "more" (a scan's batches but the last) leave it in place.
-  defp route(0, id, body) do
-    case take(id) do
+  defp route(0, id, body, counted) do
+    case take(id, counted) do
       nil -> :ok
       to -> deliver(to, body)
     end
   end
 
-  defp route(_more, id, body) do
+  defp route(_more, id, body, _counted) do
     case Process.get(id) do
       nil -> :ok
       to -> deliver(to, body)
@@ -312,7 +317,9 @@ defmodule Store.KV.Engine.Server do
   defp deliver({pid, ref}, msg), do: send(pid, {ref, msg})
   defp deliver(ref, msg), do: send(ref, {ref, msg})
 
-  defp take(id) do
+  defp take(id, false), do: Process.delete(id)
+
+  defp take(id, true) do
     case Process.delete(id) do
       nil ->
         nil
@@ -325,8 +332,13 @@ defmodule Store.KV.Engine.Server do
   end
 
   # The replies still expected: the reply socket polls and arms its select
-  # only while there are some.
-  defp register(id, to) do
+  # only while there are some. Without the socket nothing reads the counts.
+  defp register(id, to, false) do
+    Process.put(id, to)
+    id
+  end
+
+  defp register(id, to, true) do
     if Process.put(id, to) == nil do
       Process.put(:"$pending", Process.get(:"$pending") + 1)
       if id >= @side_bit, do: Process.put(:"$side", Process.get(:"$side") + 1)
@@ -354,17 +366,17 @@ defmodule Store.KV.Engine.Server do
   # Requests waiting in the mailbox go to the port together: one write and
   # one batch frame (<<length::32, id::64, term>> entries behind the id
   # 2^64-1, the mirror of a batch reply) instead of one of each per caller.
-  defp drain(port, acc, n, side) when n < @max_batch do
+  defp drain(state, acc, n, side) when n < @max_batch do
     receive do
       {:"$spire", id, to, term} when request?(id, to, term) ->
-        id = if id != 0, do: register(side_id(id, side), to), else: 0
-        drain(port, [Wire.entry(id, term) | acc], n + 1, side)
+        id = if id != 0, do: register(side_id(id, side), to, state.counted), else: 0
+        drain(state, [Wire.entry(id, term) | acc], n + 1, side)
     after
-      0 -> command(port, Wire.frames(acc))
+      0 -> command(state.port, Wire.frames(acc))
     end
   end
 
-  defp drain(port, acc, _n, _side), do: command(port, Wire.frames(acc))
+  defp drain(state, acc, _n, _side), do: command(state.port, Wire.frames(acc))
 
   # A port that just closed raises; its exit message follows and stops the
   # engine, which then answers every pending caller.
