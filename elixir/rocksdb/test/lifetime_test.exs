@@ -64,7 +64,7 @@ defmodule RocksdbLifetimeTest do
         exit(:crash)
       end)
 
-    assert_receive {:DOWN, ^ref, :process, ^pid, :crash}
+    assert_receive {:DOWN, ^ref, :process, ^pid, :crash}, 30_000
     # At once, as after a crashed EUnit test: no "lock hold by current process".
     assert {:ok, db} = :rocksdb.open(String.to_charlist(path), [])
     assert {:ok, "v"} = :rocksdb.get(db, "k", [])
