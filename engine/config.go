@@ -16,6 +16,9 @@ const (
 	CompressionSnappy Compression = "snappy"
 	CompressionLZ4    Compression = "lz4"
 	CompressionZstd   Compression = "zstd"
+	// CompressionDisabled, for the last level only, leaves it to the
+	// compression of the others (RocksDB's default).
+	CompressionDisabled Compression = "disabled"
 )
 
 // Profile names one of the seed's tuning profiles.
@@ -48,8 +51,12 @@ type Config struct {
 	// Compression is used on every level but the bottommost.
 	Compression Compression
 	// BottommostCompression is used on the last level: zstd unless
-	// compression is off altogether.
+	// compression is off altogether; "disabled" leaves it to Compression,
+	// as RocksDB does by default.
 	BottommostCompression Compression
+	// Compaction holds the compaction style, the TTL and the compression
+	// options (tuning_compaction.go).
+	Compaction CompactionTuning
 	// WriteBufferSize is the size of one memtable in bytes.
 	WriteBufferSize uint64
 	// MaxWriteBufferNumber is how many memtables may exist at once.
@@ -99,6 +106,7 @@ func DefaultConfig() Config {
 		BloomBitsPerKey:                10,
 		Compression:                    CompressionLZ4,
 		BottommostCompression:          CompressionZstd,
+		Compaction:                     defaultCompactionTuning(),
 		WriteBufferSize:                128 * mib,
 		MaxWriteBufferNumber:           4,
 		RateLimitBytesPerSec:           100 * mib,
@@ -287,7 +295,8 @@ func (c Config) Validate() error {
 	_, err := parseCompression(string(c.Compression))
 	check(err == nil, "Compression %q: want none, snappy, lz4 or zstd", c.Compression)
 	_, err = parseCompression(string(c.BottommostCompression))
-	check(err == nil, "BottommostCompression %q: want none, snappy, lz4 or zstd", c.BottommostCompression)
+	check(err == nil || c.BottommostCompression == CompressionDisabled,
+		"BottommostCompression %q: want disabled, none, snappy, lz4 or zstd", c.BottommostCompression)
 	check(c.WriteBufferSize >= 64*kib && c.WriteBufferSize <= 64*gib, "WriteBufferSize %d: want 64 KiB .. 64 GiB", c.WriteBufferSize)
 	check(c.MaxWriteBufferNumber >= 2 && c.MaxWriteBufferNumber <= 64, "MaxWriteBufferNumber %d: want 2 .. 64", c.MaxWriteBufferNumber)
 	check(c.DBWriteBufferSize <= tib, "DBWriteBufferSize %d: want 0 .. 1 TiB", c.DBWriteBufferSize)

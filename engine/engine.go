@@ -126,7 +126,10 @@ func (e *Engine) buildOptions() {
 	}
 	o.EnableStatistics()
 	o.SetCompression(compressionType(cfg.Compression))
-	o.SetBottommostCompression(compressionType(cfg.BottommostCompression))
+	if cfg.BottommostCompression != CompressionDisabled {
+		o.SetBottommostCompression(compressionType(cfg.BottommostCompression))
+	}
+	cfg.Compaction.apply(o)
 	o.SetWriteBufferSize(cfg.WriteBufferSize)
 	o.SetMaxWriteBufferNumber(cfg.MaxWriteBufferNumber)
 	// Per-family sizes do not add up to a bound: 14 families of 128 MiB x 4
@@ -139,7 +142,6 @@ func (e *Engine) buildOptions() {
 		o.SetMemtableWholeKeyFiltering(true)
 		o.SetMemTablePrefixBloomSizeRatio(float64(cfg.MemtableBloomPercent) / 100)
 	}
-	o.SetCompactionStyle(grocksdb.LevelCompactionStyle)
 	o.SetLevel0FileNumCompactionTrigger(cfg.Level0FileNumCompactionTrigger)
 	o.SetMaxBytesForLevelBase(cfg.MaxBytesForLevelBase)
 	o.SetMaxBytesForLevelMultiplier(cfg.MaxBytesForLevelMultiplier)

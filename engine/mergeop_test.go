@@ -48,3 +48,27 @@ func TestMergeOperatorSettings(t *testing.T) {
 	_, err = LoadConfig(none, map[string]string{"SPIRE_ROCKSDB_MERGE_OPERATOR": "sum"})
 	assert.Error(t, err)
 }
+
+func TestCompactionStyleTTLAndCompressionOptionsReachRocksDB(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	cfg, err := LoadConfig(none, map[string]string{
+		"SPIRE_ROCKSDB_COMPACTION_STYLE": "fifo", "SPIRE_ROCKSDB_FIFO_MAX_TABLE_FILES_SIZE": "50",
+		"SPIRE_ROCKSDB_FIFO_ALLOW_COMPACTION": "true", "SPIRE_ROCKSDB_TTL": "8",
+		"SPIRE_ROCKSDB_COMPRESSION_WINDOW_BITS": "8192", "SPIRE_ROCKSDB_COMPRESSION_MAX_DICT_BYTES": "32768",
+		"SPIRE_ROCKSDB_BOTTOMMOST_COMPRESSION": "disabled",
+		"SPIRE_ROCKSDB_BLOCK_CACHE_SIZE":       "16777216", "SPIRE_ROCKSDB_WRITE_BUFFER_SIZE": "4194304",
+	})
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "data")
+	e, err := Open(dir, cfg)
+	require.NoError(t, err)
+	require.NoError(t, e.Close())
+	text := optionsFile(t, dir)
+	assert.Equal(t, "kCompactionStyleFIFO", optionValue(t, text, "compaction_style"))
+	assert.Equal(t, "8", optionValue(t, text, "ttl"))
+	assert.Contains(t, text, "max_table_files_size=50")
+	assert.Contains(t, text, "allow_compaction=true")
+	assert.Contains(t, optionValue(t, text, "compression_opts"), "window_bits=8192")
+	assert.Contains(t, optionValue(t, text, "compression_opts"), "max_dict_bytes=32768")
+	assert.Equal(t, "kDisableCompressionOption", optionValue(t, text, "bottommost_compression"))
+}

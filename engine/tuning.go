@@ -105,8 +105,12 @@ func flagName(env string) string {
 
 // tuningSettings are appended to Settings.
 var tuningSettings = []Setting{
-	enumSetting("SPIRE_ROCKSDB_BOTTOMMOST_COMPRESSION", "zstd (none when compression is none)", "compression of the last level",
-		[]string{"none", "snappy", "lz4", "zstd"}, func(c *Config, v string) error {
+	enumSetting("SPIRE_ROCKSDB_BOTTOMMOST_COMPRESSION", "zstd (none when compression is none)", "compression of the last level (disabled: as the others)",
+		[]string{"none", "snappy", "lz4", "zstd", "disabled"}, func(c *Config, v string) error {
+			if strings.TrimSpace(v) == string(CompressionDisabled) {
+				c.BottommostCompression = CompressionDisabled
+				return nil
+			}
 			comp, err := parseCompression(v)
 			if err == nil {
 				c.BottommostCompression = comp

@@ -9,7 +9,7 @@ defmodule Store.KV.RocksDB.Options do
   alias Store.KV.RocksDB.Registry
 
   # erlang-rocksdb name => Store.KV.Engine option of the same meaning.
-  @direct ~w(write_buffer_size max_write_buffer_number min_write_buffer_number_to_merge
+  @direct ~w(ttl write_buffer_size max_write_buffer_number min_write_buffer_number_to_merge
              max_open_files max_background_jobs level_compaction_dynamic_level_bytes
              max_bytes_for_level_base target_file_size_base max_total_wal_size wal_recovery_mode
              recycle_log_file_num wal_bytes_per_sync optimize_filters_for_hits
@@ -44,7 +44,7 @@ defmodule Store.KV.RocksDB.Options do
         end
       end)
 
-    engine = background_jobs(engine, pairs)
+    engine = engine |> background_jobs(pairs) |> bottommost_as_the_nif(pairs)
     {valid, invalid} = Enum.split_with(engine, &valid?/1)
     {Enum.reverse(valid), create, Enum.reverse(skipped) ++ Keyword.keys(invalid)}
   end
@@ -58,6 +58,34 @@ defmodule Store.KV.RocksDB.Options do
       {:ok, c} -> [{k, c}]
       :error -> :skip
     end
+  end
+
+  defp option(:compaction_style, style) when style in [:level, :universal, :fifo],
+    do: [compaction_style: Atom.to_string(style)]
+
+  defp option(:compaction_options_fifo, fifo) when is_list(fifo) do
+    Enum.flat_map(fifo, fn
+      {:max_table_files_size, n} -> [fifo_max_table_files_size: n]
+      {:allow_compaction, b} -> [fifo_allow_compaction: b]
+      _ -> []
+    end)
+  end
+
+  defp option(k, opts)
+       when k in [:compression_opts, :bottommost_compression_opts] and is_list(opts) do
+    prefix =
+      if k == :bottommost_compression_opts, do: "bottommost_compression_", else: "compression_"
+
+    Enum.flat_map(opts, fn
+      {:enabled, b} when k == :bottommost_compression_opts ->
+        [bottommost_compression_enabled: b]
+
+      {o, n} when o in [:window_bits, :level, :strategy, :max_dict_bytes] ->
+        [{setting(prefix, o), n}]
+
+      _ ->
+        []
+    end)
   end
 
   defp option(:merge_operator, :erlang_merge_operator), do: [merge_operator: "erlang"]
@@ -115,6 +143,28 @@ defmodule Store.KV.RocksDB.Options do
 
       if n > 0, do: [{:max_background_jobs, n} | engine], else: engine
     end
+  end
+
+  # The engine's names of the CompressionOptions settings.
+  @compression_opts %{
+    {"compression_", :window_bits} => :compression_window_bits,
+    {"compression_", :level} => :compression_level,
+    {"compression_", :strategy} => :compression_strategy,
+    {"compression_", :max_dict_bytes} => :compression_max_dict_bytes,
+    {"bottommost_compression_", :window_bits} => :bottommost_compression_window_bits,
+    {"bottommost_compression_", :level} => :bottommost_compression_level,
+    {"bottommost_compression_", :strategy} => :bottommost_compression_strategy,
+    {"bottommost_compression_", :max_dict_bytes} => :bottommost_compression_max_dict_bytes
+  }
+
+  defp setting(prefix, opt), do: Map.fetch!(@compression_opts, {prefix, opt})
+
+  # The NIF leaves the last level's compression to `compression` unless
+  # bottommost_compression is given; the engine's own default differs.
+  defp bottommost_as_the_nif(engine, pairs) do
+    if List.keymember?(pairs, :bottommost_compression, 0),
+      do: engine,
+      else: [{:bottommost_compression, :disabled} | engine]
   end
 
   # A value the engine would refuse is skipped (and named), never raised.
