@@ -33,6 +33,7 @@ type Engine struct {
 	readOpts  *grocksdb.ReadOptions
 	writeOpts *grocksdb.WriteOptions
 	syncOpts  *grocksdb.WriteOptions
+	noWALOpts *grocksdb.WriteOptions
 	defaultCF *grocksdb.ColumnFamilyHandle
 	cfs       map[string]*grocksdb.ColumnFamilyHandle
 	guard     *diskGuard
@@ -67,6 +68,9 @@ type WriteOptions struct {
 	// Sync makes the write fsync the WAL before returning, so it survives a
 	// crash of the operating system, not only of the process.
 	Sync bool
+	// DisableWAL writes to the memtable only: the write is lost if the
+	// process dies before a flush. It excludes Sync.
+	DisableWAL bool
 }
 
 // Open opens (creating if needed) the database in dir with cfg. A directory
@@ -170,12 +174,15 @@ func (e *Engine) buildOptions() {
 	e.writeOpts = grocksdb.NewDefaultWriteOptions()
 	e.syncOpts = grocksdb.NewDefaultWriteOptions()
 	e.syncOpts.SetSync(true)
+	e.noWALOpts = grocksdb.NewDefaultWriteOptions()
+	e.noWALOpts.DisableWAL(true)
 }
 
 func (e *Engine) destroyOptions() {
 	e.readOpts.Destroy()
 	e.writeOpts.Destroy()
 	e.syncOpts.Destroy()
+	e.noWALOpts.Destroy()
 	e.opts.Destroy()
 	e.table.Destroy()
 	e.cache.Destroy()
@@ -396,6 +403,21 @@ func (e *Engine) writeOptions(sync bool) *grocksdb.WriteOptions {
 	return e.writeOpts
 }
 
+// ErrSyncWithoutWAL is RocksDB's answer to a write asking for both an
+// fsync of the WAL and no WAL.
+var ErrSyncWithoutWAL = &RocksDBError{Op: "write", Kind: KindInvalidArgument, Msg: "Invalid argument: Sync writes has to enable WAL."}
+
+// writeOptionsOf picks the RocksDB write options o asks for.
+func (e *Engine) writeOptionsOf(o WriteOptions) (*grocksdb.WriteOptions, error) {
+	switch {
+	case o.Sync && o.DisableWAL:
+		return nil, ErrSyncWithoutWAL
+	case o.DisableWAL:
+		return e.noWALOpts, nil
+	}
+	return e.writeOptions(o.Sync), nil
+}
+
 // Put stores value under key.
 func (e *Engine) Put(key, value []byte, o WriteOptions) error {
 	h, err := e.beginWrite(o.CF, len(key)+len(value)+walEntryOverhead)
@@ -403,7 +425,11 @@ func (e *Engine) Put(key, value []byte, o WriteOptions) error {
 		return err
 	}
 	defer e.mu.RUnlock()
-	return e.writeFailed("put", e.db.PutCF(e.writeOptions(o.Sync), h, key, value))
+	wo, err := e.writeOptionsOf(o)
+	if err != nil {
+		return err
+	}
+	return e.writeFailed("put", e.db.PutCF(wo, h, key, value))
 }
 
 // Delete removes key; deleting a missing key is not an error.
@@ -413,19 +439,23 @@ func (e *Engine) Delete(key []byte, o WriteOptions) error {
 		return err
 	}
 	defer e.mu.RUnlock()
-	return e.writeFailed("delete", e.db.DeleteCF(e.writeOptions(o.Sync), h, key))
+	wo, err := e.writeOptionsOf(o)
+	if err != nil {
+		return err
+	}
+	return e.writeFailed("delete", e.db.DeleteCF(wo, h, key))
 }
 
 // Merge hands value to the merge operator the engine was opened with
 // (Config.MergeOperator) for key: an operand that reads combine with what
 // the key held.
 func (e *Engine) Merge(key, value []byte, o WriteOptions) error {
-	return e.Write([]BatchOp{{Kind: OpMerge, CF: o.CF, Key: key, Value: value}}, o.Sync)
+	return e.WriteWith([]BatchOp{{Kind: OpMerge, CF: o.CF, Key: key, Value: value}}, o)
 }
 
 // DeleteRange removes every key in [start, end) of one column family.
 func (e *Engine) DeleteRange(start, end []byte, o WriteOptions) error {
-	return e.Write([]BatchOp{{Kind: OpDeleteRange, CF: o.CF, Key: start, Value: end}}, o.Sync)
+	return e.WriteWith([]BatchOp{{Kind: OpDeleteRange, CF: o.CF, Key: start, Value: end}}, o)
 }
 
 // Write applies ops atomically: all of them or none, across column families.
@@ -434,7 +464,21 @@ func (e *Engine) Write(ops []BatchOp, sync bool) error {
 		return err
 	}
 	defer e.mu.RUnlock()
-	return e.writeNative(ops, sync)
+	return e.writeNative(ops, e.writeOptions(sync))
+}
+
+// WriteWith applies ops as one atomic batch with o's Sync and DisableWAL
+// (o.CF is ignored: each op names its own).
+func (e *Engine) WriteWith(ops []BatchOp, o WriteOptions) error {
+	wo, err := e.writeOptionsOf(o)
+	if err != nil {
+		return err
+	}
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.mu.RUnlock()
+	return e.writeNative(ops, wo)
 }
 
 // SyncWAL fsyncs the WAL: every write applied before the call is durable

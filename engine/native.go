@@ -122,7 +122,7 @@ var packBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return 
 const batchEntryHeader = 13
 
 // writeNative applies ops as one batch; e.mu must be held.
-func (e *Engine) writeNative(ops []BatchOp, sync bool) error {
+func (e *Engine) writeNative(ops []BatchOp, wo *grocksdb.WriteOptions) error {
 	bp := packBufs.Get().(*[]byte)
 	buf := (*bp)[:0]
 	defer func() {
@@ -188,7 +188,7 @@ func (e *Engine) writeNative(ops []BatchOp, sync bool) error {
 		return err
 	}
 	var cerr *C.char
-	C.spire_write(nativeDB(e.db), nativeWriteOptions(e.writeOptions(sync)),
+	C.spire_write(nativeDB(e.db), nativeWriteOptions(wo),
 		(**C.rocksdb_column_family_handle_t)(unsafe.Pointer(&cfs[0])),
 		(*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &cerr)
 	return e.writeFailed("write_batch", cError(cerr))

@@ -44,7 +44,7 @@ const (
 // default column family, the sync ones in groups of their own (one fsync
 // for the whole group).
 func groupable(r *wire.Request) wire.Op {
-	if r.CF != "" {
+	if r.CF != "" || r.NoWAL {
 		return 0
 	}
 	switch r.Op {

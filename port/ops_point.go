@@ -9,7 +9,12 @@ import (
 // here without a sync and acknowledged by the syncer once an fsync of the
 // WAL covers it (syncer.go).
 func (s *Server) execPoint(scratch []byte, id uint64, r *wire.Request, ro engine.ReadOptions) []byte {
-	wo := engine.WriteOptions{CF: r.CF}
+	// The syncer, not the write, makes a sync write durable; RocksDB's
+	// refusal of a sync write without a WAL is kept.
+	if r.Sync && r.NoWAL {
+		return s.replyError(scratch, id, engine.ErrSyncWithoutWAL)
+	}
+	wo := engine.WriteOptions{CF: r.CF, DisableWAL: r.NoWAL}
 	switch r.Op {
 	case wire.OpGet:
 		b, start := wire.BeginFrame(scratch[:0], id)
@@ -50,7 +55,7 @@ func (s *Server) execPoint(scratch []byte, id uint64, r *wire.Request, ro engine
 	case wire.OpMerge:
 		return s.replyWrite(scratch, id, r.Sync, s.eng.Merge(r.Key, r.Value, wo))
 	case wire.OpWriteBatch:
-		return s.replyWrite(scratch, id, r.Sync, s.eng.Write(r.Batch, false))
+		return s.replyWrite(scratch, id, r.Sync, s.eng.WriteWith(r.Batch, engine.WriteOptions{DisableWAL: r.NoWAL}))
 	}
 	return s.replyError(scratch, id, wire.Badf("op %s cannot be run here", r.Op.String()))
 }

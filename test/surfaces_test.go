@@ -276,3 +276,18 @@ func intOf(v any) (int64, bool) {
 	}
 	return 0, false
 }
+
+func TestDisableWALWritesAndTheirRefusalWithSync(t *testing.T) {
+	s := start(t, "", "etf")
+	reply := roundTrip(t, s, 1, req("put", binArg("k"), binArg("v"), opts(opt("disable_wal", atomArg("true")))))
+	assert.Equal(t, etf.Atom("ok"), reply)
+	reason, msg := reasonOf(roundTrip(t, s, 2, req("put", binArg("k2"), binArg("v"),
+		opts(opt("disable_wal", atomArg("true")), opt("sync", atomArg("true"))))))
+	assert.Equal(t, "rocksdb", reason)
+	assert.Contains(t, msg, "Sync writes has to enable WAL")
+	v, err := s.Get(ctx, []byte("k"))
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(v))
+	_, err = s.Get(ctx, []byte("k2"))
+	assert.ErrorIs(t, err, client.ErrNotFound, "the refused write applied nothing")
+}

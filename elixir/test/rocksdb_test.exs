@@ -505,8 +505,8 @@ defmodule Store.KV.RocksDBTest do
     assert {:ok, ro} = R.open_readonly(String.to_charlist(dir), [])
     assert ro != rw
     assert {:ok, "v"} = R.get(ro, "k", [])
-    assert {:error, {:rocksdb, msg}} = R.put(ro, "k", "other", [])
-    assert msg =~ "read only"
+    assert {:error, {:error, msg}} = R.put(ro, "k", "other", [])
+    assert to_string(msg) =~ "read only"
     assert {:ok, "v"} = R.get(rw, "k", [])
 
     :ok = R.put(rw, "later", "x", [])

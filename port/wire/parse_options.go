@@ -60,7 +60,7 @@ func (p *termParser) option(r *Request, spec opSpec) error {
 			return Badf("%s: cf must be a non-empty binary, got %s", spec.name, p.describe())
 		}
 		r.CF = cf
-	case optSync, optPacked, optFillCache, optTotalOrder, optPrefixSame, optFlush, optFlat:
+	case optSync, optPacked, optFillCache, optTotalOrder, optPrefixSame, optFlush, optFlat, optDisableWAL:
 		v, ok := p.bool()
 		if !ok {
 			return Badf("%s: %s must be true or false, got %s", spec.name, name, p.describe())
@@ -80,6 +80,8 @@ func (p *termParser) option(r *Request, spec opSpec) error {
 			r.Flush = v
 		case optFlat:
 			r.Flat = v
+		case optDisableWAL:
+			r.NoWAL = v
 		}
 	case optRateLimit, optProgressEvery:
 		// A backup holds a worker and the engine open until it ends: a rate

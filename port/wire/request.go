@@ -68,6 +68,7 @@ const (
 	optRateLimit
 	optProgressEvery
 	optFlat
+	optDisableWAL
 )
 
 // The smallest and largest backup and restore rate (bytes/s) and the
@@ -115,10 +116,10 @@ var specs = map[Op]opSpec{
 	OpPing:          {"ping", nil, 0},
 	OpGet:           {"get", []argKind{argKey}, optCF | optSnapshot},
 	OpMultiGet:      {"multi_get", []argKind{argKeys}, optCF | optSnapshot},
-	OpPut:           {"put", []argKind{argKey, argValue}, optCF | optSync},
-	OpDelete:        {"delete", []argKind{argKey}, optCF | optSync},
-	OpDeleteRange:   {"delete_range", []argKind{argKey, argEnd}, optCF | optSync},
-	OpWriteBatch:    {"write_batch", []argKind{argBatch}, optSync},
+	OpPut:           {"put", []argKind{argKey, argValue}, optCF | optSync | optDisableWAL},
+	OpDelete:        {"delete", []argKind{argKey}, optCF | optSync | optDisableWAL},
+	OpDeleteRange:   {"delete_range", []argKind{argKey, argEnd}, optCF | optSync | optDisableWAL},
+	OpWriteBatch:    {"write_batch", []argKind{argBatch}, optSync | optDisableWAL},
 	OpScan:          {"scan", []argKind{argKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit | optPacked},
 	OpIterOpen:      {"iter_open", []argKind{argKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit | optPacked},
 	OpIterNext:      {"iter_next", []argKind{argID}, 0},
@@ -150,7 +151,7 @@ var specs = map[Op]opSpec{
 
 	OpSyncWAL:        {"sync_wal", nil, 0},
 	OpLatestSequence: {"latest_sequence_number", nil, 0},
-	OpMerge:          {"merge", []argKind{argKey, argValue}, optCF | optSync},
+	OpMerge:          {"merge", []argKind{argKey, argValue}, optCF | optSync | optDisableWAL},
 }
 
 var opsByName = func() map[string]Op {
@@ -175,6 +176,7 @@ type Request struct {
 	Name      string
 	CF        string
 	Sync      bool
+	NoWAL     bool // disable_wal: the memtable only
 	Packed    bool // scan: rows as one binary (see docs/protocol.md)
 	BatchSize int
 	Limit     int
@@ -216,7 +218,7 @@ var optionBits = map[string]int{"cf": optCF, "sync": optSync, "batch_size": optB
 	"iterate_upper_bound": optUpperBound, "fill_cache": optFillCache, "total_order_seek": optTotalOrder,
 	"prefix_same_as_start": optPrefixSame, "readahead_size": optReadahead, "ahead": optAhead,
 	"flush": optFlush, "rate_limit_bytes_per_sec": optRateLimit, "progress_every_bytes": optProgressEvery,
-	"flat": optFlat}
+	"flat": optFlat, "disable_wal": optDisableWAL}
 
 // String is the op's name on the wire.
 func (o Op) String() string {

@@ -219,7 +219,7 @@ defmodule Store.KV.Engine do
   def put(engine, key, value, opts \\ [])
 
   def put(engine, key, value, opts) when is_binary(key) and is_binary(value) do
-    with {:ok, wire, timeout} <- Caller.wire_opts(opts, [:cf, :sync]) do
+    with {:ok, wire, timeout} <- Caller.wire_opts(opts, [:cf, :sync, :disable_wal]) do
       Caller.write(engine, {:put, key, value, wire}, timeout, &ReadCache.written(&1, key))
     end
   end
@@ -235,7 +235,7 @@ defmodule Store.KV.Engine do
   def delete(engine, key, opts \\ [])
 
   def delete(engine, key, opts) when is_binary(key) do
-    with {:ok, wire, timeout} <- Caller.wire_opts(opts, [:cf, :sync]) do
+    with {:ok, wire, timeout} <- Caller.wire_opts(opts, [:cf, :sync, :disable_wal]) do
       Caller.write(engine, {:delete, key, wire}, timeout, &ReadCache.written(&1, key))
     end
   end
@@ -253,7 +253,7 @@ defmodule Store.KV.Engine do
   def merge(engine, key, operand, opts \\ [])
 
   def merge(engine, key, operand, opts) when is_binary(key) and is_binary(operand) do
-    with {:ok, wire, timeout} <- Caller.wire_opts(opts, [:cf, :sync]) do
+    with {:ok, wire, timeout} <- Caller.wire_opts(opts, [:cf, :sync, :disable_wal]) do
       Caller.write(engine, {:merge, key, operand, wire}, timeout, &ReadCache.written(&1, key))
     end
   end
@@ -271,7 +271,7 @@ defmodule Store.KV.Engine do
 
   def delete_range(engine, start_key, end_key, opts)
       when is_binary(start_key) and is_binary(end_key) and end_key != "" do
-    with {:ok, wire, timeout} <- Caller.wire_opts(opts, [:cf, :sync]) do
+    with {:ok, wire, timeout} <- Caller.wire_opts(opts, [:cf, :sync, :disable_wal]) do
       Caller.write(
         engine,
         {:delete_range, start_key, end_key, wire},
@@ -299,7 +299,7 @@ defmodule Store.KV.Engine do
   def write_batch(engine, ops, opts \\ []) do
     case Store.KV.Engine.Batch.check(ops) do
       :ok ->
-        with {:ok, wire, timeout} <- Caller.wire_opts(opts, [:sync]) do
+        with {:ok, wire, timeout} <- Caller.wire_opts(opts, [:sync, :disable_wal]) do
           Caller.write(engine, {:write_batch, ops, wire}, timeout, &Caller.batch_written(&1, ops))
         end
 

@@ -42,6 +42,7 @@ defmodule Store.KV.Engine.Caller do
 
   defp valid_opt?(:cf, v), do: cf?(v)
   defp valid_opt?(:sync, v), do: is_boolean(v)
+  defp valid_opt?(:disable_wal, v), do: is_boolean(v)
   defp valid_opt?(:snapshot, {:snapshot, id}), do: is_integer(id) and id > 0
   defp valid_opt?(:batch_size, v), do: is_integer(v) and v > 0 and v <= 100_000
   defp valid_opt?(:limit, v), do: is_integer(v) and v >= 0 and v < 0x8000000000000000

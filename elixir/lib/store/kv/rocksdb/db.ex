@@ -230,11 +230,32 @@ defmodule Store.KV.RocksDB.DB do
   @spec flush(R.db_handle(), list()) :: :ok | {:error, term()}
   def flush(db, opts), do: flush(db, :default_column_family, opts)
 
-  @doc "Flushes the memtables of a column family."
-  @spec flush(R.db_handle(), R.cf_handle(), list()) :: :ok | {:error, term()}
-  def flush(db, cf, _opts) do
+  @doc """
+  Flushes the memtables of a column family, or of each of a list of them
+  (`[]`: none). Flushes always wait for their end (`{:wait, true}`).
+  """
+  @spec flush(R.db_handle(), R.cf_handle() | [R.cf_handle()], list()) :: :ok | {:error, term()}
+  def flush(db, cfs, opts) when is_list(cfs) do
     name = engine!(db)
-    opts = if f = cf_opt(name, cf), do: [cf: f], else: []
+    families = for cf <- Args.opts!(cfs), do: cf_opt(name, cf)
+    Args.opts!(opts)
+
+    Enum.reduce_while(families, :ok, fn family, :ok ->
+      case flush_family(name, family) do
+        :ok -> {:cont, :ok}
+        error -> {:halt, error}
+      end
+    end)
+  end
+
+  def flush(db, cf, opts) do
+    name = engine!(db)
+    Args.opts!(opts)
+    flush_family(name, cf_opt(name, cf))
+  end
+
+  defp flush_family(name, family) do
+    opts = if family, do: [cf: family], else: []
     checked(name, Engine.flush(name, opts))
   end
 

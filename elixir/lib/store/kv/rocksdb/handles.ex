@@ -99,12 +99,40 @@ defmodule Store.KV.RocksDB.Handles do
 
   def snapshot_id!(_name, _), do: :erlang.error(:badarg)
 
-  @doc "The engine's write options for the NIF's."
+  @doc "The engine's write options for the NIF's (`sync`, `disable_wal`; the rest are ignored, as there)."
   @spec write_opts(term(), String.t() | nil) :: keyword()
   def write_opts(opts, cf) do
-    sync = if :proplists.get_value(:sync, Args.opts!(opts)) == true, do: [sync: true], else: []
-    if cf, do: [{:cf, cf} | sync], else: sync
+    opts = Args.opts!(opts)
+
+    flags =
+      for key <- [:sync, :disable_wal], :proplists.get_value(key, opts) == true, do: {key, true}
+
+    if cf, do: [{:cf, cf} | flags], else: flags
   end
+
+  @doc """
+  A write's result as the NIF gives it: RocksDB's refusal is
+  `{:error, {:error, Message}}` (a charlist); `checked/2` otherwise.
+  """
+  @spec write_result(atom(), term()) :: term()
+  def write_result(_name, {:error, {:rocksdb, msg}}) when is_binary(msg),
+    do: {:error, {:error, String.to_charlist(msg)}}
+
+  def write_result(name, result), do: checked(name, result)
+
+  @doc """
+  A read's result as the NIF gives it: `{:error, {:corruption, Message}}`
+  for corrupt data, `{:error, {:unknown_status_error, Message}}` for any
+  other refusal of RocksDB's; `checked/2` otherwise.
+  """
+  @spec read_result(atom(), term()) :: term()
+  def read_result(_name, {:error, {:rocksdb, "Corruption" <> _ = msg}}),
+    do: {:error, {:corruption, String.to_charlist(msg)}}
+
+  def read_result(_name, {:error, {:rocksdb, msg}}) when is_binary(msg),
+    do: {:error, {:unknown_status_error, String.to_charlist(msg)}}
+
+  def read_result(name, result), do: checked(name, result)
 
   @doc "The family option for a column family handle (nil for the default)."
   @spec cf_opt(atom(), term()) :: String.t() | nil

@@ -17,8 +17,8 @@ defmodule Store.KV.RocksDB.KV do
   defp plain_get(name, key) do
     case Engine.get(name, key) do
       {:error, :not_found} -> :not_found
-      {:error, :engine_down} = error -> checked(name, error)
-      result -> result
+      {:ok, _} = ok -> ok
+      error -> read_result(name, error)
     end
   end
 
@@ -33,7 +33,7 @@ defmodule Store.KV.RocksDB.KV do
   defp do_get(name, cf, key, opts) do
     case Engine.get(name, key, read_opts(name, opts, cf)) do
       {:error, :not_found} -> :not_found
-      result -> checked(name, result)
+      result -> read_result(name, result)
     end
   end
 
@@ -41,10 +41,10 @@ defmodule Store.KV.RocksDB.KV do
   @spec put(R.db_handle(), binary(), binary(), list()) :: :ok | {:error, term()}
   def put({@db, name, _life}, key, value, [])
       when is_atom(name) and is_binary(key) and is_binary(value),
-      do: checked(name, Engine.put(name, key, value))
+      do: write_result(name, Engine.put(name, key, value))
 
   def put({@db, name}, key, value, []) when is_atom(name) and is_binary(key) and is_binary(value),
-    do: checked(name, Engine.put(name, key, value))
+    do: write_result(name, Engine.put(name, key, value))
 
   def put(db, key, value, opts), do: do_put(engine!(db), nil, key, value, opts)
 
@@ -56,7 +56,7 @@ defmodule Store.KV.RocksDB.KV do
   end
 
   defp do_put(name, cf, key, value, opts) when is_binary(key) and is_binary(value),
-    do: checked(name, Engine.put(name, key, value, write_opts(opts, cf)))
+    do: write_result(name, Engine.put(name, key, value, write_opts(opts, cf)))
 
   defp do_put(_, _, _, _, _), do: :erlang.error(:badarg)
 
@@ -72,7 +72,7 @@ defmodule Store.KV.RocksDB.KV do
   end
 
   defp do_delete(name, cf, key, opts),
-    do: checked(name, Engine.delete(name, key, write_opts(opts, cf)))
+    do: write_result(name, Engine.delete(name, key, write_opts(opts, cf)))
 
   @doc "A delete (RocksDB's SingleDelete contract is the caller's; a Delete honours it)."
   @spec single_delete(R.db_handle(), binary(), list()) :: :ok | {:error, term()}
@@ -87,7 +87,7 @@ defmodule Store.KV.RocksDB.KV do
   def delete_range(db, begin_key, end_key, opts) do
     name = engine!(db)
 
-    checked(
+    write_result(
       name,
       Engine.delete_range(name, key!(begin_key), key!(end_key), write_opts(opts, nil))
     )
@@ -99,7 +99,11 @@ defmodule Store.KV.RocksDB.KV do
   def delete_range(db, cf, begin_key, end_key, opts) do
     name = engine!(db)
     cf = cf_opt(name, cf)
-    checked(name, Engine.delete_range(name, key!(begin_key), key!(end_key), write_opts(opts, cf)))
+
+    write_result(
+      name,
+      Engine.delete_range(name, key!(begin_key), key!(end_key), write_opts(opts, cf))
+    )
   end
 
   @doc "Merges `operand` into `key` with the merge operator the database was opened with."
@@ -114,7 +118,7 @@ defmodule Store.KV.RocksDB.KV do
   end
 
   defp do_merge(name, cf, key, operand, opts) when is_binary(key) and is_binary(operand),
-    do: checked(name, Engine.merge(name, key, operand, write_opts(opts, cf)))
+    do: write_result(name, Engine.merge(name, key, operand, write_opts(opts, cf)))
 
   defp do_merge(_, _, _, _, _), do: :erlang.error(:badarg)
 
@@ -122,7 +126,7 @@ defmodule Store.KV.RocksDB.KV do
   @spec write(R.db_handle(), list(), list()) :: :ok | {:error, term()}
   def write(db, actions, opts) when is_list(actions) do
     name = engine!(db)
-    checked(name, Engine.write_batch(name, to_ops(name, actions, []), write_opts(opts, nil)))
+    write_result(name, Engine.write_batch(name, to_ops(name, actions, []), write_opts(opts, nil)))
   end
 
   def write(_db, _actions, _opts), do: :erlang.error(:badarg)

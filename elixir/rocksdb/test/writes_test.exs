@@ -1,0 +1,43 @@
+defmodule RocksdbWritesTest do
+  # Write options and results as the NIF's: disable_wal, flushes of several
+  # families, RocksDB's refusals as {:error, {:error, Message}}.
+  use ExUnit.Case, async: true
+  @moduletag :tmp_dir
+
+  test "disable_wal writes skip the WAL; with sync they are refused", %{tmp_dir: dir} do
+    {:ok, db, [default, other]} =
+      :rocksdb.open(
+        String.to_charlist(dir),
+        [create_if_missing: true, create_missing_column_families: true],
+        [{~c"default", []}, {~c"other", []}]
+      )
+
+    :ok = :rocksdb.put(db, "k1", "v1", [])
+    :ok = :rocksdb.put(db, "k2", "v2", disable_wal: true)
+    :ok = :rocksdb.put(db, other, "k3", "v3", disable_wal: true)
+    assert {:error, {:error, msg}} = :rocksdb.put(db, "k4", "v4", disable_wal: true, sync: true)
+    assert to_string(msg) =~ "Sync writes has to enable WAL"
+
+    assert {:error, {:error, _}} =
+             :rocksdb.write(db, [{:put, "k5", "v"}], disable_wal: true, sync: true)
+
+    assert :not_found = :rocksdb.get(db, "k4", [])
+    assert {:ok, "v2"} = :rocksdb.get(db, "k2", [])
+
+    {:ok, stats} = :rocksdb.stats(db)
+
+    assert [_, "1"] = Regex.run(~r/Cumulative WAL: ([0-9]+)/, stats),
+           "only k1 went through the WAL"
+
+    assert {:ok, "1"} = :rocksdb.get_property(db, other, "rocksdb.num-entries-active-mem-table")
+    :ok = :rocksdb.flush(db, [default, other], wait: true)
+    assert {:ok, "0"} = :rocksdb.get_property(db, other, "rocksdb.num-entries-active-mem-table")
+    :ok = :rocksdb.put(db, "k6", "v6", [])
+    :ok = :rocksdb.flush(db, [], [])
+
+    assert {:ok, "1"} = :rocksdb.get_property(db, "rocksdb.num-entries-active-mem-table"),
+           "[] flushes none"
+
+    :ok = :rocksdb.close(db)
+  end
+end
