@@ -22,6 +22,8 @@ type (
 	MoveKind = kv.MoveKind
 	// Move is one Iterator move.
 	Move = kv.Move
+	// KeyRange is [Start, Limit).
+	KeyRange = kv.KeyRange
 )
 
 // The kinds of write-batch entry and of iterator move.

@@ -86,6 +86,26 @@ func (s *Server) execAdmin(scratch []byte, id uint64, r *wire.Request) []byte {
 		})
 	case wire.OpCFCreate:
 		return s.replyResult(scratch, id, s.eng.CreateColumnFamily(r.Name))
+	case wire.OpApproximateSizes:
+		sizes, err := s.eng.ApproximateSizes(r.CF, r.Ranges, r.SizeMemtables, r.SizeFiles)
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
+			b = c.List(c.Atom(c.Tuple(b, 2), "ok"), len(sizes))
+			for _, n := range sizes {
+				b = c.Uint(b, n)
+			}
+			return c.ListEnd(b, len(sizes))
+		})
+	case wire.OpApproximateMemTableStats:
+		count, size, err := s.eng.ApproximateMemTableStats(r.CF, engine.KeyRange{Start: r.Key, Limit: r.Value})
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
+			return c.Uint(c.Uint(c.Tuple(c.Atom(c.Tuple(b, 2), "ok"), 2), count), size)
+		})
 	case wire.OpCFDrop:
 		return s.replyResult(scratch, id, s.eng.DropColumnFamily(r.Name))
 	}

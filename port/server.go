@@ -412,7 +412,7 @@ func (s *Server) exec(scratch []byte, id uint64, r *wire.Request) (out []byte) {
 		return s.execIterator(scratch, id, r, ro) // ops_iterator.go
 	case wire.OpSnapshotOpen, wire.OpSnapshotClose, wire.OpStats, wire.OpCacheInfo, wire.OpProperty,
 		wire.OpFlush, wire.OpSyncWAL, wire.OpLatestSequence, wire.OpCompactRange,
-		wire.OpCFList, wire.OpCFCreate, wire.OpCFDrop:
+		wire.OpCFList, wire.OpCFCreate, wire.OpCFDrop, wire.OpApproximateSizes, wire.OpApproximateMemTableStats:
 		return s.execAdmin(scratch, id, r) // ops_admin.go
 	case wire.OpCheckpoint:
 		return s.replyResult(scratch, id, s.checkpoint(r)) // backup.go

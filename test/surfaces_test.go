@@ -291,3 +291,44 @@ func TestDisableWALWritesAndTheirRefusalWithSync(t *testing.T) {
 	_, err = s.Get(ctx, []byte("k2"))
 	assert.ErrorIs(t, err, client.ErrNotFound, "the refused write applied nothing")
 }
+
+func TestApproximateSizesAndMemtableStats(t *testing.T) {
+	s := start(t, "", "etf")
+	for i := 0; i < 100; i++ {
+		require.NoError(t, s.Put(ctx, []byte(fmt.Sprintf("k%03d", i)), []byte(strings.Repeat("v", 1000))))
+	}
+	rng := func(a, b string) func([]byte) []byte {
+		return func(buf []byte) []byte { return bin(bin(etf.AppendTupleHeader(buf, 2), a), b) }
+	}
+	list := func(items ...func([]byte) []byte) func([]byte) []byte {
+		return func(b []byte) []byte {
+			b = etf.AppendListHeader(b, len(items))
+			for _, it := range items {
+				b = it(b)
+			}
+			return etf.AppendNil(b)
+		}
+	}
+	reply := roundTrip(t, s, 1, req("approximate_sizes", list(rng("k010", "k050"), rng("x", "y")), atomArg("include_both"), opts()))
+	sizes := asList(reply.(etf.Tuple)[1])
+	require.Len(t, sizes, 2)
+	n, _ := intOf(sizes[0])
+	assert.Positive(t, n, "the memtable holds the range")
+	n, _ = intOf(sizes[1])
+	assert.Zero(t, n)
+	reply = roundTrip(t, s, 2, req("approximate_memtable_stats", binArg("k010"), binArg("k050"), opts()))
+	stats := reply.(etf.Tuple)[1].(etf.Tuple)
+	count, _ := intOf(stats[0])
+	assert.Positive(t, count)
+
+	// A reversed range would trip an assertion in RocksDB: refused first.
+	for i, body := range [][]byte{
+		req("approximate_sizes", list(rng("z", "a")), atomArg("include_files"), opts()),
+		req("approximate_memtable_stats", binArg("z"), binArg("a"), opts()),
+		req("approximate_sizes", list(rng("a", "z")), atomArg("include_nothing"), opts()),
+	} {
+		reason, _ := reasonOf(roundTrip(t, s, uint64(10+i), body))
+		assert.Equal(t, "badarg", reason)
+	}
+	require.NoError(t, s.Ping(ctx))
+}

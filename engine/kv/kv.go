@@ -23,6 +23,9 @@ const (
 	OpMerge
 )
 
+// KeyRange is [Start, Limit).
+type KeyRange struct{ Start, Limit []byte }
+
 // BatchOp is one entry of an atomic write batch.
 type BatchOp struct {
 	Kind  OpKind

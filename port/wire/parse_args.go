@@ -90,6 +90,20 @@ func (p *termParser) arg(r *Request, op string, pos int, kind argKind) error {
 			return Badf("%s: argument %d must be %s, got %s", op, pos, what, p.describe())
 		}
 		r.ID = uint64(v)
+	case argRanges:
+		return p.ranges(r, op, pos)
+	case argSizeFlag:
+		a, _ := p.atom()
+		switch string(a) {
+		case "include_both":
+			r.SizeFiles, r.SizeMemtables = true, true
+		case "include_files":
+			r.SizeFiles = true
+		case "include_memtables":
+			r.SizeMemtables = true
+		default:
+			return Badf("%s: argument %d must be include_both, include_files or include_memtables", op, pos)
+		}
 	case argTarget:
 		name, ok := p.text()
 		if !ok || name == "" {
@@ -133,4 +147,28 @@ func (p *termParser) move(r *Request, op string, pos int) error {
 	}
 	p.pos = start
 	return bad()
+}
+
+// ranges reads [{Start, Limit}] of binaries.
+func (p *termParser) ranges(r *Request, op string, pos int) error {
+	if k := p.peek(); k != 106 && k != 108 {
+		return Badf("%s: argument %d must be a list of {Start, Limit}, got %s", op, pos, p.describe())
+	}
+	n, list, _ := p.seq()
+	for i := 0; i < n; i++ {
+		arity, isList, ok := p.seq()
+		if !ok || isList || arity != 2 {
+			return Badf("%s: range %d must be {Start, Limit}, got %s", op, i+1, p.describe())
+		}
+		start, ok1 := p.binary()
+		limit, ok2 := p.binary()
+		if !ok1 || !ok2 {
+			return Badf("%s: range %d must hold two binaries", op, i+1)
+		}
+		r.Ranges = append(r.Ranges, kv.KeyRange{Start: start, Limit: limit})
+	}
+	if !p.seqEnd(list) {
+		return Badf("%s: argument %d must be a proper list", op, pos)
+	}
+	return nil
 }

@@ -47,6 +47,8 @@ const (
 	OpSyncWAL
 	OpLatestSequence
 	OpMerge
+	OpApproximateSizes
+	OpApproximateMemTableStats
 )
 
 // Option bits: which options an op accepts.
@@ -109,6 +111,8 @@ const (
 	argBackupID  // a backup id, or latest (0)
 	argBackupNum // a backup id: 1 .. 2^32-1
 	argKeep      // how many backups to keep: 0 .. 2^32-1
+	argRanges    // a list of {Start, Limit} binaries
+	argSizeFlag  // include_both | include_files | include_memtables
 	argTarget    // a second path (restore target), kept in request.target
 )
 
@@ -152,6 +156,9 @@ var specs = map[Op]opSpec{
 	OpSyncWAL:        {"sync_wal", nil, 0},
 	OpLatestSequence: {"latest_sequence_number", nil, 0},
 	OpMerge:          {"merge", []argKind{argKey, argValue}, optCF | optSync | optDisableWAL},
+
+	OpApproximateSizes:         {"approximate_sizes", []argKind{argRanges, argSizeFlag}, optCF},
+	OpApproximateMemTableStats: {"approximate_memtable_stats", []argKind{argKey, argValue}, optCF},
 }
 
 var opsByName = func() map[string]Op {
@@ -164,23 +171,26 @@ var opsByName = func() map[string]Op {
 
 // Request is one decoded request.
 type Request struct {
-	Op        Op
-	Key       []byte // key; range start
-	Value     []byte // put value
-	End       []byte // range end (inclusive for scans, exclusive for delete_range)
-	HasStart  bool   // compact_range: a start bound was given
-	HasEnd    bool   // compact_range: an end bound was given
-	Keys      [][]byte
-	Batch     []kv.BatchOp
-	ID        uint64 // cursor or snapshot
-	Name      string
-	CF        string
-	Sync      bool
-	NoWAL     bool // disable_wal: the memtable only
-	Packed    bool // scan: rows as one binary (see docs/protocol.md)
-	BatchSize int
-	Limit     int
-	Snapshot  uint64
+	Op       Op
+	Key      []byte // key; range start
+	Value    []byte // put value
+	End      []byte // range end (inclusive for scans, exclusive for delete_range)
+	HasStart bool   // compact_range: a start bound was given
+	HasEnd   bool   // compact_range: an end bound was given
+	Keys     [][]byte
+	Batch    []kv.BatchOp
+	ID       uint64 // cursor or snapshot
+	Name     string
+	CF       string
+	Sync     bool
+	NoWAL    bool          // disable_wal: the memtable only
+	Ranges   []kv.KeyRange // approximate_sizes
+	// SizeFiles and SizeMemtables: what approximate_sizes counts.
+	SizeFiles, SizeMemtables bool
+	Packed                   bool // scan: rows as one binary (see docs/protocol.md)
+	BatchSize                int
+	Limit                    int
+	Snapshot                 uint64
 	// plain is set when the request came with no options, or an empty
 	// list or map of them: only such requests join a group.
 	Plain bool

@@ -40,4 +40,21 @@ defmodule RocksdbWritesTest do
 
     :ok = :rocksdb.close(db)
   end
+
+  test "approximate sizes and memtable stats; reversed ranges are refused", %{tmp_dir: dir} do
+    {:ok, db} = :rocksdb.open(String.to_charlist(dir), create_if_missing: true)
+    for i <- 1..100, do: :ok = :rocksdb.put(db, "k#{1000 + i}", :binary.copy("v", 1000), [])
+
+    assert [size, 0] =
+             :rocksdb.get_approximate_sizes(db, [{"k1010", "k1050"}, {"x", "y"}], :include_both)
+
+    assert size > 0
+    assert [0] = :rocksdb.get_approximate_sizes(db, [{"k1010", "k1050"}], :include_files)
+    assert {:ok, {count, bytes}} = :rocksdb.get_approximate_memtable_stats(db, "k1010", "k1050")
+    assert count > 0 and bytes > 0
+    assert {:ok, {0, 0}} = :rocksdb.get_approximate_memtable_stats(db, "x", "y")
+    assert {:error, {:badarg, _}} = :rocksdb.get_approximate_memtable_stats(db, "z", "a")
+    assert_raise ArgumentError, fn -> :rocksdb.get_approximate_sizes(db, [{"a", "b"}], :none) end
+    :ok = :rocksdb.close(db)
+  end
 end

@@ -309,6 +309,52 @@ defmodule Store.KV.RocksDB.DB do
   defp bound(b) when is_binary(b), do: b
   defp bound(_), do: :erlang.error(:badarg)
 
+  @doc """
+  RocksDB's estimate of the bytes each `{start, limit}` range of the
+  default column family takes: in SST files (`:include_files`), in the
+  memtables (`:include_memtables`) or both (`:include_both`). A bare list,
+  as the NIF's.
+  """
+  @spec get_approximate_sizes(R.db_handle(), [{binary(), binary()}], atom()) :: [
+          non_neg_integer()
+        ]
+  def get_approximate_sizes(db, ranges, flag),
+    do: get_approximate_sizes(db, :default_column_family, ranges, flag)
+
+  @doc "As `get_approximate_sizes/3`, for a column family."
+  @spec get_approximate_sizes(R.db_handle(), R.cf_handle(), [{binary(), binary()}], atom()) ::
+          [non_neg_integer()]
+  def get_approximate_sizes(db, cf, ranges, flag)
+      when flag in [:include_both, :include_files, :include_memtables] do
+    name = engine!(db)
+    ranges = for {s, l} <- Args.opts!(ranges), do: {key!(s), key!(l)}
+    opts = if f = cf_opt(name, cf), do: [cf: f], else: []
+
+    case checked(name, Engine.Caller.call(name, {:approximate_sizes, ranges, flag, opts}, nil)) do
+      {:ok, sizes} -> sizes
+      {:error, _} = error -> error
+    end
+  end
+
+  @doc """
+  RocksDB's estimate of the entries and bytes of `[start, limit)` of the
+  default column family in its memtables: `{:ok, {count, size}}`.
+  """
+  @spec get_approximate_memtable_stats(R.db_handle(), binary(), binary()) ::
+          {:ok, {non_neg_integer(), non_neg_integer()}} | {:error, term()}
+  def get_approximate_memtable_stats(db, start, limit),
+    do: get_approximate_memtable_stats(db, :default_column_family, start, limit)
+
+  @doc "As `get_approximate_memtable_stats/3`, for a column family."
+  @spec get_approximate_memtable_stats(R.db_handle(), R.cf_handle(), binary(), binary()) ::
+          {:ok, {non_neg_integer(), non_neg_integer()}} | {:error, term()}
+  def get_approximate_memtable_stats(db, cf, start, limit) do
+    name = engine!(db)
+    opts = if f = cf_opt(name, cf), do: [cf: f], else: []
+    request = {:approximate_memtable_stats, key!(start), key!(limit), opts}
+    checked(name, Engine.Caller.call(name, request, nil))
+  end
+
   @doc "A RocksDB property of the default column family: `{:ok, binary}`."
   @spec get_property(R.db_handle(), binary()) :: {:ok, binary()} | {:error, term()}
   def get_property(db, property), do: get_property(db, :default_column_family, property)
