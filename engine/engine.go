@@ -168,7 +168,7 @@ func (e *Engine) buildOptions() {
 		e.limiter = grocksdb.NewRateLimiter(int64(cfg.RateLimitBytesPerSec), 100*1000, 10)
 		o.SetRateLimiter(e.limiter)
 	}
-	e.opts = o
+	e.opts = withOptionsString(o, t.OptionsString)
 
 	e.readOpts = grocksdb.NewDefaultReadOptions()
 	e.writeOpts = grocksdb.NewDefaultWriteOptions()

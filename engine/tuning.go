@@ -38,6 +38,9 @@ type Tuning struct {
 	// bitmaps have MergeBitsetBits bits.
 	MergeOperator   string
 	MergeBitsetBits uint64
+	// OptionsString holds RocksDB options no setting names, in its own
+	// option-string syntax (tuning_string.go).
+	OptionsString string
 }
 
 func defaultTuning() Tuning {

@@ -44,4 +44,58 @@ defmodule RocksdbOptionsTest do
     assert text =~ "bottommost_compression=kSnappyCompression"
     assert text =~ ~r/bottommost_compression_opts=\{[^}]*enabled=true/
   end
+
+  # Every entry of the pass-through table reaches RocksDB's OPTIONS file.
+  test "every option of the pass-through table is applied", %{tmp_dir: dir} do
+    sample = fn
+      :bool, name ->
+        name not in ~w(allow_mmap_writes use_direct_reads use_direct_io_for_flush_and_compaction
+                                      unordered_write enable_pipelined_write manual_wal_flush disable_auto_compactions)
+
+      :uint, _ ->
+        7
+
+      :path, name ->
+        Path.join(dir, name)
+    end
+
+    table = Store.KV.RocksDB.Options.passthrough()
+    # RocksDB refuses some values (ranges and pairs of options): one each.
+    picks = %{
+      table_cache_numshardbits: 6,
+      num_levels: 7,
+      max_bytes_for_level_multiplier: 10,
+      level0_stop_writes_trigger: 36,
+      level0_slowdown_writes_trigger: 20
+    }
+
+    opts =
+      for {nif, {name, kind}} <- table,
+          do: {nif, Map.get(picks, nif, sample.(kind, name))}
+
+    path = Path.join(dir, "db")
+    {:ok, db} = :rocksdb.open(String.to_charlist(path), [create_if_missing: true] ++ opts)
+    :ok = :rocksdb.close(db)
+    text = options_file(path)
+
+    for {nif, value} <- opts do
+      {name, kind} = table[nif]
+      want = if kind == :path, do: Path.expand(value), else: to_string(value)
+      assert text =~ "#{name}=#{want}", "#{nif} (#{name}) did not reach RocksDB"
+    end
+  end
+
+  test "an option set to false reaches the sidecar", %{tmp_dir: dir} do
+    {:ok, db} =
+      :rocksdb.open(String.to_charlist(dir),
+        create_if_missing: true,
+        allow_concurrent_memtable_write: false,
+        enable_write_thread_adaptive_yield: false
+      )
+
+    :ok = :rocksdb.close(db)
+    text = options_file(dir)
+    assert text =~ "allow_concurrent_memtable_write=false"
+    assert text =~ "enable_write_thread_adaptive_yield=false"
+  end
 end

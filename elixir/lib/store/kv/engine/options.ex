@@ -62,6 +62,7 @@ defmodule Store.KV.Engine.Options do
           "int" -> {:int, lo, hi}
           "enum" -> {:one_of, choices}
           "bool" -> :bool
+          "string" -> :string
         end
 
       # The names are the sidecar's fixed table, and the option keys must
@@ -173,7 +174,7 @@ defmodule Store.KV.Engine.Options do
       "a list of directories"
     )
 
-    for {key, {_env, spec}} <- rocksdb, value = opts[key], value != nil do
+    for {key, {_env, spec}} <- rocksdb, value <- [opts[key]], value != nil do
       validate_rocksdb!(key, value, spec)
     end
 
@@ -186,6 +187,11 @@ defmodule Store.KV.Engine.Options do
 
   defp validate_rocksdb!(key, value, :bool),
     do: check!(key, value, &is_boolean/1, "true or false")
+
+  # The sidecar parses it (RocksDB's option-string syntax) and refuses what
+  # it cannot: here only its shape.
+  defp validate_rocksdb!(key, value, :string),
+    do: check!(key, value, &(is_binary(&1) and not String.contains?(&1, <<0>>)), "a string")
 
   defp validate_rocksdb!(key, value, {:one_of, choices}) do
     ok? = fn v -> (is_atom(v) or is_binary(v)) and to_string(v) in choices end
@@ -202,7 +208,7 @@ defmodule Store.KV.Engine.Options do
   @doc "The environment of the sidecar: the RocksDB options given, as SPIRE_ROCKSDB_* pairs."
   @spec env(keyword()) :: [{charlist(), charlist()}]
   def env(opts) do
-    for {key, {var, _}} <- settings(binary(opts)), value = opts[key], value != nil do
+    for {key, {var, _}} <- settings(binary(opts)), value <- [opts[key]], value != nil do
       {String.to_charlist(var), value |> to_string() |> String.to_charlist()}
     end
   end
@@ -222,7 +228,7 @@ defmodule Store.KV.Engine.Options do
             {:spin, "--spin", "us"},
             {:busy_spin, "--busy-spin", "us"}
           ],
-          value = opts[key],
+          value <- [opts[key]],
           value != nil,
           do: [flag, "#{value}#{unit}"]
 

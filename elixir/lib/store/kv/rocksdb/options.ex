@@ -6,7 +6,7 @@ defmodule Store.KV.RocksDB.Options do
   # what it does not know.
 
   alias Store.KV.Engine.Options, as: EngineOptions
-  alias Store.KV.RocksDB.Registry
+  alias Store.KV.RocksDB.{Args, Registry}
 
   # erlang-rocksdb name => Store.KV.Engine option of the same meaning.
   @direct ~w(ttl write_buffer_size max_write_buffer_number min_write_buffer_number_to_merge
@@ -20,6 +20,57 @@ defmodule Store.KV.RocksDB.Options do
   @implied ~w(create_missing_column_families statistics total_threads)a
 
   @compressions %{none: :none, snappy: :snappy, lz4: :lz4, lz4h: :lz4, zstd: :zstd}
+
+  # erlang-rocksdb's options that no engine setting names, by the name
+  # RocksDB's option-string parser knows them and the kind of their value:
+  # they reach RocksDB as the engine's option_string, applied last.
+  @passthrough %{
+    paranoid_checks: {"paranoid_checks", :bool},
+    use_fsync: {"use_fsync", :bool},
+    db_log_dir: {"db_log_dir", :path},
+    wal_dir: {"wal_dir", :path},
+    delete_obsolete_files_period_micros: {"delete_obsolete_files_period_micros", :uint},
+    max_background_compactions: {"max_background_compactions", :uint},
+    max_background_flushes: {"max_background_flushes", :uint},
+    max_log_file_size: {"max_log_file_size", :uint},
+    log_file_time_to_roll: {"log_file_time_to_roll", :uint},
+    keep_log_file_num: {"keep_log_file_num", :uint},
+    max_manifest_file_size: {"max_manifest_file_size", :uint},
+    table_cache_numshardbits: {"table_cache_numshardbits", :uint},
+    wal_ttl_seconds: {"WAL_ttl_seconds", :uint},
+    wal_size_limit_mb: {"WAL_size_limit_MB", :uint},
+    manual_wal_flush: {"manual_wal_flush", :bool},
+    manifest_preallocation_size: {"manifest_preallocation_size", :uint},
+    allow_mmap_reads: {"allow_mmap_reads", :bool},
+    allow_mmap_writes: {"allow_mmap_writes", :bool},
+    is_fd_close_on_exec: {"is_fd_close_on_exec", :bool},
+    advise_random_on_open: {"advise_random_on_open", :bool},
+    compaction_readahead_size: {"compaction_readahead_size", :uint},
+    use_adaptive_mutex: {"use_adaptive_mutex", :bool},
+    bytes_per_sync: {"bytes_per_sync", :uint},
+    skip_stats_update_on_db_open: {"skip_stats_update_on_db_open", :bool},
+    max_subcompactions: {"max_subcompactions", :uint},
+    atomic_flush: {"atomic_flush", :bool},
+    two_write_queues: {"two_write_queues", :bool},
+    allow_fallocate: {"allow_fallocate", :bool},
+    use_direct_reads: {"use_direct_reads", :bool},
+    use_direct_io_for_flush_and_compaction: {"use_direct_io_for_flush_and_compaction", :bool},
+    enable_pipelined_write: {"enable_pipelined_write", :bool},
+    unordered_write: {"unordered_write", :bool},
+    max_file_opening_threads: {"max_file_opening_threads", :uint},
+    stats_dump_period_sec: {"stats_dump_period_sec", :uint},
+    level0_file_num_compaction_trigger: {"level0_file_num_compaction_trigger", :uint},
+    level0_slowdown_writes_trigger: {"level0_slowdown_writes_trigger", :uint},
+    level0_stop_writes_trigger: {"level0_stop_writes_trigger", :uint},
+    max_bytes_for_level_multiplier: {"max_bytes_for_level_multiplier", :uint},
+    disable_auto_compactions: {"disable_auto_compactions", :bool},
+    report_bg_io_stats: {"report_bg_io_stats", :bool},
+    num_levels: {"num_levels", :uint}
+  }
+
+  @doc "The options passed through to RocksDB's own parser: `%{nif_name => {rocksdb_name, kind}}`."
+  @spec passthrough() :: %{atom() => {String.t(), atom()}}
+  def passthrough, do: @passthrough
 
   @doc """
   Returns `{engine_opts, create_if_missing, not_applied}` for erlang-rocksdb
@@ -44,7 +95,14 @@ defmodule Store.KV.RocksDB.Options do
         end
       end)
 
-    engine = engine |> background_jobs(pairs) |> bottommost_as_the_nif(pairs)
+    {strings, engine} = Enum.split_with(engine, &match?({:rocksdb_option, _}, &1))
+
+    engine =
+      engine
+      |> background_jobs(pairs)
+      |> bottommost_as_the_nif(pairs)
+      |> with_option_string(for({:rocksdb_option, o} <- strings, do: o))
+
     {valid, invalid} = Enum.split_with(engine, &valid?/1)
     {Enum.reverse(valid), create, Enum.reverse(skipped) ++ Keyword.keys(invalid)}
   end
@@ -56,6 +114,15 @@ defmodule Store.KV.RocksDB.Options do
   defp option(k, v) when k in [:compression, :bottommost_compression] do
     case Map.fetch(@compressions, v) do
       {:ok, c} -> [{k, c}]
+      :error -> :skip
+    end
+  end
+
+  defp option(k, v) when is_map_key(@passthrough, k) do
+    {name, kind} = Map.fetch!(@passthrough, k)
+
+    case passthrough_value(kind, v) do
+      {:ok, text} -> [{:rocksdb_option, name <> "=" <> text}]
       :error -> :skip
     end
   end
@@ -144,6 +211,28 @@ defmodule Store.KV.RocksDB.Options do
       if n > 0, do: [{:max_background_jobs, n} | engine], else: engine
     end
   end
+
+  defp passthrough_value(:bool, v) when is_boolean(v), do: {:ok, Atom.to_string(v)}
+
+  defp passthrough_value(:uint, v) when is_integer(v) and v >= 0 and v < 0x8000000000000000,
+    do: {:ok, Integer.to_string(v)}
+
+  # A path goes in absolute (the NIF's relative paths resolve against the
+  # BEAM's directory, which the sidecar shares) and without the option
+  # string's separators.
+  defp passthrough_value(:path, v) do
+    path = Path.expand(Args.path!(v))
+    if String.contains?(path, [";", "{", "}", "="]), do: :error, else: {:ok, path}
+  rescue
+    ArgumentError -> :error
+  end
+
+  defp passthrough_value(_kind, _v), do: :error
+
+  defp with_option_string(engine, []), do: engine
+
+  defp with_option_string(engine, options),
+    do: [{:option_string, Enum.join(options, ";")} | engine]
 
   # The engine's names of the CompressionOptions settings.
   @compression_opts %{
