@@ -62,12 +62,20 @@ demo: build
 
 # Go benchmarks (in-process engine, the sidecar's own CPU, the binary through
 # the Go client), then the Elixir bench, which writes docs/benchmarks.md and
-# docs/benchmarks-latency.svg.
+# docs/benchmarks-latency.svg, then spire-port beside erlang-rocksdb's NIF in
+# one BEAM (docs/benchmarks-nif.md) when a NIF build is in NIF (default
+# var/nif; `make bench NIF=DIR`).
+NIF ?= var/nif
 bench: build
 	mkdir -p var
 	$(GO) test ./engine ./port ./port/client -run '^$$' -bench . -benchtime 2s | tee var/bench-go.txt
 	cd elixir && MIX_ENV=prod mix run --no-start bench/bench.exs --out ../docs/benchmarks.md --go ../var/bench-go.txt
 	cd elixir && MIX_ENV=prod mix run --no-start bench/backup.exs --out ../docs/benchmarks-backup.md
+	@if [ -d "$(NIF)/rocksdb/ebin" ]; then \
+	  cd elixir && ERL_LIBS=$(abspath $(NIF)) MIX_ENV=prod mix run --no-start bench/nif_ab.exs --out ../docs/benchmarks-nif.md; \
+	else \
+	  echo "bench: no erlang-rocksdb NIF in $(NIF): the side-by-side rows are skipped (../shared/anchors/erlang-rocksdb/build.sh $(NIF) builds it)"; \
+	fi
 
 clean:
 	rm -rf bin var elixir/_build elixir/tmp elixir/data
