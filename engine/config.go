@@ -57,6 +57,9 @@ type Config struct {
 	// Compaction holds the compaction style, the TTL and the compression
 	// options (tuning_compaction.go).
 	Compaction CompactionTuning
+	// ValueTTL, when above 0, opens a TTL database (ttl.go): values older
+	// than this many seconds go at compaction.
+	ValueTTL int
 	// WriteBufferSize is the size of one memtable in bytes.
 	WriteBufferSize uint64
 	// MaxWriteBufferNumber is how many memtables may exist at once.
@@ -127,7 +130,7 @@ type Setting struct {
 	Default string
 	Range   string
 	Help    string
-	// Kind ("int", "enum" or "bool"), Min and Max (int) and Choices (enum)
+	// Kind ("int", "enum", "bool" or "string"), Min and Max (int) and Choices (enum)
 	// say the same as Range for programs: Store.KV.Engine validates its
 	// options against them (spire-port --describe) instead of a copy.
 	Kind     string

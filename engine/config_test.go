@@ -164,7 +164,7 @@ func TestEverySettingDescribesItself(t *testing.T) {
 			assert.LessOrEqual(t, s.Min, s.Max, s.Env)
 		case "enum":
 			assert.NotEmpty(t, s.Choices, s.Env)
-		case "bool":
+		case "bool", "string":
 		default:
 			t.Errorf("%s: kind %q", s.Env, s.Kind)
 		}

@@ -3,6 +3,7 @@ package engine
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -71,4 +72,22 @@ func TestCompactionStyleTTLAndCompressionOptionsReachRocksDB(t *testing.T) {
 	assert.Contains(t, optionValue(t, text, "compression_opts"), "window_bits=8192")
 	assert.Contains(t, optionValue(t, text, "compression_opts"), "max_dict_bytes=32768")
 	assert.Equal(t, "kDisableCompressionOption", optionValue(t, text, "bottommost_compression"))
+}
+
+func TestATTLDatabaseDropsOldValuesAtCompaction(t *testing.T) {
+	cfg := smallConfig()
+	cfg.ValueTTL = 1
+	dir := filepath.Join(t.TempDir(), "data")
+	e, err := Open(dir, cfg)
+	require.NoError(t, err)
+	defer e.Close()
+	require.NoError(t, e.CreateColumnFamily("c"))
+	require.NoError(t, e.Put([]byte("a"), []byte("a1"), WriteOptions{}))
+	v, err := e.Get([]byte("a"), ReadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "a1", string(v), "the stamp is not seen")
+	time.Sleep(2100 * time.Millisecond) // RocksDB's TTL has a one-second grain
+	require.NoError(t, e.CompactRange("", nil, nil))
+	_, err = e.Get([]byte("a"), ReadOptions{})
+	assert.ErrorIs(t, err, ErrNotFound, "gone at the compaction after its TTL")
 }

@@ -244,9 +244,14 @@ func (e *Engine) openDB() error {
 	var db *grocksdb.DB
 	var handles []*grocksdb.ColumnFamilyHandle
 	var err error
-	if e.cfg.ReadOnly {
+	switch {
+	case e.cfg.ValueTTL > 0 && e.cfg.ReadOnly:
+		return fmt.Errorf("%w: a TTL database cannot be opened read-only here", ErrInvalidArgument)
+	case e.cfg.ValueTTL > 0:
+		db, handles, err = openWithTTL(e.opts, e.path, names, cfOpts, e.cfg.ValueTTL)
+	case e.cfg.ReadOnly:
 		db, handles, err = grocksdb.OpenDbForReadOnlyColumnFamilies(e.opts, e.path, names, cfOpts, false)
-	} else {
+	default:
 		db, handles, err = grocksdb.OpenDbColumnFamilies(e.opts, e.path, names, cfOpts)
 	}
 	if err != nil {

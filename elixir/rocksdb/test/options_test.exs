@@ -98,4 +98,38 @@ defmodule RocksdbOptionsTest do
     assert text =~ "allow_concurrent_memtable_write=false"
     assert text =~ "enable_write_thread_adaptive_yield=false"
   end
+
+  test "a prefix extractor and a TTL database", %{tmp_dir: dir} do
+    {:ok, db} =
+      :rocksdb.open(String.to_charlist(Path.join(dir, "prefix")),
+        create_if_missing: true,
+        prefix_extractor: {:fixed_prefix_transform, 2}
+      )
+
+    for k <- ["aa1", "aa2", "ab1"], do: :ok = :rocksdb.put(db, k, "v", [])
+    {:ok, itr} = :rocksdb.iterator(db, prefix_same_as_start: true)
+    assert {:ok, "aa1", _} = :rocksdb.iterator_move(itr, {:seek, "aa"})
+    assert {:ok, "aa2", _} = :rocksdb.iterator_move(itr, :next)
+    assert {:error, :invalid_iterator} = :rocksdb.iterator_move(itr, :next), "not past the prefix"
+    :ok = :rocksdb.iterator_close(itr)
+    :ok = :rocksdb.close(db)
+
+    {:ok, ttl} =
+      :rocksdb.open_with_ttl(
+        String.to_charlist(Path.join(dir, "ttl")),
+        [create_if_missing: true],
+        1,
+        false
+      )
+
+    :ok = :rocksdb.put(ttl, "a", "a1", [])
+    assert {:ok, "a1"} = :rocksdb.get(ttl, "a", [])
+    Process.sleep(2100)
+    :ok = :rocksdb.compact_range(ttl, :undefined, :undefined, [])
+    assert :not_found = :rocksdb.get(ttl, "a", [])
+    :ok = :rocksdb.close(ttl)
+
+    assert {:error, {:db_open, _}} =
+             :rocksdb.open_with_ttl(String.to_charlist(Path.join(dir, "ttl")), [], 1, true)
+  end
 end

@@ -46,6 +46,19 @@ defmodule Store.KV.RocksDB.DB do
   def open_with_cf_readonly(path, opts, cf_descriptors),
     do: open_db(path, opts, cf_descriptors, true)
 
+  @doc """
+  Opens a TTL database (RocksDB's DBWithTTL): each value goes at the first
+  compaction after it is `ttl` seconds old (0 or less: never); reads never
+  see the stamp RocksDB keeps beside it. A TTL database cannot be opened
+  read-only here (`read_only` true answers `{:error, {:db_open, _}}`).
+  """
+  @spec open_with_ttl(R.path(), list(), integer(), boolean()) ::
+          {:ok, R.db_handle()} | {:error, term()}
+  def open_with_ttl(path, opts, ttl, read_only) when is_integer(ttl) and is_boolean(read_only) do
+    opts = Args.opts!(opts) ++ [{:spire_value_ttl, max(ttl, 0)}]
+    with {:ok, db, _} <- open_db(path, opts, [], read_only), do: {:ok, db}
+  end
+
   defp open_db(path, opts, cfds, read_only? \\ false)
 
   defp open_db(path, opts, cfds, read_only?) when is_list(opts) and is_list(cfds) do

@@ -127,6 +127,16 @@ defmodule Store.KV.RocksDB.Options do
     end
   end
 
+  defp option(:prefix_extractor, {kind, n})
+       when kind in [:fixed_prefix_transform, :capped_prefix_transform] and is_integer(n) and
+              n in 1..0xFFFF do
+    name = if kind == :fixed_prefix_transform, do: "FixedPrefix", else: "CappedPrefix"
+    [{:rocksdb_option, "prefix_extractor=rocksdb.#{name}.#{n}"}]
+  end
+
+  # open_with_ttl/4's TTL (not an option of the NIF's open/2).
+  defp option(:spire_value_ttl, ttl) when is_integer(ttl), do: [value_ttl: min(ttl, 0x7FFFFFFF)]
+
   defp option(:compaction_style, style) when style in [:level, :universal, :fifo],
     do: [compaction_style: Atom.to_string(style)]
 

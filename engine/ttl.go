@@ -1,0 +1,83 @@
+package engine
+
+/*
+#include <stdlib.h>
+#include <rocksdb/c.h>
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/linxGnu/grocksdb"
+)
+
+// openWithTTL opens a TTL database (RocksDB's DBWithTTL): each value is
+// stamped when written and goes at the first compaction after it is ttl
+// seconds old; reads never see the stamp. grocksdb 1.7.14's own
+// OpenDbColumnFamiliesWithTTL takes its package's C.int, which no other
+// package can make, so the C API is called here and its handles wrapped.
+func openWithTTL(opts *grocksdb.Options, path string, names []string, cfOpts []*grocksdb.Options, ttl int) (*grocksdb.DB, []*grocksdb.ColumnFamilyHandle, error) {
+	n := len(names)
+	cPath := C.CString(path)
+	defer C.free(unsafe.Pointer(cPath))
+	// Arrays of C pointers live in C memory: cgo forbids Go pointers in
+	// the memory it passes.
+	cNames := (*[1 << 20]*C.char)(C.malloc(C.size_t(n) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))[:n:n]
+	defer C.free(unsafe.Pointer(&cNames[0]))
+	for i, name := range names {
+		cNames[i] = C.CString(name)
+	}
+	defer func() {
+		for _, p := range cNames {
+			C.free(unsafe.Pointer(p))
+		}
+	}()
+	cOpts := (*[1 << 20]*C.rocksdb_options_t)(C.malloc(C.size_t(n) * C.size_t(unsafe.Sizeof((*C.rocksdb_options_t)(nil)))))[:n:n]
+	defer C.free(unsafe.Pointer(&cOpts[0]))
+	for i, o := range cfOpts {
+		cOpts[i] = nativeOptions(o)
+	}
+	cHandles := (*[1 << 20]*C.rocksdb_column_family_handle_t)(C.malloc(C.size_t(n) * C.size_t(unsafe.Sizeof((*C.rocksdb_column_family_handle_t)(nil)))))[:n:n]
+	defer C.free(unsafe.Pointer(&cHandles[0]))
+	ttls := (*[1 << 20]C.int)(C.malloc(C.size_t(n) * C.size_t(unsafe.Sizeof(C.int(0)))))[:n:n]
+	defer C.free(unsafe.Pointer(&ttls[0]))
+	for i := range ttls {
+		ttls[i] = C.int(ttl)
+	}
+	var cErr *C.char
+	cdb := C.rocksdb_open_column_families_with_ttl(nativeOptions(opts), cPath, C.int(n), &cNames[0], &cOpts[0],
+		&cHandles[0], &ttls[0], &cErr)
+	if err := cError(cErr); err != nil {
+		return nil, nil, err
+	}
+	// grocksdb keeps the C handle as the first field of DB and of
+	// ColumnFamilyHandle (as nativeDB and nativeCF read them; the layout
+	// test guards it); the name and options a DB also keeps are only
+	// reported.
+	db := new(grocksdb.DB)
+	*(**C.rocksdb_t)(unsafe.Pointer(db)) = cdb
+	handles := make([]*grocksdb.ColumnFamilyHandle, n)
+	for i, h := range cHandles {
+		handles[i] = new(grocksdb.ColumnFamilyHandle) // its one field is the C handle
+		*(**C.rocksdb_column_family_handle_t)(unsafe.Pointer(handles[i])) = h
+	}
+	return db, handles, nil
+}
+
+var valueTTLSetting = Setting{
+	Env: "SPIRE_ROCKSDB_VALUE_TTL", Flag: "value-ttl", Default: "0 (no TTL)", Range: "0 .. 2147483647 seconds",
+	Help: "open as a TTL database: values this old go at compaction (erlang-rocksdb's open_with_ttl)",
+	Kind: "int", Min: 0, Max: 1<<31 - 1,
+	apply: func(c *Config, v string) error {
+		var n int
+		if _, err := fmt.Sscan(v, &n); err != nil || n < 0 || n > 1<<31-1 {
+			return fmt.Errorf("want a whole number from 0 to 2147483647")
+		}
+		c.ValueTTL = n
+		return nil
+	},
+}
+
+func init() { Settings = append(Settings, valueTTLSetting) }
