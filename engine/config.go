@@ -60,6 +60,10 @@ type Config struct {
 	// ValueTTL, when above 0, opens a TTL database (ttl.go): values older
 	// than this many seconds go at compaction.
 	ValueTTL int
+	// InMemory keeps the whole database in memory (RocksDB's in-memory
+	// env, erlang-rocksdb's memenv): nothing is written to the disk, and
+	// it is gone when the sidecar stops.
+	InMemory bool
 	// WriteBufferSize is the size of one memtable in bytes.
 	WriteBufferSize uint64
 	// MaxWriteBufferNumber is how many memtables may exist at once.

@@ -25,6 +25,8 @@ type diskGuard struct {
 	dir     string
 	reserve uint64
 	ino     uint64
+	// off: the database lives in memory (Config.InMemory), no disk to guard.
+	off bool
 
 	// checked is when the last probe began (UnixNano); state holds its
 	// result. Writes read both without a lock; the one write that moves
@@ -66,6 +68,9 @@ func newDiskGuard(dir string, reserve uint64) (*diskGuard, error) {
 // one write in each interval pays for the stat and statfs, and no write
 // waits for another's probe.
 func (g *diskGuard) check(n uint64) error {
+	if g.off {
+		return nil
+	}
 	now := time.Now().UnixNano()
 	last := g.checked.Load()
 	if now-last >= int64(diskCheckEvery) && g.checked.CompareAndSwap(last, now) {

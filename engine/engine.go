@@ -80,7 +80,7 @@ func Open(dir string, cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if !cfg.ReadOnly {
+	if !cfg.ReadOnly && !cfg.InMemory {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("engine: create data dir: %w", err)
 		}
@@ -97,7 +97,9 @@ func Open(dir string, cfg Config) (*Engine, error) {
 		e.unuseDir()
 		return nil, err
 	}
-	if e.guard, err = newDiskGuard(dir, reserveFor(cfg)); err != nil {
+	if cfg.InMemory {
+		e.guard = &diskGuard{off: true}
+	} else if e.guard, err = newDiskGuard(dir, reserveFor(cfg)); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("engine: data dir: %w", err)
 	}
@@ -164,11 +166,18 @@ func (e *Engine) buildOptions() {
 	}
 	o.SetAllowConcurrentMemtableWrites(t.AllowConcurrentMemtableWrite)
 	o.SetEnableWriteThreadAdaptiveYield(t.EnableWriteThreadAdaptiveYield)
-	if cfg.RateLimitBytesPerSec > 0 {
+	// RocksDB's in-memory env calls the rate limiter through an overload
+	// that asserts: a database with no disk has no I/O to limit anyway.
+	if cfg.RateLimitBytesPerSec > 0 && !cfg.InMemory {
 		e.limiter = grocksdb.NewRateLimiter(int64(cfg.RateLimitBytesPerSec), 100*1000, 10)
 		o.SetRateLimiter(e.limiter)
 	}
 	e.opts = withOptionsString(o, t.OptionsString)
+	if cfg.InMemory {
+		// Set on the final options, which own it: a copy made by the option
+		// string would share the pointer with options already destroyed.
+		e.opts.SetEnv(grocksdb.NewMemEnv())
+	}
 
 	e.readOpts = grocksdb.NewDefaultReadOptions()
 	e.writeOpts = grocksdb.NewDefaultWriteOptions()

@@ -91,3 +91,18 @@ func TestATTLDatabaseDropsOldValuesAtCompaction(t *testing.T) {
 	_, err = e.Get([]byte("a"), ReadOptions{})
 	assert.ErrorIs(t, err, ErrNotFound, "gone at the compaction after its TTL")
 }
+
+func TestAnInMemoryDatabaseTouchesNoDisk(t *testing.T) {
+	cfg := smallConfig()
+	cfg.InMemory = true
+	dir := filepath.Join(t.TempDir(), "nowhere")
+	e, err := Open(dir, cfg)
+	require.NoError(t, err)
+	require.NoError(t, e.Put([]byte("a"), []byte("1"), WriteOptions{}))
+	require.NoError(t, e.Flush(""))
+	v, err := e.Get([]byte("a"), ReadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "1", string(v))
+	assert.NoDirExists(t, dir)
+	require.NoError(t, e.Close())
+}

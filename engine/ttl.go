@@ -80,4 +80,8 @@ var valueTTLSetting = Setting{
 	},
 }
 
-func init() { Settings = append(Settings, valueTTLSetting) }
+var inMemorySetting = boolSetting("SPIRE_ROCKSDB_IN_MEMORY", "false",
+	"keep the database in memory only (erlang-rocksdb's memenv): gone when the sidecar stops",
+	func(c *Config, b bool) { c.InMemory = b })
+
+func init() { Settings = append(Settings, valueTTLSetting, inMemorySetting) }

@@ -132,4 +132,22 @@ defmodule RocksdbOptionsTest do
     assert {:error, {:db_open, _}} =
              :rocksdb.open_with_ttl(String.to_charlist(Path.join(dir, "ttl")), [], 1, true)
   end
+
+  test "in-memory databases write nothing to the disk", %{tmp_dir: dir} do
+    {:ok, env} = :rocksdb.new_env(:memenv)
+    :ok = :rocksdb.set_env_background_threads(env, 2)
+    path = Path.join(dir, "mem")
+    {:ok, db} = :rocksdb.open(String.to_charlist(path), env: env)
+    {:ok, db2} = :rocksdb.open(String.to_charlist(path <> "2"), env: :memenv)
+    :ok = :rocksdb.put(db, "a", "1", [])
+    :ok = :rocksdb.put(db2, "a", "2", [])
+    :ok = :rocksdb.flush(db, [])
+    assert {:ok, "1"} = :rocksdb.get(db, "a", [])
+    assert {:ok, "2"} = :rocksdb.get(db2, "a", [])
+    :ok = :rocksdb.close(db)
+    :ok = :rocksdb.close(db2)
+    refute File.exists?(path)
+    :ok = :rocksdb.destroy_env(env)
+    assert_raise ArgumentError, fn -> :rocksdb.destroy_env(env) end
+  end
 end

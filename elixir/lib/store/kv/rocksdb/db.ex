@@ -78,7 +78,9 @@ defmodule Store.KV.RocksDB.DB do
           alive?(engine_name(abs)) ->
         {:error, {:db_open, ~c"IO error: lock hold by current process: #{abs}/LOCK"}}
 
-      (read_only? or not create?) and not File.exists?(Path.join(abs, "CURRENT")) ->
+      # An in-memory database is made at open, as the NIF's memenv does.
+      (read_only? or not create?) and engine_opts[:in_memory] != true and
+          not File.exists?(Path.join(abs, "CURRENT")) ->
         {:error,
          {:db_open, ~c"Invalid argument: #{abs}: does not exist (create_if_missing is false)"}}
 

@@ -74,6 +74,44 @@ defmodule Store.KV.RocksDB.Objects do
   @spec cache_info(R.object_handle(), atom()) :: term()
   def cache_info(cache, item), do: Keyword.fetch!(cache_info(cache), item)
 
+  @doc """
+  An env for the `env` open option: `:default` (the disk) or `:memenv`
+  (RocksDB's in-memory env: each database opened with it lives in memory
+  only, in its own sidecar, and is gone when closed).
+  """
+  @spec new_env() :: {:ok, R.object_handle()}
+  def new_env, do: new_env(:default)
+
+  @doc "As `new_env/0`, of the given kind."
+  @spec new_env(:default | :memenv) :: {:ok, R.object_handle()}
+  def new_env(kind) when kind in [:default, :memenv],
+    do: new_object(:env, %{mem: kind == :memenv, threads: %{}})
+
+  @doc "The default (disk) env."
+  @spec default_env() :: {:ok, R.object_handle()}
+  def default_env, do: new_env(:default)
+
+  @doc "An in-memory env (see `new_env/1`)."
+  @spec mem_env() :: {:ok, R.object_handle()}
+  def mem_env, do: new_env(:memenv)
+
+  @doc "Forgets an env handle."
+  @spec destroy_env(R.object_handle()) :: :ok
+  def destroy_env(env) do
+    object!(env, :env)
+    release_object(env)
+  end
+
+  @doc "Records the env's background thread count (each sidecar sizes its own pools)."
+  @spec set_env_background_threads(R.object_handle(), non_neg_integer()) :: :ok
+  def set_env_background_threads(env, n), do: set_env_background_threads(env, n, :low)
+
+  @doc "As `set_env_background_threads/2`, for one priority (`:low`, `:high`)."
+  @spec set_env_background_threads(R.object_handle(), non_neg_integer(), atom()) :: :ok
+  def set_env_background_threads(env, n, pri)
+      when is_integer(n) and n >= 0 and pri in [:low, :high, :bottom, :user],
+      do: update_object(env, :env, &put_in(&1, [:threads, pri], n))
+
   @doc "A rate limiter for flush and compaction I/O, for the `rate_limiter` open option."
   @spec new_rate_limiter(non_neg_integer(), boolean()) :: {:ok, R.object_handle()}
   def new_rate_limiter(rate, _auto) when is_integer(rate) and rate >= 0,

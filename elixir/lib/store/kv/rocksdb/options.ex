@@ -134,6 +134,16 @@ defmodule Store.KV.RocksDB.Options do
     [{:rocksdb_option, "prefix_extractor=rocksdb.#{name}.#{n}"}]
   end
 
+  defp option(:env, :memenv), do: [in_memory: true]
+  defp option(:env, :default), do: []
+
+  defp option(:env, ref) when is_reference(ref) do
+    case :ets.lookup(Registry.objects(), ref) do
+      [{_, :env, %{mem: mem}}] -> if mem, do: [in_memory: true], else: []
+      _ -> :skip
+    end
+  end
+
   # open_with_ttl/4's TTL (not an option of the NIF's open/2).
   defp option(:spire_value_ttl, ttl) when is_integer(ttl), do: [value_ttl: min(ttl, 0x7FFFFFFF)]
 
