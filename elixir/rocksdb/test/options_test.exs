@@ -150,4 +150,32 @@ defmodule RocksdbOptionsTest do
     :ok = :rocksdb.destroy_env(env)
     assert_raise ArgumentError, fn -> :rocksdb.destroy_env(env) end
   end
+
+  test "managers shape the databases opened with them and report their sums", %{tmp_dir: dir} do
+    {:ok, wbm} = :rocksdb.new_write_buffer_manager(8 * 1024 * 1024)
+    {:ok, env} = :rocksdb.default_env()
+    {:ok, sst} = :rocksdb.new_sst_file_manager(env, max_trash_db_ratio: 0.5)
+    opts = [create_if_missing: true, write_buffer_manager: wbm, sst_file_manager: sst]
+    {:ok, a} = :rocksdb.open(String.to_charlist(Path.join(dir, "a")), opts)
+    {:ok, b} = :rocksdb.open(String.to_charlist(Path.join(dir, "b")), opts)
+    assert options_file(Path.join(dir, "a")) =~ "db_write_buffer_size=8388608"
+    assert 0 == :rocksdb.sst_file_manager_info(sst, :total_size)
+
+    for db <- [a, b], i <- 1..100, do: :ok = :rocksdb.put(db, "k#{i}", :binary.copy("v", 100), [])
+    assert :rocksdb.write_buffer_manager_info(wbm, :memory_usage) > 0
+    :ok = :rocksdb.flush(a, [])
+    assert :rocksdb.sst_file_manager_info(sst, :total_size) > 0
+    assert 0.5 == :rocksdb.sst_file_manager_info(sst, :max_trash_db_ratio)
+    :ok = :rocksdb.sst_file_manager_flag(sst, :max_allowed_space_usage, 1)
+    assert :rocksdb.sst_file_manager_info(sst, :is_max_allowed_space_reached)
+
+    assert_raise ArgumentError, fn ->
+      :rocksdb.sst_file_manager_flag(sst, :max_trash_db_ratio, -1)
+    end
+
+    :ok = :rocksdb.close(a)
+    :ok = :rocksdb.close(b)
+    :ok = :rocksdb.release_write_buffer_manager(wbm)
+    :ok = :rocksdb.release_sst_file_manager(sst)
+  end
 end

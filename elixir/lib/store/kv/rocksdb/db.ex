@@ -88,9 +88,15 @@ defmodule Store.KV.RocksDB.DB do
         if skipped != [],
           do: Logger.warning("rocksdb open #{abs}: options not applied: #{inspect(skipped)}")
 
-        if read_only?,
-          do: start_read_only(abs, families, engine_opts, 1),
-          else: start_read_write(abs, families, engine_opts)
+        result =
+          if read_only?,
+            do: start_read_only(abs, families, engine_opts, 1),
+            else: start_read_write(abs, families, engine_opts)
+
+        with {:ok, {@db, name, _}, _} <- result,
+             do: Store.KV.RocksDB.Objects.note_users(name, opts)
+
+        result
     end
   end
 

@@ -112,6 +112,145 @@ defmodule Store.KV.RocksDB.Objects do
       when is_integer(n) and n >= 0 and pri in [:low, :high, :bottom, :user],
       do: update_object(env, :env, &put_in(&1, [:threads, pri], n))
 
+  ## Managers. Each database is a sidecar of its own, so a manager handle
+  ## shapes each database opened with it (its buffer size, its limits) and
+  ## reports the sum of what those databases hold.
+
+  @doc "A write buffer manager of `size` bytes, for the `write_buffer_manager` open option."
+  @spec new_write_buffer_manager(non_neg_integer()) :: {:ok, R.object_handle()}
+  def new_write_buffer_manager(size) when is_integer(size) and size >= 0,
+    do: new_object(:write_buffer_manager, %{size: size, users: []})
+
+  @doc "As `new_write_buffer_manager/1`, charging the memtables to `cache`."
+  @spec new_write_buffer_manager(non_neg_integer(), R.object_handle()) :: {:ok, R.object_handle()}
+  def new_write_buffer_manager(size, cache) when is_integer(size) and size >= 0 do
+    object!(cache, :cache)
+    new_object(:write_buffer_manager, %{size: size, users: []})
+  end
+
+  @doc "Forgets a write buffer manager handle."
+  @spec release_write_buffer_manager(R.object_handle()) :: :ok
+  def release_write_buffer_manager(mgr) do
+    object!(mgr, :write_buffer_manager)
+    release_object(mgr)
+  end
+
+  @doc "`[memory_usage:, mutable_memtable_memory_usage:, buffer_size:, enabled:]`."
+  @spec write_buffer_manager_info(R.object_handle()) :: [{atom(), term()}]
+  def write_buffer_manager_info(mgr) do
+    %{size: size, users: users} = object!(mgr, :write_buffer_manager)
+
+    [
+      memory_usage: sum_property(users, "rocksdb.cur-size-all-mem-tables"),
+      mutable_memtable_memory_usage: sum_property(users, "rocksdb.cur-size-active-mem-table"),
+      buffer_size: size,
+      enabled: size > 0
+    ]
+  end
+
+  @doc "One item of `write_buffer_manager_info/1`."
+  @spec write_buffer_manager_info(R.object_handle(), atom()) :: term()
+  def write_buffer_manager_info(mgr, item) when is_atom(item),
+    do: Keyword.fetch!(write_buffer_manager_info(mgr), item)
+
+  @sst_defaults %{
+    delete_rate_bytes_per_sec: 0,
+    max_trash_db_ratio: 0.25,
+    max_allowed_space_usage: 0,
+    compaction_buffer_size: 0
+  }
+
+  @doc "An SST file manager for the `sst_file_manager` open option."
+  @spec new_sst_file_manager(R.object_handle()) :: {:ok, R.object_handle()}
+  def new_sst_file_manager(env), do: new_sst_file_manager(env, [])
+
+  @doc "As `new_sst_file_manager/1`, with `delete_rate_bytes_per_sec` and `max_trash_db_ratio`."
+  @spec new_sst_file_manager(R.object_handle(), list()) :: {:ok, R.object_handle()}
+  def new_sst_file_manager(env, opts) do
+    object!(env, :env)
+
+    data =
+      Enum.reduce(Args.opts!(opts), @sst_defaults, fn
+        {k, v}, acc when k in [:delete_rate_bytes_per_sec, :max_trash_db_ratio] ->
+          put_flag(acc, k, v)
+
+        _, acc ->
+          acc
+      end)
+
+    new_object(:sst_file_manager, Map.put(data, :users, []))
+  end
+
+  @doc "Sets `max_allowed_space_usage`, `compaction_buffer_size`, `delete_rate_bytes_per_sec` or `max_trash_db_ratio`."
+  @spec sst_file_manager_flag(R.object_handle(), atom(), number()) :: :ok
+  def sst_file_manager_flag(mgr, flag, value) when is_map_key(@sst_defaults, flag),
+    do: update_object(mgr, :sst_file_manager, &put_flag(&1, flag, value))
+
+  defp put_flag(data, :max_trash_db_ratio, v) when is_number(v) and v >= 0,
+    do: %{data | max_trash_db_ratio: v}
+
+  defp put_flag(data, k, v) when is_integer(v) and v >= 0 and k != :max_trash_db_ratio,
+    do: %{data | k => v}
+
+  defp put_flag(_data, _k, _v), do: :erlang.error(:badarg)
+
+  @doc """
+  `[total_size:, delete_rate_bytes_per_sec:, max_trash_db_ratio:,
+  total_trash_size:, is_max_allowed_space_reached:,
+  max_allowed_space_reached_including_compactions:]`: sizes from the
+  databases opened with this manager.
+  """
+  @spec sst_file_manager_info(R.object_handle()) :: [{atom(), term()}]
+  def sst_file_manager_info(mgr) do
+    d = object!(mgr, :sst_file_manager)
+    total = sum_property(d.users, "rocksdb.live-sst-files-size")
+    max = d.max_allowed_space_usage
+
+    [
+      total_size: total,
+      delete_rate_bytes_per_sec: d.delete_rate_bytes_per_sec,
+      max_trash_db_ratio: d.max_trash_db_ratio,
+      total_trash_size: 0,
+      is_max_allowed_space_reached: max > 0 and total >= max,
+      max_allowed_space_reached_including_compactions:
+        max > 0 and total + d.compaction_buffer_size >= max
+    ]
+  end
+
+  @doc "One item of `sst_file_manager_info/1`."
+  @spec sst_file_manager_info(R.object_handle(), atom()) :: term()
+  def sst_file_manager_info(mgr, item) when is_atom(item),
+    do: Keyword.fetch!(sst_file_manager_info(mgr), item)
+
+  @doc "Forgets an SST file manager handle."
+  @spec release_sst_file_manager(R.object_handle()) :: :ok
+  def release_sst_file_manager(mgr) do
+    object!(mgr, :sst_file_manager)
+    release_object(mgr)
+  end
+
+  @doc false
+  @spec note_users(atom(), list()) :: :ok
+  def note_users(name, opts) do
+    for {k, ref} when k in [:write_buffer_manager, :sst_file_manager] <- opts,
+        is_reference(ref),
+        [{_, kind, _}] <- [:ets.lookup(Registry.objects(), ref)],
+        kind == k,
+        do: update_object(ref, kind, &%{&1 | users: Enum.uniq([name | &1.users])})
+
+    :ok
+  end
+
+  defp sum_property(names, property) do
+    for name <- names, alive?(name), reduce: 0 do
+      acc ->
+        case Engine.get_property(name, property) do
+          {:ok, v} -> acc + String.to_integer(v)
+          _ -> acc
+        end
+    end
+  end
+
   @doc "A rate limiter for flush and compaction I/O, for the `rate_limiter` open option."
   @spec new_rate_limiter(non_neg_integer(), boolean()) :: {:ok, R.object_handle()}
   def new_rate_limiter(rate, _auto) when is_integer(rate) and rate >= 0,

@@ -134,6 +134,25 @@ defmodule Store.KV.RocksDB.Options do
     [{:rocksdb_option, "prefix_extractor=rocksdb.#{name}.#{n}"}]
   end
 
+  # A manager's databases are sidecars of their own: each gets the
+  # manager's buffer size as its db_write_buffer_size.
+  defp option(:write_buffer_manager, ref) when is_reference(ref) do
+    case :ets.lookup(Registry.objects(), ref) do
+      [{_, :write_buffer_manager, %{size: size}}] when size > 0 -> [db_write_buffer_size: size]
+      [{_, :write_buffer_manager, _}] -> []
+      _ -> :skip
+    end
+  end
+
+  # Reported through sst_file_manager_info/1; its delete rate and space
+  # limit are not enforced by the sidecar (logged when set).
+  defp option(:sst_file_manager, ref) when is_reference(ref) do
+    case :ets.lookup(Registry.objects(), ref) do
+      [{_, :sst_file_manager, %{delete_rate_bytes_per_sec: 0, max_allowed_space_usage: 0}}] -> []
+      _ -> :skip
+    end
+  end
+
   defp option(:env, :memenv), do: [in_memory: true]
   defp option(:env, :default), do: []
 
