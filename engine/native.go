@@ -28,6 +28,7 @@ static void spire_write(rocksdb_t* db, const rocksdb_writeoptions_t* wo,
 		case 2: rocksdb_writebatch_delete_cf(wb, cfs[cf], k, kl); break;
 		case 3: rocksdb_writebatch_delete_range_cf(wb, cfs[cf], k, kl, v, vl); break;
 		case 4: rocksdb_writebatch_merge_cf(wb, cfs[cf], k, kl, v, vl); break;
+		case 5: rocksdb_writebatch_singledelete_cf(wb, cfs[cf], k, kl); break;
 		}
 		off += 13 + (size_t)kl + (size_t)vl;
 	}
@@ -136,7 +137,7 @@ func (e *Engine) writeNative(ops []BatchOp, wo *grocksdb.WriteOptions) error {
 	cfs[0] = nativeCF(e.defaultCF)
 	var names map[string]uint32
 	for i, op := range ops {
-		if op.Kind < OpPut || op.Kind > OpMerge {
+		if op.Kind < OpPut || op.Kind > OpSingleDelete {
 			return fmt.Errorf("%w: batch entry %d has unknown kind %d", ErrInvalidArgument, i, op.Kind)
 		}
 		idx := uint32(0)
@@ -157,7 +158,7 @@ func (e *Engine) writeNative(ops []BatchOp, wo *grocksdb.WriteOptions) error {
 		}
 		value := op.Value
 		switch op.Kind {
-		case OpDelete:
+		case OpDelete, OpSingleDelete:
 			value = nil
 		case OpMerge:
 			if !e.hasMerge {

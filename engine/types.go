@@ -32,6 +32,7 @@ const (
 	OpDelete        = kv.OpDelete
 	OpDeleteRange   = kv.OpDeleteRange
 	OpMerge         = kv.OpMerge
+	OpSingleDelete  = kv.OpSingleDelete
 	MoveFirst       = kv.MoveFirst
 	MoveLast        = kv.MoveLast
 	MoveNext        = kv.MoveNext

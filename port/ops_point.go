@@ -52,6 +52,8 @@ func (s *Server) execPoint(scratch []byte, id uint64, r *wire.Request, ro engine
 			return s.replyError(scratch, id, wire.Badf("delete_range: the end key must not be empty"))
 		}
 		return s.replyWrite(scratch, id, r.Sync, s.eng.DeleteRange(r.Key, r.End, wo))
+	case wire.OpWriteBinary:
+		return s.replyWrite(scratch, id, r.Sync, s.eng.WriteBinary(r.Value, engine.WriteOptions{DisableWAL: r.NoWAL}))
 	case wire.OpMerge:
 		return s.replyWrite(scratch, id, r.Sync, s.eng.Merge(r.Key, r.Value, wo))
 	case wire.OpWriteBatch:

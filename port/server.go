@@ -103,6 +103,7 @@ type Server struct {
 type cursor struct {
 	sc     *engine.Scanner
 	it     *engine.Iterator
+	tlog   *engine.UpdatesIterator
 	packed bool
 }
 
@@ -112,6 +113,9 @@ func (c *cursor) close() {
 	}
 	if c.it != nil {
 		c.it.Close()
+	}
+	if c.tlog != nil {
+		c.tlog.Close()
 	}
 }
 
@@ -404,8 +408,11 @@ func (s *Server) exec(scratch []byte, id uint64, r *wire.Request) (out []byte) {
 	switch r.Op {
 	case wire.OpPing:
 		return s.replyOK(scratch, id)
-	case wire.OpGet, wire.OpMultiGet, wire.OpPut, wire.OpDelete, wire.OpDeleteRange, wire.OpMerge, wire.OpWriteBatch:
+	case wire.OpGet, wire.OpMultiGet, wire.OpPut, wire.OpDelete, wire.OpDeleteRange, wire.OpMerge, wire.OpWriteBatch,
+		wire.OpWriteBinary:
 		return s.execPoint(scratch, id, r, ro) // ops_point.go
+	case wire.OpTLogIterator, wire.OpTLogNext, wire.OpTLogClose:
+		return s.execTLog(scratch, id, r) // ops_tlog.go
 	case wire.OpScan, wire.OpIterOpen, wire.OpIterNext, wire.OpIterClose:
 		return s.execScan(scratch, id, r, ro) // ops_scan.go
 	case wire.OpIterator, wire.OpIteratorMove, wire.OpIteratorRefresh, wire.OpIteratorClose:

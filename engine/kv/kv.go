@@ -21,6 +21,9 @@ const (
 	OpDeleteRange
 	// OpMerge hands Value to the database's merge operator for Key.
 	OpMerge
+	// OpSingleDelete is RocksDB's SingleDelete: Key was put at most once
+	// since it was last deleted (the caller's promise, as RocksDB's).
+	OpSingleDelete
 )
 
 // KeyRange is [Start, Limit).

@@ -27,6 +27,8 @@ func (p *termParser) batch(r *Request, op string) error {
 			b.Kind, want = kv.OpDeleteRange, 3
 		case "merge":
 			b.Kind, want = kv.OpMerge, 3
+		case "single_delete":
+			b.Kind, want = kv.OpSingleDelete, 2
 		default:
 			if kindName == nil {
 				return Badf("%s: entry %d has unknown kind %s", op, i+1, p.describe())

@@ -49,6 +49,10 @@ const (
 	OpMerge
 	OpApproximateSizes
 	OpApproximateMemTableStats
+	OpTLogIterator
+	OpTLogNext
+	OpTLogClose
+	OpWriteBinary
 )
 
 // Option bits: which options an op accepts.
@@ -159,6 +163,11 @@ var specs = map[Op]opSpec{
 
 	OpApproximateSizes:         {"approximate_sizes", []argKind{argRanges, argSizeFlag}, optCF},
 	OpApproximateMemTableStats: {"approximate_memtable_stats", []argKind{argKey, argValue}, optCF},
+
+	OpTLogIterator: {"tlog_iterator", []argKind{argID}, 0},
+	OpTLogNext:     {"tlog_next", []argKind{argID}, 0},
+	OpTLogClose:    {"tlog_close", []argKind{argID}, 0},
+	OpWriteBinary:  {"write_binary", []argKind{argValue}, optSync | optDisableWAL},
 }
 
 var opsByName = func() map[string]Op {

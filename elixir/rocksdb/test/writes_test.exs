@@ -57,4 +57,30 @@ defmodule RocksdbWritesTest do
     assert_raise ArgumentError, fn -> :rocksdb.get_approximate_sizes(db, [{"a", "b"}], :none) end
     :ok = :rocksdb.close(db)
   end
+
+  test "the transaction log carries batches to another database, single deletes included",
+       %{tmp_dir: dir} do
+    {:ok, src} = :rocksdb.open(String.to_charlist(Path.join(dir, "src")), create_if_missing: true)
+    {:ok, dst} = :rocksdb.open(String.to_charlist(Path.join(dir, "dst")), create_if_missing: true)
+    w1 = [{:put, "a", "v1"}, {:put, "c", "v3"}]
+    w2 = [{:put, "d", "v4"}, {:delete, "a"}, {:single_delete, "c"}]
+    :ok = :rocksdb.write(src, w1, [])
+    :ok = :rocksdb.write(src, w2, [])
+    {:ok, itr} = :rocksdb.tlog_iterator(src, 0)
+    assert {:ok, 1, ^w1, bin1} = :rocksdb.tlog_next_update(itr)
+    assert {:ok, 3, bin2} = :rocksdb.tlog_next_binary_update(itr)
+    assert {:error, :invalid_iterator} = :rocksdb.tlog_next_binary_update(itr)
+    :ok = :rocksdb.tlog_iterator_close(itr)
+    assert_raise ArgumentError, fn -> :rocksdb.tlog_next_binary_update(itr) end
+
+    :ok = :rocksdb.write_binary_update(dst, bin1, [])
+    :ok = :rocksdb.write_binary_update(dst, bin2, [])
+    assert 5 == :rocksdb.get_latest_sequence_number(dst)
+    assert :not_found = :rocksdb.get(dst, "a", [])
+    assert :not_found = :rocksdb.get(dst, "c", [])
+    assert {:ok, "v4"} = :rocksdb.get(dst, "d", [])
+    assert {:error, {:error, _}} = :rocksdb.write_binary_update(dst, "not a batch", [])
+    :ok = :rocksdb.close(src)
+    :ok = :rocksdb.close(dst)
+  end
 end

@@ -80,7 +80,8 @@ defmodule Store.KV.RocksDB do
     Store.KV.RocksDB.Snapshots,
     Store.KV.RocksDB.Iterators,
     Store.KV.RocksDB.Backups,
-    Store.KV.RocksDB.Objects
+    Store.KV.RocksDB.Objects,
+    Store.KV.RocksDB.TLog
   ]
 
   # collected/1,2: what the Registry calls when a handle is collected.

@@ -25,8 +25,11 @@ defmodule Store.KV.Engine.Batch do
   defp valid_op?({kind, cf, k, v}) when kind in [:put, :merge],
     do: cf?(cf) and is_binary(k) and is_binary(v)
 
-  defp valid_op?({:delete, k}), do: is_binary(k)
-  defp valid_op?({:delete, cf, k}), do: cf?(cf) and is_binary(k)
+  defp valid_op?({kind, k}) when kind in [:delete, :single_delete], do: is_binary(k)
+
+  defp valid_op?({kind, cf, k}) when kind in [:delete, :single_delete],
+    do: cf?(cf) and is_binary(k)
+
   defp valid_op?({:delete_range, s, e}), do: is_binary(s) and is_binary(e)
   defp valid_op?({:delete_range, cf, s, e}), do: cf?(cf) and is_binary(s) and is_binary(e)
   defp valid_op?(_), do: false

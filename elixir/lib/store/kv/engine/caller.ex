@@ -146,6 +146,7 @@ defmodule Store.KV.Engine.Caller do
     Enum.each(ops, fn
       {:put, k, _} -> ReadCache.written(cache, k)
       {:delete, k} -> ReadCache.written(cache, k)
+      {:single_delete, k} -> ReadCache.written(cache, k)
       {:merge, k, _} -> ReadCache.written(cache, k)
       {:delete_range, _, _} -> ReadCache.written_all(cache)
       _other_family -> :ok

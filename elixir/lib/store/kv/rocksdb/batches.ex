@@ -84,13 +84,14 @@ defmodule Store.KV.RocksDB.Batches do
   def batch_delete(batch, cf, k) when is_binary(k),
     do: add(batch, {:delete, cf_shape!(cf), k})
 
-  @doc "Adds a delete (see `single_delete/3`)."
+  @doc "Adds a SingleDelete (see `single_delete/3`)."
   @spec batch_single_delete(R.batch_handle(), binary()) :: :ok
-  def batch_single_delete(batch, k), do: batch_delete(batch, k)
+  def batch_single_delete(batch, k) when is_binary(k), do: add(batch, {:single_delete, k})
 
   @doc "Adds a delete in a column family."
   @spec batch_single_delete(R.batch_handle(), R.cf_handle(), binary()) :: :ok
-  def batch_single_delete(batch, cf, k), do: batch_delete(batch, cf, k)
+  def batch_single_delete(batch, cf, k) when is_binary(k),
+    do: add(batch, {:single_delete, cf_shape!(cf), k})
 
   @doc "Adds a range delete `[begin, end)`."
   @spec batch_delete_range(R.batch_handle(), binary(), binary()) :: :ok
@@ -163,8 +164,8 @@ defmodule Store.KV.RocksDB.Batches do
 
   defp op_size({kind, k, v}) when kind in [:put, :merge], do: 1 + sized(k) + sized(v)
   defp op_size({kind, _cf, k, v}) when kind in [:put, :merge], do: 2 + sized(k) + sized(v)
-  defp op_size({:delete, k}), do: 1 + sized(k)
-  defp op_size({:delete, _cf, k}), do: 2 + sized(k)
+  defp op_size({kind, k}) when kind in [:delete, :single_delete], do: 1 + sized(k)
+  defp op_size({kind, _cf, k}) when kind in [:delete, :single_delete], do: 2 + sized(k)
   defp op_size({:delete_range, s, e}), do: 1 + sized(s) + sized(e)
   defp op_size({:delete_range, _cf, s, e}), do: 2 + sized(s) + sized(e)
 

@@ -74,13 +74,13 @@ defmodule Store.KV.RocksDB.KV do
   defp do_delete(name, cf, key, opts),
     do: write_result(name, Engine.delete(name, key, write_opts(opts, cf)))
 
-  @doc "A delete (RocksDB's SingleDelete contract is the caller's; a Delete honours it)."
+  @doc "RocksDB's SingleDelete: `key` was put at most once since it was last deleted (the caller's promise)."
   @spec single_delete(R.db_handle(), binary(), list()) :: :ok | {:error, term()}
-  def single_delete(db, key, opts), do: delete(db, key, opts)
+  def single_delete(db, key, opts), do: R.write(db, [{:single_delete, key!(key)}], opts)
 
   @doc "A delete in a column family."
   @spec single_delete(R.db_handle(), R.cf_handle(), binary(), list()) :: :ok | {:error, term()}
-  def single_delete(db, cf, key, opts), do: delete(db, cf, key, opts)
+  def single_delete(db, cf, key, opts), do: R.write(db, [{:single_delete, cf, key!(key)}], opts)
 
   @doc "Deletes `[begin, end)` of the default column family."
   @spec delete_range(R.db_handle(), binary(), binary(), list()) :: :ok | {:error, term()}
@@ -141,10 +141,10 @@ defmodule Store.KV.RocksDB.KV do
     do: put_op(name, cf, k, v)
 
   defp to_op(_name, {kind, k}) when kind in [:delete, :single_delete] and is_binary(k),
-    do: {:delete, k}
+    do: {kind, k}
 
   defp to_op(name, {kind, cf, k}) when kind in [:delete, :single_delete] and is_binary(k),
-    do: cf_op(name, cf, {:delete, k})
+    do: cf_op(name, cf, {kind, k})
 
   defp to_op(_name, {:merge, k, v}) when is_binary(k) and is_binary(v), do: {:merge, k, v}
 
