@@ -95,6 +95,11 @@ func Open(dir string, cfg Config) (*Engine, error) {
 	if err := e.openDB(); err != nil {
 		e.destroyOptions()
 		e.unuseDir()
+		if isFooterError(err) && !cfg.InMemory {
+			if ferr := checkFormatVersions(dir); ferr != nil {
+				return nil, ferr
+			}
+		}
 		return nil, err
 	}
 	if cfg.InMemory {
