@@ -64,6 +64,9 @@ type Config struct {
 	// env, erlang-rocksdb's memenv): nothing is written to the disk, and
 	// it is gone when the sidecar stops.
 	InMemory bool
+	// OptimisticTransactions opens an optimistic transaction database:
+	// Engine.BeginTxn works (txn.go).
+	OptimisticTransactions bool
 	// WriteBufferSize is the size of one memtable in bytes.
 	WriteBufferSize uint64
 	// MaxWriteBufferNumber is how many memtables may exist at once.

@@ -41,6 +41,9 @@ type Engine struct {
 	unuseDir func()
 	// hasMerge is set when a merge operator is configured.
 	hasMerge bool
+	// otdb is the transaction database of an engine opened for
+	// transactions (txn.go); db is then its base database.
+	otdb *grocksdb.OptimisticTransactionDB
 
 	// open holds scanners, iterators and snapshots not yet closed, so that
 	// Close (or a reopen) can release them before the database.
@@ -277,10 +280,14 @@ func (e *Engine) closeDB() {
 	for _, h := range e.cfs {
 		h.Destroy()
 	}
-	if e.db != nil {
+	switch {
+	case e.otdb != nil:
+		e.otdb.CloseBaseDB(e.db)
+		e.otdb.Close()
+	case e.db != nil:
 		e.db.Close()
 	}
-	e.db, e.cfs, e.defaultCF = nil, nil, nil
+	e.db, e.otdb, e.cfs, e.defaultCF = nil, nil, nil, nil
 }
 
 func (e *Engine) track(c closer) {

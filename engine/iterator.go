@@ -24,6 +24,9 @@ type IteratorOptions struct {
 	// ReadaheadSize is RocksDB's file read-ahead, in bytes; 0 lets RocksDB
 	// choose.
 	ReadaheadSize int
+	// Txn, when set, makes the iterator see the database merged with the
+	// transaction's own writes.
+	Txn *Txn
 }
 
 // Iterator is a positioned iterator over one column family, the
@@ -99,7 +102,16 @@ func (it *Iterator) open(h *grocksdb.ColumnFamilyHandle) error {
 	if o.ReadaheadSize > 0 {
 		ro.SetReadaheadSize(uint64(o.ReadaheadSize))
 	}
-	it.replace(it.e.db.NewIteratorCF(ro, h), ro)
+	rit := (*grocksdb.Iterator)(nil)
+	if o.Txn != nil {
+		if rit, err = o.Txn.newIterator(it, ro, h); err != nil {
+			ro.Destroy()
+			return err
+		}
+	} else {
+		rit = it.e.db.NewIteratorCF(ro, h)
+	}
+	it.replace(rit, ro)
 	it.last = nil
 	return nil
 }
@@ -184,9 +196,9 @@ func (it *Iterator) position(m Move) bool {
 	case MoveLast:
 		r.SeekToLast()
 	case MoveSeek:
-		r.Seek(m.Key)
+		seek(r, m.Key, false)
 	case MoveSeekForPrev:
-		r.SeekForPrev(m.Key)
+		seek(r, m.Key, true)
 	case MoveNext, MovePrev:
 		anchor := m.Key
 		if !m.Keyed {
@@ -200,12 +212,12 @@ func (it *Iterator) position(m Move) bool {
 			break // already on the row after the last one handed out
 		}
 		if reverse {
-			r.SeekForPrev(anchor)
+			seek(r, anchor, true)
 			if r.Valid() && bytes.Equal(keyOf(r), anchor) {
 				r.Prev()
 			}
 		} else {
-			r.Seek(anchor)
+			seek(r, anchor, false)
 			if r.Valid() && bytes.Equal(keyOf(r), anchor) {
 				r.Next()
 			}

@@ -178,3 +178,20 @@ func eachRow(b []byte, visit func(key, value []byte)) {
 		b = b[8+k+v:]
 	}
 }
+
+// seek positions r at key (the first row at or after it, or with forPrev
+// at or before it). grocksdb passes a NULL pointer for an empty key, which
+// the iterator of a transaction asserts against: the key always goes with
+// a real pointer here.
+func seek(r *grocksdb.Iterator, key []byte, forPrev bool) {
+	var zero [1]byte
+	p := (*C.char)(unsafe.Pointer(&zero[0]))
+	if len(key) > 0 {
+		p = (*C.char)(unsafe.Pointer(&key[0]))
+	}
+	if forPrev {
+		C.rocksdb_iter_seek_for_prev(nativeIterator(r), p, C.size_t(len(key)))
+	} else {
+		C.rocksdb_iter_seek(nativeIterator(r), p, C.size_t(len(key)))
+	}
+}

@@ -249,6 +249,12 @@ func (e *Engine) openDB() error {
 		return fmt.Errorf("%w: a TTL database cannot be opened read-only here", ErrInvalidArgument)
 	case e.cfg.ValueTTL > 0:
 		db, handles, err = openWithTTL(e.opts, e.path, names, cfOpts, e.cfg.ValueTTL)
+	case e.cfg.OptimisticTransactions && !e.cfg.ReadOnly:
+		var otdb *grocksdb.OptimisticTransactionDB
+		otdb, handles, err = grocksdb.OpenOptimisticTransactionDbColumnFamilies(e.opts, e.path, names, cfOpts)
+		if err == nil {
+			e.otdb, db = otdb, otdb.GetBaseDB()
+		}
 	case e.cfg.ReadOnly:
 		db, handles, err = grocksdb.OpenDbForReadOnlyColumnFamilies(e.opts, e.path, names, cfOpts, false)
 	default:

@@ -13,7 +13,14 @@ import (
 func (s *Server) execIterator(scratch []byte, id uint64, r *wire.Request, ro engine.ReadOptions) []byte {
 	switch r.Op {
 	case wire.OpIterator:
-		it, err := s.eng.NewIterator(engine.IteratorOptions{CF: ro.CF, Snapshot: ro.Snapshot,
+		var txn *engine.Txn
+		if r.Txn != 0 {
+			var ok bool
+			if txn, ok = s.txns.get(r.Txn); !ok {
+				return s.replyError(scratch, id, &unknownIDError{"unknown_transaction", r.Txn})
+			}
+		}
+		it, err := s.eng.NewIterator(engine.IteratorOptions{CF: ro.CF, Snapshot: ro.Snapshot, Txn: txn,
 			LowerBound: r.Lower, UpperBound: r.Upper, NoFillCache: r.NoFillCache,
 			TotalOrderSeek: r.TotalOrderSeek, PrefixSameAsStart: r.PrefixSameAsStart, ReadaheadSize: r.Readahead})
 		if err != nil {

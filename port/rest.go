@@ -54,7 +54,7 @@ func (s *Server) reaper() {
 			}
 		case now := <-tick.C:
 			cutoff := now.Add(-s.opt.IdleTimeout)
-			if n := s.cursors.reap(cutoff) + s.snapshots.reap(cutoff); n > 0 {
+			if n := s.cursors.reap(cutoff) + s.snapshots.reap(cutoff) + s.txns.reap(cutoff); n > 0 {
 				s.opt.Log.Printf("closed %d idle cursors and snapshots", n)
 			}
 		}

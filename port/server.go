@@ -79,6 +79,7 @@ type Server struct {
 
 	cursors   *handles[*cursor]
 	snapshots *handles[*engine.Snapshot]
+	txns      *handles[*engine.Txn]
 
 	// serving is held while a frame is dispatched; stop takes it so that the
 	// request in hand finishes and no new one starts.
@@ -139,6 +140,7 @@ func NewServer(eng *engine.Engine, w io.Writer, opt Options) *Server {
 	s.cursors = newHandles(opt.MaxIterators, (*cursor).close)
 	eng.SetLogf(opt.Log.Printf)
 	s.snapshots = newHandles(opt.MaxSnapshots, func(sn *engine.Snapshot) { sn.Close() })
+	s.txns = newHandles(opt.MaxIterators, (*engine.Txn).Close)
 	for i := 0; i < opt.Workers; i++ {
 		s.workers.Add(1)
 		go s.worker()
@@ -382,6 +384,8 @@ func (s *Server) stopLocked() {
 		s.stopSyncer()
 		close(s.done)
 		s.cursors.closeAll()
+		s.cursors.closeAll() // iterators over a transaction go before it
+		s.txns.closeAll()
 		s.snapshots.closeAll()
 		if err := s.eng.Close(); err != nil {
 			s.opt.Log.Printf("closing the engine: %v", err)
@@ -413,6 +417,9 @@ func (s *Server) exec(scratch []byte, id uint64, r *wire.Request) (out []byte) {
 		return s.execPoint(scratch, id, r, ro) // ops_point.go
 	case wire.OpTLogIterator, wire.OpTLogNext, wire.OpTLogClose:
 		return s.execTLog(scratch, id, r) // ops_tlog.go
+	case wire.OpTxnBegin, wire.OpTxnPut, wire.OpTxnDelete, wire.OpTxnGet, wire.OpTxnCommit, wire.OpTxnRollback,
+		wire.OpTxnRelease:
+		return s.execTxn(scratch, id, r) // ops_txn.go
 	case wire.OpScan, wire.OpIterOpen, wire.OpIterNext, wire.OpIterClose:
 		return s.execScan(scratch, id, r, ro) // ops_scan.go
 	case wire.OpIterator, wire.OpIteratorMove, wire.OpIteratorRefresh, wire.OpIteratorClose:

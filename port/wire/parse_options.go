@@ -113,6 +113,12 @@ func (p *termParser) option(r *Request, spec opSpec) error {
 			return Badf("%s: limit must be an integer 0 .. %d (0 = no limit), got %s", spec.name, int64(math.MaxInt64), p.describeInt(ok, n))
 		}
 		r.Limit = int(n)
+	case optTxn:
+		n, ok := p.int()
+		if !ok || n < 1 {
+			return Badf("%s: txn must be a transaction id, got %s", spec.name, p.describeInt(ok, n))
+		}
+		r.Txn = uint64(n)
 	case optSnapshot:
 		n, ok := p.int()
 		if !ok || n < 1 {

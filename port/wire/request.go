@@ -53,6 +53,13 @@ const (
 	OpTLogNext
 	OpTLogClose
 	OpWriteBinary
+	OpTxnBegin
+	OpTxnPut
+	OpTxnDelete
+	OpTxnGet
+	OpTxnCommit
+	OpTxnRollback
+	OpTxnRelease
 )
 
 // Option bits: which options an op accepts.
@@ -75,6 +82,7 @@ const (
 	optProgressEvery
 	optFlat
 	optDisableWAL
+	optTxn
 )
 
 // The smallest and largest backup and restore rate (bytes/s) and the
@@ -90,7 +98,7 @@ const (
 
 // iteratorReadOpts are the read options an iterator takes.
 const iteratorReadOpts = optCF | optSnapshot | optLowerBound | optUpperBound | optFillCache | optTotalOrder |
-	optPrefixSame | optReadahead
+	optPrefixSame | optReadahead | optTxn
 
 // opSpec describes one op: its name, its positional arguments and the
 // options it takes.
@@ -168,6 +176,14 @@ var specs = map[Op]opSpec{
 	OpTLogNext:     {"tlog_next", []argKind{argID}, 0},
 	OpTLogClose:    {"tlog_close", []argKind{argID}, 0},
 	OpWriteBinary:  {"write_binary", []argKind{argValue}, optSync | optDisableWAL},
+
+	OpTxnBegin:    {"txn_begin", nil, optSync | optDisableWAL},
+	OpTxnPut:      {"txn_put", []argKind{argID, argKey, argValue}, optCF},
+	OpTxnDelete:   {"txn_delete", []argKind{argID, argKey}, optCF},
+	OpTxnGet:      {"txn_get", []argKind{argID, argKey}, optCF},
+	OpTxnCommit:   {"txn_commit", []argKind{argID}, 0},
+	OpTxnRollback: {"txn_rollback", []argKind{argID}, 0},
+	OpTxnRelease:  {"txn_release", []argKind{argID}, 0},
 }
 
 var opsByName = func() map[string]Op {
@@ -193,6 +209,7 @@ type Request struct {
 	CF       string
 	Sync     bool
 	NoWAL    bool          // disable_wal: the memtable only
+	Txn      uint64        // iterator: over this transaction's view (0: none)
 	Ranges   []kv.KeyRange // approximate_sizes
 	// SizeFiles and SizeMemtables: what approximate_sizes counts.
 	SizeFiles, SizeMemtables bool
@@ -237,7 +254,7 @@ var optionBits = map[string]int{"cf": optCF, "sync": optSync, "batch_size": optB
 	"iterate_upper_bound": optUpperBound, "fill_cache": optFillCache, "total_order_seek": optTotalOrder,
 	"prefix_same_as_start": optPrefixSame, "readahead_size": optReadahead, "ahead": optAhead,
 	"flush": optFlush, "rate_limit_bytes_per_sec": optRateLimit, "progress_every_bytes": optProgressEvery,
-	"flat": optFlat, "disable_wal": optDisableWAL}
+	"flat": optFlat, "disable_wal": optDisableWAL, "txn": optTxn}
 
 // String is the op's name on the wire.
 func (o Op) String() string {

@@ -81,7 +81,8 @@ defmodule Store.KV.RocksDB do
     Store.KV.RocksDB.Iterators,
     Store.KV.RocksDB.Backups,
     Store.KV.RocksDB.Objects,
-    Store.KV.RocksDB.TLog
+    Store.KV.RocksDB.TLog,
+    Store.KV.RocksDB.Transactions
   ]
 
   # collected/1,2: what the Registry calls when a handle is collected.

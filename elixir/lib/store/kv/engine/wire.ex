@@ -15,7 +15,8 @@ defmodule Store.KV.Engine.Wire do
                   p99 max count sum capacity usage pinned_usage strict_capacity version path
                   open_iterators open_snapshots requests bad_frames groups grouped replies true false
                   log writes_stopped recoveries last_write_error unknown_iterator
-                  no_backups backup_progress dir bytes id timestamp size files io_error)a
+                  no_backups backup_progress dir bytes id timestamp size files io_error
+                  unknown_transaction)a
 
   @doc "The atoms replies may hold."
   @spec reply_atoms() :: [atom()]

@@ -18,6 +18,7 @@ defmodule Store.KV.RocksDB.Handles do
       @backup :spire_rocksdb_backup_engine
       @itr :spire_rocksdb_iterator
       @batch :spire_rocksdb_batch
+      @txn :spire_rocksdb_txn
 
       import Store.KV.RocksDB.Handles
       alias Store.KV.Engine

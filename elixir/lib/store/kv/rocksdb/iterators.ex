@@ -42,6 +42,23 @@ defmodule Store.KV.RocksDB.Iterators do
     end
   end
 
+  @doc "An iterator over the default column family as a transaction sees it (its own writes included)."
+  @spec transaction_iterator(tuple(), list()) :: {:ok, R.itr_handle()} | {:error, term()}
+  def transaction_iterator(txn, opts), do: transaction_iterator(txn, :default_column_family, opts)
+
+  @doc "As `transaction_iterator/2`, over a column family."
+  @spec transaction_iterator(tuple(), R.cf_handle(), list()) ::
+          {:ok, R.itr_handle()} | {:error, term()}
+  def transaction_iterator({@txn, name, id, life}, cf, opts) when is_atom(name) do
+    unless Life.armed?(life), do: :erlang.error(:badarg)
+    wire = [{:txn, id} | iterator_opts(name, opts, cf_opt(name, cf))]
+
+    with {:ok, itr} <- checked(name, Iterator.new(name, wire)),
+         do: {:ok, {@itr, itr, new_life({:itr, itr}, life)}}
+  end
+
+  def transaction_iterator(_txn, _cf, _opts), do: :erlang.error(:badarg)
+
   # An iterator lives while its handle does, and keeps its database open.
   defp handle(db, {:ok, itr}), do: {:ok, {@itr, itr, new_life({:itr, itr}, life(db))}}
   defp handle(_db, error), do: error

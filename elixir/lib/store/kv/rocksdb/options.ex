@@ -163,6 +163,9 @@ defmodule Store.KV.RocksDB.Options do
     end
   end
 
+  # open_optimistic_transaction_db/2,3 (not an option of the NIF's open/2).
+  defp option(:spire_optimistic, true), do: [optimistic_transactions: true]
+
   # open_with_ttl/4's TTL (not an option of the NIF's open/2).
   defp option(:spire_value_ttl, ttl) when is_integer(ttl), do: [value_ttl: min(ttl, 0x7FFFFFFF)]
 

@@ -74,6 +74,7 @@ defmodule Store.KV.RocksDB.Registry do
       {:itr, itr} -> Store.KV.RocksDB.Iterator.close(itr)
       {:snap, name, id} -> Store.KV.RocksDB.Snapshots.collected(name, id)
       {:tlog, name, id} -> Store.KV.RocksDB.TLog.collected(name, id)
+      {:txn, name, id} -> Store.KV.RocksDB.Transactions.collected(name, id)
       {:batch, batch} -> Store.KV.RocksDB.Batches.collected(batch)
       {:object, ref} -> :ets.delete(@objects, ref)
     end
