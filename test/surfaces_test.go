@@ -212,7 +212,7 @@ func TestAnEmptyUpperBoundMeansAnEmptyIterator(t *testing.T) {
 	require.NoError(t, s.Put(ctx, []byte("b"), []byte("2")))
 	reply := roundTrip(t, s, 1, req("iterator", opts(opt("iterate_upper_bound", binArg("")))))
 	itr := reply.(etf.Tuple)[1]
-	n, _ := intOf(itr)
+	n, _ := etf.Int(itr)
 	for i, move := range []func([]byte) []byte{atomArg("first"), atomArg("last"), keyed("seek", "a")} {
 		keys, more := moveRows(t, s, uint64(i+2), n, move, opts())
 		assert.Empty(t, keys)
@@ -250,8 +250,8 @@ func TestBackupsStayOutOfTheLiveDatabase(t *testing.T) {
 func TestCloseOpsCloseOnlyTheirOwnKind(t *testing.T) {
 	s := start(t, "", "etf")
 	require.NoError(t, s.Put(ctx, []byte("a"), []byte("1")))
-	cursor, _ := intOf(roundTrip(t, s, 1, req("iter_open", binArg(""), binArg(""), opts())).(etf.Tuple)[1])
-	itr, _ := intOf(roundTrip(t, s, 2, req("iterator", opts())).(etf.Tuple)[1])
+	cursor, _ := etf.Int(roundTrip(t, s, 1, req("iter_open", binArg(""), binArg(""), opts())).(etf.Tuple)[1])
+	itr, _ := etf.Int(roundTrip(t, s, 2, req("iterator", opts())).(etf.Tuple)[1])
 
 	reason, _ := reasonOf(roundTrip(t, s, 3, req("iterator_close", intArg(cursor))))
 	assert.Equal(t, "unknown_iterator", reason)
@@ -261,20 +261,6 @@ func TestCloseOpsCloseOnlyTheirOwnKind(t *testing.T) {
 	assert.Equal(t, []string{"a"}, keys, "the iterator is still open")
 	reply := roundTrip(t, s, 6, req("iter_next", intArg(cursor)))
 	assert.Equal(t, etf.Atom("done"), reply.(etf.Tuple)[0], "the cursor is still open")
-}
-
-func intOf(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int:
-		return int64(n), true
-	case int64:
-		return n, true
-	case uint64:
-		return int64(n), true
-	case uint8:
-		return int64(n), true
-	}
-	return 0, false
 }
 
 func TestDisableWALWritesAndTheirRefusalWithSync(t *testing.T) {
@@ -312,13 +298,13 @@ func TestApproximateSizesAndMemtableStats(t *testing.T) {
 	reply := roundTrip(t, s, 1, req("approximate_sizes", list(rng("k010", "k050"), rng("x", "y")), atomArg("include_both"), opts()))
 	sizes := asList(reply.(etf.Tuple)[1])
 	require.Len(t, sizes, 2)
-	n, _ := intOf(sizes[0])
+	n, _ := etf.Int(sizes[0])
 	assert.Positive(t, n, "the memtable holds the range")
-	n, _ = intOf(sizes[1])
+	n, _ = etf.Int(sizes[1])
 	assert.Zero(t, n)
 	reply = roundTrip(t, s, 2, req("approximate_memtable_stats", binArg("k010"), binArg("k050"), opts()))
 	stats := reply.(etf.Tuple)[1].(etf.Tuple)
-	count, _ := intOf(stats[0])
+	count, _ := etf.Int(stats[0])
 	assert.Positive(t, count)
 
 	// A reversed range would trip an assertion in RocksDB: refused first.
