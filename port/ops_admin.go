@@ -17,11 +17,7 @@ func (s *Server) execAdmin(scratch []byte, id uint64, r *wire.Request) []byte {
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
-		sid, err := s.snapshots.add(sn, errTooManySnapshots)
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.replyID(scratch, id, sid)
+		return replyAdded(s, scratch, id, s.snapshots, sn, errTooManySnapshots)
 	case wire.OpSnapshotClose:
 		s.snapshots.remove(r.ID)
 		return s.replyOK(scratch, id)

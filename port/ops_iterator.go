@@ -26,11 +26,7 @@ func (s *Server) execIterator(scratch []byte, id uint64, r *wire.Request, ro eng
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
-		iid, err := s.cursors.add(&cursor{it: it}, errTooManyIterators)
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.replyID(scratch, id, iid)
+		return replyAdded(s, scratch, id, s.cursors, &cursor{it: it}, errTooManyIterators)
 	case wire.OpIteratorMove, wire.OpIteratorRefresh:
 		cur, ok := s.cursors.get(r.ID)
 		if !ok || cur.it == nil {
@@ -41,11 +37,7 @@ func (s *Server) execIterator(scratch []byte, id uint64, r *wire.Request, ro eng
 		}
 		return s.iteratorMove(scratch, id, r, cur.it)
 	case wire.OpIteratorClose:
-		if cur, ok := s.cursors.get(r.ID); ok && cur.it == nil {
-			return s.replyError(scratch, id, &unknownIDError{"unknown_iterator", r.ID})
-		}
-		s.cursors.remove(r.ID)
-		return s.replyOK(scratch, id)
+		return s.closeCursor(scratch, id, r.ID, (*cursor).isIterator, "unknown_iterator")
 	}
 	return s.replyError(scratch, id, wire.Badf("op %s cannot be run here", r.Op.String()))
 }

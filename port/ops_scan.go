@@ -23,11 +23,7 @@ func (s *Server) execScan(scratch []byte, id uint64, r *wire.Request, ro engine.
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
-		cid, err := s.cursors.add(&cursor{sc: sc, packed: r.Packed}, errTooManyIterators)
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.replyID(scratch, id, cid)
+		return replyAdded(s, scratch, id, s.cursors, &cursor{sc: sc, packed: r.Packed}, errTooManyIterators)
 	case wire.OpIterNext:
 		cur, ok := s.cursors.get(r.ID)
 		if !ok || cur.sc == nil {
@@ -38,13 +34,7 @@ func (s *Server) execScan(scratch []byte, id uint64, r *wire.Request, ro engine.
 		b, _, _ := s.batch(scratch, id, cur.sc, false, cur.packed, func() { s.cursors.remove(r.ID) })
 		return b
 	case wire.OpIterClose:
-		// A scan cursor and a positioned iterator share the table, not
-		// their close: each closes only its own kind.
-		if cur, ok := s.cursors.get(r.ID); ok && cur.sc == nil {
-			return s.replyError(scratch, id, &unknownIDError{"unknown_cursor", r.ID})
-		}
-		s.cursors.remove(r.ID)
-		return s.replyOK(scratch, id)
+		return s.closeCursor(scratch, id, r.ID, (*cursor).isScan, "unknown_cursor")
 	}
 	return s.replyError(scratch, id, wire.Badf("op %s cannot be run here", r.Op.String()))
 }

@@ -17,11 +17,7 @@ func (s *Server) execTLog(scratch []byte, id uint64, r *wire.Request) []byte {
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
-		tid, err := s.cursors.add(&cursor{tlog: u}, errTooManyIterators)
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.replyID(scratch, id, tid)
+		return replyAdded(s, scratch, id, s.cursors, &cursor{tlog: u}, errTooManyIterators)
 	case wire.OpTLogNext:
 		cur, ok := s.cursors.get(r.ID)
 		if !ok || cur.tlog == nil {
@@ -38,10 +34,6 @@ func (s *Server) execTLog(scratch []byte, id uint64, r *wire.Request) []byte {
 			return c.Binary(c.Uint(c.Atom(c.Tuple(b, 3), "ok"), seq), data)
 		})
 	}
-	// wire.OpTLogClose: only a log iterator's id closes.
-	if cur, ok := s.cursors.get(r.ID); ok && cur.tlog == nil {
-		return s.replyError(scratch, id, &unknownIDError{"unknown_iterator", r.ID})
-	}
-	s.cursors.remove(r.ID)
-	return s.replyOK(scratch, id)
+	// wire.OpTLogClose
+	return s.closeCursor(scratch, id, r.ID, (*cursor).isLog, "unknown_iterator")
 }

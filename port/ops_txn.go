@@ -17,11 +17,7 @@ func (s *Server) execTxn(scratch []byte, id uint64, r *wire.Request) []byte {
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
-		tid, err := s.txns.add(t, errTooManyIterators)
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.replyID(scratch, id, tid)
+		return replyAdded(s, scratch, id, s.txns, t, errTooManyIterators)
 	}
 	t, ok := s.txns.get(r.ID)
 	if !ok {

@@ -108,6 +108,31 @@ type cursor struct {
 	packed bool
 }
 
+func (c *cursor) isScan() bool     { return c.sc != nil }
+func (c *cursor) isIterator() bool { return c.it != nil }
+func (c *cursor) isLog() bool      { return c.tlog != nil }
+
+// closeCursor closes cursor cid when it is of the kind its op closes: the
+// kinds share the table, not their close, so an id of another kind is
+// unknown to it (reason unknown); one no longer in the table is closed.
+func (s *Server) closeCursor(scratch []byte, id, cid uint64, ofKind func(*cursor) bool, unknown string) []byte {
+	if cur, ok := s.cursors.get(cid); ok && !ofKind(cur) {
+		return s.replyError(scratch, id, &unknownIDError{unknown, cid})
+	}
+	s.cursors.remove(cid)
+	return s.replyOK(scratch, id)
+}
+
+// replyAdded puts v in table h and answers {ok, Id}; a full table closes v
+// and answers full.
+func replyAdded[T any](s *Server, scratch []byte, id uint64, h *handles[T], v T, full error) []byte {
+	hid, err := h.add(v, full)
+	if err != nil {
+		return s.replyError(scratch, id, err)
+	}
+	return s.replyID(scratch, id, hid)
+}
+
 func (c *cursor) close() {
 	if c.sc != nil {
 		c.sc.Close()
