@@ -70,30 +70,12 @@ func (s *Server) execAdmin(scratch []byte, id uint64, r *wire.Request) []byte {
 		return s.replyResult(scratch, id, s.eng.CompactRange(r.CF, start, end))
 	case wire.OpCFList:
 		names, err := s.eng.ColumnFamilies()
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
-			b = c.List(c.Atom(c.Tuple(b, 2), "ok"), len(names))
-			for _, n := range names {
-				b = c.Str(b, n)
-			}
-			return c.ListEnd(b, len(names))
-		})
+		return replyList(s, scratch, id, names, err, wire.Codec.Str)
 	case wire.OpCFCreate:
 		return s.replyResult(scratch, id, s.eng.CreateColumnFamily(r.Name))
 	case wire.OpApproximateSizes:
 		sizes, err := s.eng.ApproximateSizes(r.CF, r.Ranges, r.SizeMemtables, r.SizeFiles)
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
-			b = c.List(c.Atom(c.Tuple(b, 2), "ok"), len(sizes))
-			for _, n := range sizes {
-				b = c.Uint(b, n)
-			}
-			return c.ListEnd(b, len(sizes))
-		})
+		return replyList(s, scratch, id, sizes, err, wire.Codec.Uint)
 	case wire.OpApproximateMemTableStats:
 		count, size, err := s.eng.ApproximateMemTableStats(r.CF, engine.KeyRange{Start: r.Key, Limit: r.Value})
 		if err != nil {

@@ -29,19 +29,11 @@ func (s *Server) execPoint(scratch []byte, id uint64, r *wire.Request, ro engine
 		return b
 	case wire.OpMultiGet:
 		vals, err := s.eng.MultiGet(r.Keys, ro)
-		if err != nil {
-			return s.replyError(scratch, id, err)
-		}
-		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
-			b = c.List(c.Atom(c.Tuple(b, 2), "ok"), len(vals))
-			for _, v := range vals {
-				if v == nil {
-					b = c.Atom(b, "not_found")
-				} else {
-					b = c.Binary(b, v)
-				}
+		return replyList(s, scratch, id, vals, err, func(c wire.Codec, b []byte, v []byte) []byte {
+			if v == nil {
+				return c.Atom(b, "not_found")
 			}
-			return c.ListEnd(b, len(vals))
+			return c.Binary(b, v)
 		})
 	case wire.OpPut:
 		return s.replyWrite(scratch, id, r.Sync, s.eng.Put(r.Key, r.Value, wo))

@@ -38,6 +38,21 @@ func (s *Server) replyResult(scratch []byte, id uint64, err error) []byte {
 	return s.replyOK(scratch, id)
 }
 
+// replyList replies {ok, [Item]} for items, each encoded by item, or the
+// error when err is set.
+func replyList[T any](s *Server, scratch []byte, id uint64, items []T, err error, item func(c wire.Codec, b []byte, v T) []byte) []byte {
+	if err != nil {
+		return s.replyError(scratch, id, err)
+	}
+	return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
+		b = c.List(c.Atom(c.Tuple(b, 2), "ok"), len(items))
+		for _, v := range items {
+			b = item(c, b, v)
+		}
+		return c.ListEnd(b, len(items))
+	})
+}
+
 func (s *Server) replyID(scratch []byte, id, v uint64) []byte {
 	return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
 		return c.Uint(c.Atom(c.Tuple(b, 2), "ok"), v)
