@@ -481,11 +481,7 @@ func (e *Engine) DeleteRange(start, end []byte, o WriteOptions) error {
 
 // Write applies ops atomically: all of them or none, across column families.
 func (e *Engine) Write(ops []BatchOp, sync bool) error {
-	if err := e.begin(); err != nil {
-		return err
-	}
-	defer e.mu.RUnlock()
-	return e.writeNative(ops, e.writeOptions(sync))
+	return e.WriteWith(ops, WriteOptions{Sync: sync})
 }
 
 // WriteWith applies ops as one atomic batch with o's Sync and DisableWAL
