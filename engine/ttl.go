@@ -7,7 +7,6 @@ package engine
 import "C"
 
 import (
-	"fmt"
 	"unsafe"
 
 	"github.com/linxGnu/grocksdb"
@@ -66,19 +65,9 @@ func openWithTTL(opts *grocksdb.Options, path string, names []string, cfOpts []*
 	return db, handles, nil
 }
 
-var valueTTLSetting = Setting{
-	Env: "SPIRE_ROCKSDB_VALUE_TTL", Flag: "value-ttl", Default: "0 (no TTL)", Range: "0 .. 2147483647 seconds",
-	Help: "open as a TTL database: values this old go at compaction (erlang-rocksdb's open_with_ttl)",
-	Kind: "int", Min: 0, Max: 1<<31 - 1,
-	apply: func(c *Config, v string) error {
-		var n int
-		if _, err := fmt.Sscan(v, &n); err != nil || n < 0 || n > 1<<31-1 {
-			return fmt.Errorf("want a whole number from 0 to 2147483647")
-		}
-		c.ValueTTL = n
-		return nil
-	},
-}
+var valueTTLSetting = intSetting("SPIRE_ROCKSDB_VALUE_TTL", "0 (no TTL)",
+	"open as a TTL database: values this many seconds old go at compaction (erlang-rocksdb's open_with_ttl)",
+	0, 1<<31-1, func(c *Config, n int) { c.ValueTTL = n })
 
 var inMemorySetting = boolSetting("SPIRE_ROCKSDB_IN_MEMORY", "false",
 	"keep the database in memory only (erlang-rocksdb's memenv): gone when the sidecar stops",

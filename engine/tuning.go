@@ -126,18 +126,8 @@ var tuningSettings = []Setting{
 		"size of one SST file at level 1", 64*kib, 64*gib, func(c *Config, n uint64) { c.Tuning.TargetFileSizeBase = n }),
 	uintSetting("SPIRE_ROCKSDB_MIN_WRITE_BUFFER_NUMBER_TO_MERGE", "1", "1 .. 64",
 		"memtables merged into one flush", 1, 64, func(c *Config, n uint64) { c.Tuning.MinWriteBufferNumberToMerge = int(n) }),
-	{
-		Env: "SPIRE_ROCKSDB_MAX_OPEN_FILES", Flag: "max-open-files", Default: "-1 (no limit)", Range: "-1 .. 1048576",
-		Help: "SST files kept open", Kind: "int", Min: -1, Max: 1 << 20,
-		apply: func(c *Config, v string) error {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil || n < -1 || n > 1<<20 {
-				return fmt.Errorf("want a whole number from -1 to 1048576")
-			}
-			c.Tuning.MaxOpenFiles = n
-			return nil
-		},
-	},
+	intSetting("SPIRE_ROCKSDB_MAX_OPEN_FILES", "-1 (no limit)", "SST files kept open",
+		-1, 1<<20, func(c *Config, n int) { c.Tuning.MaxOpenFiles = n }),
 	boolSetting("SPIRE_ROCKSDB_LEVEL_COMPACTION_DYNAMIC_LEVEL_BYTES", "false",
 		"size levels from the last one up", func(c *Config, b bool) { c.Tuning.LevelCompactionDynamicLevels = b }),
 	uintSetting("SPIRE_ROCKSDB_MAX_TOTAL_WAL_SIZE", "0 (auto)", "0 .. 1099511627776",
