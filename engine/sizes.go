@@ -43,22 +43,15 @@ func (e *Engine) ApproximateSizes(cf string, ranges []KeyRange, memtables, files
 		return nil, err
 	}
 	defer e.mu.RUnlock()
-	// The keys go to C in C memory: cgo forbids Go pointers inside the
-	// arrays of pointers it passes.
 	n := len(ranges)
-	ptrs := (*[1 << 28]*C.char)(C.malloc(C.size_t(2 * n * int(unsafe.Sizeof((*C.char)(nil))))))[: 2*n : 2*n]
-	lens := (*[1 << 28]C.size_t)(C.malloc(C.size_t(2 * n * int(unsafe.Sizeof(C.size_t(0))))))[: 2*n : 2*n]
-	defer C.free(unsafe.Pointer(&ptrs[0]))
-	defer C.free(unsafe.Pointer(&lens[0]))
+	ptrs, lens := cArray[*C.char](2*n), cArray[C.size_t](2*n)
+	defer freeCArray(ptrs)
+	defer freeCArray(lens)
 	for i, r := range ranges {
 		ptrs[i], lens[i] = (*C.char)(C.CBytes(r.Start)), C.size_t(len(r.Start))
 		ptrs[n+i], lens[n+i] = (*C.char)(C.CBytes(r.Limit)), C.size_t(len(r.Limit))
 	}
-	defer func() {
-		for _, p := range ptrs {
-			C.free(unsafe.Pointer(p))
-		}
-	}()
+	defer freeCStrings(ptrs)
 	cerr := C.spire_approximate_sizes(nativeDB(e.db), nativeCF(h), C.int(n), &ptrs[0], &lens[0], &ptrs[n], &lens[n],
 		C.int(boolInt(memtables)), C.int(boolInt(files)), (*C.uint64_t)(unsafe.Pointer(&sizes[0])))
 	if err := cError(cerr); err != nil {

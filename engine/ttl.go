@@ -21,27 +21,21 @@ func openWithTTL(opts *grocksdb.Options, path string, names []string, cfOpts []*
 	n := len(names)
 	cPath := C.CString(path)
 	defer C.free(unsafe.Pointer(cPath))
-	// Arrays of C pointers live in C memory: cgo forbids Go pointers in
-	// the memory it passes.
-	cNames := (*[1 << 20]*C.char)(C.malloc(C.size_t(n) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))[:n:n]
-	defer C.free(unsafe.Pointer(&cNames[0]))
+	cNames := cArray[*C.char](n)
+	defer freeCArray(cNames)
 	for i, name := range names {
 		cNames[i] = C.CString(name)
 	}
-	defer func() {
-		for _, p := range cNames {
-			C.free(unsafe.Pointer(p))
-		}
-	}()
-	cOpts := (*[1 << 20]*C.rocksdb_options_t)(C.malloc(C.size_t(n) * C.size_t(unsafe.Sizeof((*C.rocksdb_options_t)(nil)))))[:n:n]
-	defer C.free(unsafe.Pointer(&cOpts[0]))
+	defer freeCStrings(cNames)
+	cOpts := cArray[*C.rocksdb_options_t](n)
+	defer freeCArray(cOpts)
 	for i, o := range cfOpts {
 		cOpts[i] = nativeOptions(o)
 	}
-	cHandles := (*[1 << 20]*C.rocksdb_column_family_handle_t)(C.malloc(C.size_t(n) * C.size_t(unsafe.Sizeof((*C.rocksdb_column_family_handle_t)(nil)))))[:n:n]
-	defer C.free(unsafe.Pointer(&cHandles[0]))
-	ttls := (*[1 << 20]C.int)(C.malloc(C.size_t(n) * C.size_t(unsafe.Sizeof(C.int(0)))))[:n:n]
-	defer C.free(unsafe.Pointer(&ttls[0]))
+	cHandles := cArray[*C.rocksdb_column_family_handle_t](n)
+	defer freeCArray(cHandles)
+	ttls := cArray[C.int](n)
+	defer freeCArray(ttls)
 	for i := range ttls {
 		ttls[i] = C.int(ttl)
 	}
