@@ -198,13 +198,7 @@ func RestoreInto(dir string, id uint32, path string, flat bool, rateLimit uint64
 	if err := os.MkdirAll(filepath.Dir(dbDir), 0o750); err != nil {
 		return fmt.Errorf("backup_restore: %w", err)
 	}
-	if err := engine.RestoreBackup(dir, id, dbDir, rateLimit); err != nil {
-		if errors.Is(err, engine.ErrInvalidArgument) && !strings.Contains(err.Error(), "rate_limit") {
-			return wire.Badf("backup_restore: %s holds a database (an engine may run there): restore to a new path", dbDir)
-		}
-		return err
-	}
-	return nil
+	return engine.RestoreBackup(dir, id, dbDir, rateLimit)
 }
 
 // emptyOrAbsent refuses a restore target that is a file or a directory
