@@ -99,6 +99,38 @@ defmodule RocksdbLifetimeTest do
     :ok = :rocksdb.close(db)
   end
 
+  test "snapshots, log iterators and transactions nobody references are closed in the sidecar",
+       %{tmp_dir: dir} do
+    {:ok, db, _} =
+      :rocksdb.open_optimistic_transaction_db(
+        String.to_charlist(Path.join(dir, "db")),
+        [create_if_missing: true],
+        [{~c"default", []}]
+      )
+
+    :ok = :rocksdb.put(db, "k", "v", [])
+    engine = Store.KV.RocksDB.Handles.engine!(db)
+
+    # The process ends holding them all: the sidecar's table of
+    # transactions is full (1024) until their handles are collected.
+    {pid, ref} =
+      spawn_monitor(fn ->
+        {:ok, _snap} = :rocksdb.snapshot(db)
+        {:ok, _log} = :rocksdb.tlog_iterator(db, 0)
+        for _ <- 1..1024, do: {:ok, _} = :rocksdb.transaction(db, [])
+      end)
+
+    assert_receive {:DOWN, ^ref, :process, ^pid, :normal}, 30_000
+    wait_until(fn -> :rocksdb.get_property(db, "rocksdb.num-snapshots") == {:ok, "0"} end)
+
+    wait_until(fn ->
+      match?({:ok, %{sidecar: %{open_iterators: 0}}}, Store.KV.Engine.get_stats(engine))
+    end)
+
+    wait_until(fn -> match?({:ok, _}, :rocksdb.transaction(db, [])) end)
+    :ok = :rocksdb.close(db)
+  end
+
   test "a batch nobody references any more leaves nothing behind" do
     table = Store.KV.RocksDB.Registry.batches()
     before = :ets.info(table, :size)

@@ -53,6 +53,17 @@ defmodule Store.KV.RocksDB.Handles do
     end
   end
 
+  @doc """
+  Asks the sidecar of engine `name` to close what `request` names,
+  without waiting: when the database is closed its sidecar and every
+  handle it served are gone already.
+  """
+  @spec cast_close(atom(), tuple()) :: :ok
+  def cast_close(name, request) do
+    if :ets.member(Registry.dbs(), name), do: Store.KV.Engine.Caller.cast(name, request)
+    :ok
+  end
+
   @doc "The column family a handle names, on engine `name`."
   @spec family!(atom(), term()) :: String.t()
   def family!(_name, :default_column_family), do: "default"

@@ -72,9 +72,7 @@ defmodule Store.KV.RocksDB.Registry do
     case key do
       {:db, name, token} -> Store.KV.RocksDB.DB.collected(name, token)
       {:itr, itr} -> Store.KV.RocksDB.Iterator.close(itr)
-      {:snap, name, id} -> Store.KV.RocksDB.Snapshots.collected(name, id)
-      {:tlog, name, id} -> Store.KV.RocksDB.TLog.collected(name, id)
-      {:txn, name, id} -> Store.KV.RocksDB.Transactions.collected(name, id)
+      {:close, name, request} -> Store.KV.RocksDB.Handles.cast_close(name, request)
       {:batch, batch} -> Store.KV.RocksDB.Batches.collected(batch)
       {:object, ref} -> :ets.delete(@objects, ref)
     end

@@ -12,14 +12,7 @@ defmodule Store.KV.RocksDB.Snapshots do
     # Not Engine.snapshot/1: that one closes with the process that took
     # it; this one lives while its handle does, as the NIF's.
     with {:ok, id} <- checked(name, Engine.Caller.call(name, {:snapshot_open}, nil)),
-         do: {:ok, {@snap, name, id, new_life({:snap, name, id}, life(db))}}
-  end
-
-  @doc false
-  @spec collected(atom(), pos_integer()) :: :ok
-  def collected(name, id) do
-    if :ets.member(Registry.dbs(), name), do: Engine.Caller.cast(name, {:snapshot_close, id})
-    :ok
+         do: {:ok, {@snap, name, id, new_life({:close, name, {:snapshot_close, id}}, life(db))}}
   end
 
   @doc "Releases a snapshot."

@@ -16,7 +16,7 @@ defmodule Store.KV.RocksDB.TLog do
     name = engine!(db)
 
     with {:ok, id} <- checked(name, Engine.Caller.call(name, {:tlog_iterator, since}, nil)),
-         do: {:ok, {@tlog, name, id, new_life({:tlog, name, id}, life(db))}}
+         do: {:ok, {@tlog, name, id, new_life({:close, name, {:tlog_close, id}}, life(db))}}
   end
 
   @doc "The next batch: `{:ok, last_seq, binary}`, `{:error, :invalid_iterator}` at the end."
@@ -43,18 +43,11 @@ defmodule Store.KV.RocksDB.TLog do
   @doc "Closes a log iterator; closing twice is fine."
   @spec tlog_iterator_close(tuple()) :: :ok
   def tlog_iterator_close({@tlog, name, id, life}) when is_atom(name) do
-    if Life.disarm(life) == :ok, do: collected(name, id)
+    if Life.disarm(life) == :ok, do: cast_close(name, {:tlog_close, id})
     :ok
   end
 
   def tlog_iterator_close(_), do: :erlang.error(:badarg)
-
-  @doc false
-  @spec collected(atom(), pos_integer()) :: :ok
-  def collected(name, id) do
-    if :ets.member(Registry.dbs(), name), do: Engine.Caller.cast(name, {:tlog_close, id})
-    :ok
-  end
 
   @doc "Applies a batch as RocksDB serialized it (from a log iterator), atomically."
   @spec write_binary_update(R.db_handle(), binary(), list()) :: :ok | {:error, term()}

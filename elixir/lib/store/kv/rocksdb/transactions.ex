@@ -27,7 +27,7 @@ defmodule Store.KV.RocksDB.Transactions do
 
     with {:ok, id} <-
            checked(name, Engine.Caller.call(name, {:txn_begin, write_opts(wopts, nil)}, nil)),
-         do: {:ok, {@txn, name, id, new_life({:txn, name, id}, life(db))}}
+         do: {:ok, {@txn, name, id, new_life({:close, name, {:txn_release, id}}, life(db))}}
   end
 
   @doc "Writes `key` in the transaction."
@@ -77,18 +77,11 @@ defmodule Store.KV.RocksDB.Transactions do
   @doc "Frees the transaction (its writes are dropped unless committed); twice is fine."
   @spec release_transaction(tuple()) :: :ok
   def release_transaction({@txn, name, id, life}) when is_atom(name) do
-    if Life.disarm(life) == :ok, do: collected(name, id)
+    if Life.disarm(life) == :ok, do: cast_close(name, {:txn_release, id})
     :ok
   end
 
   def release_transaction(_), do: :erlang.error(:badarg)
-
-  @doc false
-  @spec collected(atom(), pos_integer()) :: :ok
-  def collected(name, id) do
-    if :ets.member(Registry.dbs(), name), do: Engine.Caller.cast(name, {:txn_release, id})
-    :ok
-  end
 
   defp call({@txn, name, id, life}, cf, request) when is_atom(name) do
     unless Life.armed?(life), do: :erlang.error(:badarg)
