@@ -9,7 +9,7 @@ defmodule :rocksdb do
   """
 
   # Store.KV.RocksDB's helpers for spire-port's own code, not erlang-rocksdb's API.
-  @not_api [close_name: 1, db_handle: 1, cf_handle: 2, column_families: 1]
+  @not_api [db_handle: 1, cf_handle: 2, column_families: 1]
 
   # A bad argument raises badarg (error:badarg, ArgumentError in Elixir)
   # as the NIF's does, also where Store.KV.RocksDB refused it with a guard,

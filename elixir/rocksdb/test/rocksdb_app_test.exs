@@ -64,5 +64,17 @@ defmodule RocksdbAppTest do
         do: assert(fa in exported, inspect(fa))
 
     refute {:close_name, 1} in exported
+    refute {:note_users, 2} in exported
+  end
+
+  test "no export is a helper hidden from the docs" do
+    for {mod, fun, arity} <- Store.KV.RocksDB.__api__(),
+        function_exported?(:rocksdb, fun, arity) do
+      {:docs_v1, _, _, _, _, _, docs} = Code.fetch_docs(mod)
+
+      hidden? = Enum.any?(docs, &match?({{:function, ^fun, ^arity}, _, _, :hidden, _}, &1))
+
+      refute hidden?, "#{inspect(mod)}.#{fun}/#{arity} is @doc false but :rocksdb exports it"
+    end
   end
 end

@@ -85,8 +85,9 @@ defmodule Store.KV.RocksDB do
     Store.KV.RocksDB.Transactions
   ]
 
-  # collected/1,2: what the Registry calls when a handle is collected.
-  @internal [collected: 1, collected: 2]
+  # Public for the other parts only: collected/1,2 is what the Registry
+  # calls when a handle is collected, note_users/2 what open calls.
+  @internal [collected: 1, collected: 2, note_users: 2]
 
   @api for mod <- @api_modules,
            {fun, arity} <- mod.__info__(:functions),

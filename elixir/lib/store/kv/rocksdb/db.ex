@@ -185,9 +185,7 @@ defmodule Store.KV.RocksDB.DB do
     end
   end
 
-  @doc false
-  @spec close_name(atom()) :: :ok
-  def close_name(name) do
+  defp close_name(name) do
     case :ets.lookup(Registry.dbs(), name) do
       [{^name, _abs, token}] when is_reference(token) ->
         Iterator.close_all(name)
