@@ -91,10 +91,9 @@ func (o *output) flushLocked() {
 		return
 	}
 	out := wire.SealBatch(o.side.buf, o.side.pending)
-	if o.sideW.dead.Load() {
-		o.main.write(out) // queued before the socket failed
-	} else {
-		o.sideW.queue(append([]byte(nil), out...))
+	// Queued before the socket failed, or refused by it now.
+	if o.sideW.dead.Load() || !o.sideW.queue(append([]byte(nil), out...)) {
+		o.main.write(out)
 	}
 	o.side.reset()
 }

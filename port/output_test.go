@@ -5,10 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"os"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/spiredb/spire-port/port/wire"
 )
@@ -95,6 +99,42 @@ func TestOutputKeepsStdoutFlowingWhenTheSideChannelIsNotRead(t *testing.T) {
 	o.drain() // returns once the stuck write gave up
 	assert.Equal(t, append(frameWithID(1, "a"), frameWithID(wire.SideChannelBit|2, "b")...), main.Bytes(),
 		"the side channel's reply came on stdout instead")
+	o.send(frameWithID(wire.SideChannelBit|3, "c"))
+	o.flush()
+	assert.True(t, bytes.HasSuffix(main.Bytes(), frameWithID(wire.SideChannelBit|3, "c")), "and so do later ones")
+}
+
+// closedPeerSocket is a Unix socket whose peer is gone: a write fails at
+// once (EPIPE), as the reply socket does once the port's owner is killed.
+func closedPeerSocket(t *testing.T) net.Conn {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	require.NoError(t, err)
+	require.NoError(t, syscall.Close(fds[1]))
+	f := os.NewFile(uintptr(fds[0]), "reply-socket")
+	defer f.Close()
+	conn, err := net.FileConn(f) // a dup: f's own descriptor closes above
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func TestOutputDivertsABatchTheSocketRefusesAtOnceWithoutDeadlock(t *testing.T) {
+	var main lockedBuffer
+	o := newOutput(&main, closedPeerSocket(t))
+	flushed := make(chan struct{})
+	go func() {
+		o.send(frameWithID(wire.SideChannelBit|2, "b"))
+		o.flush()
+		close(flushed)
+	}()
+	select {
+	case <-flushed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("flush never returned: the refused batch deadlocked the output")
+	}
+	o.drain()
+	assert.Equal(t, frameWithID(wire.SideChannelBit|2, "b"), main.Bytes(), "the refused batch went to stdout")
+
 	o.send(frameWithID(wire.SideChannelBit|3, "c"))
 	o.flush()
 	assert.True(t, bytes.HasSuffix(main.Bytes(), frameWithID(wire.SideChannelBit|3, "c")), "and so do later ones")

@@ -49,19 +49,22 @@ func newSideWriter(w io.Writer, divert func([]byte)) *sideWriter {
 	return sw
 }
 
-// queue hands over one sealed batch (the writer owns it from here).
-func (sw *sideWriter) queue(batch []byte) {
+// queue hands over one sealed batch (the writer owns it from here). It
+// reports false when the socket refused it then and there: the caller,
+// who may hold the output's lock and so must not wait for divert, sends
+// the batch to stdout itself (nothing queued here came before it).
+func (sw *sideWriter) queue(batch []byte) bool {
 	sw.mu.Lock()
 	if len(sw.pending) == 0 && !sw.busy && !sw.dead.Load() {
 		n, err := sw.tryWrite(batch)
 		if err == nil && n == len(batch) {
 			sw.mu.Unlock()
-			return
+			return true
 		}
 		if err != nil && !errors.Is(err, syscall.EAGAIN) {
 			sw.mu.Unlock()
-			sw.fail(batch)
-			return
+			sw.giveUp()
+			return false
 		}
 		batch = batch[:len(batch):len(batch)]
 		sw.pending = append(sw.pending, sideBatch{rest: batch[n:], whole: batch})
@@ -70,6 +73,7 @@ func (sw *sideWriter) queue(batch []byte) {
 	}
 	sw.mu.Unlock()
 	sw.wake.Broadcast()
+	return true
 }
 
 // tryWrite makes one non-blocking write of b; sw.mu is held and the
@@ -93,13 +97,12 @@ func (sw *sideWriter) tryWrite(b []byte) (int, error) {
 	return n, werr
 }
 
-// fail gives the socket up and sends batch to stdout instead.
-func (sw *sideWriter) fail(batch []byte) {
+// giveUp closes the socket for good: every later batch goes to stdout.
+func (sw *sideWriter) giveUp() {
 	sw.dead.Store(true)
 	if c, ok := sw.w.(io.Closer); ok {
 		_ = c.Close()
 	}
-	sw.divert(batch)
 }
 
 // drain waits until every queued batch is written or diverted.
@@ -132,7 +135,8 @@ func (sw *sideWriter) run() {
 				_ = d.SetWriteDeadline(time.Now().Add(sideWriteTimeout))
 			}
 			if _, err := sw.w.Write(b.rest); err != nil {
-				sw.fail(b.whole)
+				sw.giveUp()
+				sw.divert(b.whole)
 			}
 		}
 
