@@ -149,6 +149,9 @@ defmodule Store.KV.FaultsTest do
     for task <- tasks, do: assert({:error, :engine_down} = Task.await(task, 5_000))
     assert System.monotonic_time(:millisecond) - started < 2_000
     System.cmd("kill", ["-CONT", "#{os_pid}"])
+    # Its owner gone, the sidecar finds both its reply channels closed and
+    # stdin at its end: it exits, and the database's LOCK with it.
+    wait_until(fn -> exited?(os_pid) end)
   end
 
   # SIGSTOP: the sidecar keeps its pipes open and answers nothing.
@@ -157,6 +160,14 @@ defmodule Store.KV.FaultsTest do
     System.cmd("kill", ["-STOP", "#{os_pid}"])
     wait_until(fn -> process_state(os_pid) == "T" end)
     os_pid
+  end
+
+  # Gone, or a zombie its parent has not reaped yet.
+  defp exited?(os_pid) do
+    case File.read("/proc/#{os_pid}/stat") do
+      {:ok, stat} -> stat |> String.split(") ", parts: 2) |> List.last() |> String.first() == "Z"
+      {:error, _} -> true
+    end
   end
 
   defp process_state(os_pid) do
