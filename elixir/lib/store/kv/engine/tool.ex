@@ -30,10 +30,17 @@ defmodule Store.KV.Engine.Tool do
     :erlang.binary_to_term(out, [:safe])
   end
 
-  # The binary's own bounds (wire.CheckPath): checked here too, since an
-  # argument vector cannot carry a NUL, and one too long fails the exec.
-  defp sane_arg?(arg) do
-    is_binary(arg) and byte_size(arg) in 1..4095 and :binary.match(arg, <<0>>) == :nomatch and
-      Enum.all?(:binary.split(arg, "/", [:global]), &(byte_size(&1) <= 255))
+  @doc """
+  Whether `bin` is within the binary's bounds on a path (wire.CheckPath):
+  at most 4095 bytes and 255 per component, without NUL.
+  """
+  @spec path_bounds?(binary()) :: boolean()
+  def path_bounds?(bin) do
+    byte_size(bin) <= 4095 and :binary.match(bin, <<0>>) == :nomatch and
+      Enum.all?(:binary.split(bin, "/", [:global]), &(byte_size(&1) <= 255))
   end
+
+  # Checked here too, since an argument vector cannot carry a NUL, and one
+  # too long fails the exec.
+  defp sane_arg?(arg), do: is_binary(arg) and arg != "" and path_bounds?(arg)
 end

@@ -9,7 +9,6 @@ defmodule Store.KV.RocksDB.Args do
   # refused (C would read the path up to it: "victim\0/x" names "victim").
 
   @max_path 4095
-  @max_component 255
 
   # Set while a caller's fun runs (fold/4,5): what it raises is its own,
   # not a bad argument (see `user_call/3` and :rocksdb's delegates).
@@ -40,11 +39,7 @@ defmodule Store.KV.RocksDB.Args do
   def path!(_), do: badarg()
 
   defp checked_path(bin) do
-    if :binary.match(bin, <<0>>) != :nomatch or not String.valid?(bin), do: badarg()
-
-    if Enum.any?(:binary.split(bin, "/", [:global]), &(byte_size(&1) > @max_component)),
-      do: badarg()
-
+    unless String.valid?(bin) and Store.KV.Engine.Tool.path_bounds?(bin), do: badarg()
     bin
   end
 
