@@ -97,10 +97,7 @@ defmodule Store.KV.RocksDB.Objects do
 
   @doc "Forgets an env handle."
   @spec destroy_env(R.object_handle()) :: :ok
-  def destroy_env(env) do
-    object!(env, :env)
-    release_object(env)
-  end
+  def destroy_env(env), do: release_object(env, :env)
 
   @doc "Records the env's background thread count (each sidecar sizes its own pools)."
   @spec set_env_background_threads(R.object_handle(), non_neg_integer()) :: :ok
@@ -130,10 +127,7 @@ defmodule Store.KV.RocksDB.Objects do
 
   @doc "Forgets a write buffer manager handle."
   @spec release_write_buffer_manager(R.object_handle()) :: :ok
-  def release_write_buffer_manager(mgr) do
-    object!(mgr, :write_buffer_manager)
-    release_object(mgr)
-  end
+  def release_write_buffer_manager(mgr), do: release_object(mgr, :write_buffer_manager)
 
   @doc "`[memory_usage:, mutable_memtable_memory_usage:, buffer_size:, enabled:]`."
   @spec write_buffer_manager_info(R.object_handle()) :: [{atom(), term()}]
@@ -224,10 +218,7 @@ defmodule Store.KV.RocksDB.Objects do
 
   @doc "Forgets an SST file manager handle."
   @spec release_sst_file_manager(R.object_handle()) :: :ok
-  def release_sst_file_manager(mgr) do
-    object!(mgr, :sst_file_manager)
-    release_object(mgr)
-  end
+  def release_sst_file_manager(mgr), do: release_object(mgr, :sst_file_manager)
 
   @doc false
   @spec note_users(atom(), list()) :: :ok
@@ -309,4 +300,10 @@ defmodule Store.KV.RocksDB.Objects do
   end
 
   defp release_object(_), do: :erlang.error(:badarg)
+
+  # A handle that must be of `kind`: another kind, or one released, is badarg.
+  defp release_object(ref, kind) do
+    object!(ref, kind)
+    release_object(ref)
+  end
 end
