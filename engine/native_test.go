@@ -68,3 +68,21 @@ func TestMultiGetFuncOverMemtableAndFiles(t *testing.T) {
 func TestKeepFreedMemoryIsAccepted(t *testing.T) {
 	require.NoError(t, KeepFreedMemory(), "glibc takes both thresholds")
 }
+
+func TestSnapshotSequence(t *testing.T) {
+	e := newTestEngine(t, nil)
+	mustPut(t, e, "a", "1")
+	mustPut(t, e, "b", "2")
+	snap, err := e.NewSnapshot()
+	require.NoError(t, err)
+	mustPut(t, e, "c", "3")
+	seq, err := snap.Sequence()
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), seq, "two writes before the snapshot, one after")
+	latest, err := e.LatestSequenceNumber()
+	require.NoError(t, err)
+	assert.Equal(t, uint64(3), latest)
+	snap.Close()
+	_, err = snap.Sequence()
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+}

@@ -1,8 +1,16 @@
 package engine
 
+/*
+#cgo CXXFLAGS: -std=c++17 -O2
+#cgo LDFLAGS: -lrocksdb -lstdc++
+#include "snapshot_shim.h"
+*/
+import "C"
+
 import (
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"github.com/linxGnu/grocksdb"
 )
@@ -65,4 +73,21 @@ func (s *Snapshot) release() {
 	if s.e.db != nil {
 		s.e.db.ReleaseSnapshot(s.snap)
 	}
+}
+
+// Sequence is the sequence number the snapshot sees: every write at or
+// below it, none after.
+func (s *Snapshot) Sequence() (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, fmt.Errorf("%w: snapshot is closed", ErrInvalidArgument)
+	}
+	return uint64(C.spire_snapshot_sequence(nativeSnapshot(s.snap))), nil
+}
+
+// nativeSnapshot reads grocksdb's C handle, its Snapshot's one field (see
+// nativeDB).
+func nativeSnapshot(s *grocksdb.Snapshot) *C.rocksdb_snapshot_t {
+	return *(**C.rocksdb_snapshot_t)(unsafe.Pointer(s))
 }

@@ -21,6 +21,20 @@ func (s *Server) execAdmin(scratch []byte, id uint64, r *wire.Request) []byte {
 	case wire.OpSnapshotClose:
 		s.snapshots.remove(r.ID)
 		return s.replyOK(scratch, id)
+	case wire.OpSnapshotSequence:
+		sn, ok := s.snapshots.get(r.ID)
+		if !ok {
+			return s.replyError(scratch, id, &unknownIDError{"unknown_snapshot", r.ID})
+		}
+		seq, err := sn.Sequence()
+		if err != nil {
+			return s.replyError(scratch, id, err)
+		}
+		return s.reply(scratch, id, func(c wire.Codec, b []byte) []byte {
+			return c.Uint(c.Atom(c.Tuple(b, 2), "ok"), seq)
+		})
+	case wire.OpSetBackgroundThreads:
+		return s.replyResult(scratch, id, engine.SetBackgroundThreads(int(r.ID), r.Name == "priority_high"))
 	case wire.OpStats:
 		return s.stats(scratch, id)
 	case wire.OpCacheInfo:

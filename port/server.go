@@ -26,7 +26,7 @@ type Options struct {
 	QueueDepth   int           // 64: slow requests waiting for a worker
 	MaxIterators int           // 1024 open cursors
 	MaxSnapshots int           // 1024 open snapshots
-	IdleTimeout  time.Duration // 5 minutes before an unused cursor or snapshot is closed
+	IdleTimeout  time.Duration // 5 minutes before an unused cursor or snapshot is closed; negative: never
 	// CheckpointRoots are the directories checkpoints may be written
 	// under; relative checkpoint paths resolve against the first. None
 	// refuses every checkpoint.
@@ -57,7 +57,7 @@ func (o *Options) setDefaults() {
 	if o.MaxSnapshots <= 0 {
 		o.MaxSnapshots = 1024
 	}
-	if o.IdleTimeout <= 0 {
+	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 5 * time.Minute
 	}
 	if o.Log == nil {
@@ -449,7 +449,7 @@ func (s *Server) exec(scratch []byte, id uint64, r *wire.Request) (out []byte) {
 		return s.execScan(scratch, id, r, ro) // ops_scan.go
 	case wire.OpIterator, wire.OpIteratorMove, wire.OpIteratorRefresh, wire.OpIteratorClose:
 		return s.execIterator(scratch, id, r, ro) // ops_iterator.go
-	case wire.OpSnapshotOpen, wire.OpSnapshotClose, wire.OpStats, wire.OpCacheInfo, wire.OpProperty,
+	case wire.OpSnapshotOpen, wire.OpSnapshotClose, wire.OpSnapshotSequence, wire.OpSetBackgroundThreads, wire.OpStats, wire.OpCacheInfo, wire.OpProperty,
 		wire.OpFlush, wire.OpSyncWAL, wire.OpLatestSequence, wire.OpCompactRange,
 		wire.OpCFList, wire.OpCFCreate, wire.OpCFDrop, wire.OpApproximateSizes, wire.OpApproximateMemTableStats:
 		return s.execAdmin(scratch, id, r) // ops_admin.go

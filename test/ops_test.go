@@ -8,6 +8,7 @@ import (
 
 	"github.com/spiredb/spire-port/engine/kv"
 	"github.com/spiredb/spire-port/port/client"
+	"github.com/spiredb/spire-port/port/wire"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -88,12 +89,19 @@ func TestEveryOpInBothCodecs(t *testing.T) {
 
 			snap, err := s.SnapshotOpen(ctx)
 			require.NoError(t, err)
+			latest, err := s.LatestSequenceNumber(ctx)
+			require.NoError(t, err)
 			require.NoError(t, s.Put(ctx, []byte("user:0000"), []byte("changed")))
+			seq, err := s.SnapshotSequence(ctx, snap)
+			require.NoError(t, err)
+			assert.Equal(t, latest, seq, "the snapshot sees up to the last write before it")
 			v, err = s.Get(ctx, []byte("user:0000"), client.Opts{Snapshot: snap})
 			require.NoError(t, err)
 			assert.Equal(t, "0", string(v), "the snapshot does not see the later put")
 			require.NoError(t, s.SnapshotClose(ctx, snap))
 			_, err = s.Get(ctx, []byte("user:0000"), client.Opts{Snapshot: snap})
+			assert.Equal(t, "unknown_snapshot", kind(err))
+			_, err = s.SnapshotSequence(ctx, snap)
 			assert.Equal(t, "unknown_snapshot", kind(err))
 
 			require.NoError(t, s.DeleteRange(ctx, []byte("user:0100"), []byte("user:0200")))
@@ -204,4 +212,29 @@ func TestReadOnlySidecarBesideAWriter(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "v", string(v))
 	require.NoError(t, w.Put(ctx, []byte("k2"), []byte("v2")), "the writer keeps writing")
+}
+
+// RocksDB starts a pool's threads when it is resized: the sidecar's thread
+// count shows set_background_threads reached its env.
+func TestSetBackgroundThreads(t *testing.T) {
+	s := start(t, "", "etf")
+	threads := func() int {
+		entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", s.Pid()))
+		require.NoError(t, err)
+		return len(entries)
+	}
+	before := threads()
+	require.NoError(t, s.SetBackgroundThreads(ctx, 24, false))
+	require.NoError(t, s.SetBackgroundThreads(ctx, 12, true))
+	assert.GreaterOrEqual(t, threads(), before+24, "the pools grew")
+
+	for _, bad := range []int{-1, wire.MaxBackgroundThreads + 1} {
+		err := s.SetBackgroundThreads(ctx, bad, false)
+		assert.Equal(t, "badarg", kind(err), "%d threads", bad)
+	}
+	_, err := s.Call(ctx, func(c wire.Codec, b []byte) []byte {
+		return c.Atom(c.Int(c.Atom(c.Tuple(b, 3), "set_background_threads"), 2), "priority_bottom")
+	})
+	assert.Equal(t, "badarg", kind(err))
+	require.NoError(t, s.Put(ctx, []byte("k"), []byte("v")), "still serving")
 }

@@ -19,6 +19,26 @@ func (c *Client) SnapshotClose(ctx context.Context, id uint64) error {
 	return err
 }
 
+// SnapshotSequence is the sequence number a snapshot sees: every write at
+// or below it, none after.
+func (c *Client) SnapshotSequence(ctx context.Context, id uint64) (uint64, error) {
+	v, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte { return c.Uint(c.Atom(c.Tuple(b, 2), "snapshot_sequence"), id) })
+	return toUint(v), err
+}
+
+// SetBackgroundThreads sizes the sidecar's pool of compaction threads
+// (high false) or of flush threads (high true): 0 .. wire.MaxBackgroundThreads.
+func (c *Client) SetBackgroundThreads(ctx context.Context, n int, high bool) error {
+	pri := "priority_low"
+	if high {
+		pri = "priority_high"
+	}
+	_, err := c.Call(ctx, func(c wire.Codec, b []byte) []byte {
+		return c.Atom(c.Int(c.Atom(c.Tuple(b, 3), "set_background_threads"), int64(n)), pri)
+	})
+	return err
+}
+
 // Text reads a text field of a reply: a binary in wire.ETF, a string (decoded
 // as an Atom) in msgpack.
 func Text(v any) string {

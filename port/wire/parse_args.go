@@ -104,6 +104,18 @@ func (p *termParser) arg(r *Request, op string, pos int, kind argKind) error {
 		default:
 			return Badf("%s: argument %d must be include_both, include_files or include_memtables", op, pos)
 		}
+	case argThreads:
+		v, ok := p.int()
+		if !ok || v < 0 || v > MaxBackgroundThreads {
+			return Badf("%s: argument %d must be a thread count (0 .. %d), got %s", op, pos, MaxBackgroundThreads, p.describe())
+		}
+		r.ID = uint64(v)
+	case argPriority:
+		a, _ := p.atom()
+		if string(a) != "priority_low" && string(a) != "priority_high" {
+			return Badf("%s: argument %d must be priority_low or priority_high", op, pos)
+		}
+		r.Name = string(a)
 	case argTarget:
 		name, ok := p.text()
 		if !ok || name == "" {

@@ -60,6 +60,8 @@ const (
 	OpTxnCommit
 	OpTxnRollback
 	OpTxnRelease
+	OpSnapshotSequence
+	OpSetBackgroundThreads
 )
 
 // Option bits: which options an op accepts.
@@ -110,6 +112,10 @@ type opSpec struct {
 
 type argKind uint8
 
+// MaxBackgroundThreads bounds set_background_threads: RocksDB starts the
+// threads it is told to, and a pool of millions would take the host down.
+const MaxBackgroundThreads = 1024
+
 const (
 	argKey argKind = iota + 1
 	argValue
@@ -126,32 +132,35 @@ const (
 	argRanges    // a list of {Start, Limit} binaries
 	argSizeFlag  // include_both | include_files | include_memtables
 	argTarget    // a second path (restore target), kept in request.target
+	argThreads   // a thread count: 0 .. 1024, kept in request.ID
+	argPriority  // priority_low | priority_high, kept in request.Name
 )
 
 var specs = map[Op]opSpec{
-	OpPing:          {"ping", nil, 0},
-	OpGet:           {"get", []argKind{argKey}, optCF | optSnapshot},
-	OpMultiGet:      {"multi_get", []argKind{argKeys}, optCF | optSnapshot},
-	OpPut:           {"put", []argKind{argKey, argValue}, optCF | optSync | optDisableWAL},
-	OpDelete:        {"delete", []argKind{argKey}, optCF | optSync | optDisableWAL},
-	OpDeleteRange:   {"delete_range", []argKind{argKey, argEnd}, optCF | optSync | optDisableWAL},
-	OpWriteBatch:    {"write_batch", []argKind{argBatch}, optSync | optDisableWAL},
-	OpScan:          {"scan", []argKind{argKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit | optPacked},
-	OpIterOpen:      {"iter_open", []argKind{argKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit | optPacked},
-	OpIterNext:      {"iter_next", []argKind{argID}, 0},
-	OpIterClose:     {"iter_close", []argKind{argID}, 0},
-	OpSnapshotOpen:  {"snapshot_open", nil, 0},
-	OpSnapshotClose: {"snapshot_close", []argKind{argID}, 0},
-	OpStats:         {"stats", nil, 0},
-	OpCacheInfo:     {"cache_info", nil, 0},
-	OpProperty:      {"property", []argKind{argName}, optCF},
-	OpFlush:         {"flush", nil, optCF},
-	OpCompactRange:  {"compact_range", []argKind{argBound, argBound}, optCF},
-	OpCheckpoint:    {"checkpoint", []argKind{argName}, optFlat},
-	OpCFList:        {"cf_list", nil, 0},
-	OpCFCreate:      {"cf_create", []argKind{argName}, 0},
-	OpCFDrop:        {"cf_drop", []argKind{argName}, 0},
-	OpClose:         {"close", nil, 0},
+	OpPing:             {"ping", nil, 0},
+	OpGet:              {"get", []argKind{argKey}, optCF | optSnapshot},
+	OpMultiGet:         {"multi_get", []argKind{argKeys}, optCF | optSnapshot},
+	OpPut:              {"put", []argKind{argKey, argValue}, optCF | optSync | optDisableWAL},
+	OpDelete:           {"delete", []argKind{argKey}, optCF | optSync | optDisableWAL},
+	OpDeleteRange:      {"delete_range", []argKind{argKey, argEnd}, optCF | optSync | optDisableWAL},
+	OpWriteBatch:       {"write_batch", []argKind{argBatch}, optSync | optDisableWAL},
+	OpScan:             {"scan", []argKind{argKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit | optPacked},
+	OpIterOpen:         {"iter_open", []argKind{argKey, argEnd}, optCF | optSnapshot | optBatchSize | optLimit | optPacked},
+	OpIterNext:         {"iter_next", []argKind{argID}, 0},
+	OpIterClose:        {"iter_close", []argKind{argID}, 0},
+	OpSnapshotOpen:     {"snapshot_open", nil, 0},
+	OpSnapshotClose:    {"snapshot_close", []argKind{argID}, 0},
+	OpSnapshotSequence: {"snapshot_sequence", []argKind{argID}, 0},
+	OpStats:            {"stats", nil, 0},
+	OpCacheInfo:        {"cache_info", nil, 0},
+	OpProperty:         {"property", []argKind{argName}, optCF},
+	OpFlush:            {"flush", nil, optCF},
+	OpCompactRange:     {"compact_range", []argKind{argBound, argBound}, optCF},
+	OpCheckpoint:       {"checkpoint", []argKind{argName}, optFlat},
+	OpCFList:           {"cf_list", nil, 0},
+	OpCFCreate:         {"cf_create", []argKind{argName}, 0},
+	OpCFDrop:           {"cf_drop", []argKind{argName}, 0},
+	OpClose:            {"close", nil, 0},
 
 	OpIterator:        {"iterator", nil, iteratorReadOpts},
 	OpIteratorMove:    {"iterator_move", []argKind{argID, argMove}, optAhead | optPacked},
@@ -165,9 +174,10 @@ var specs = map[Op]opSpec{
 	OpBackupPurge:   {"backup_purge", []argKind{argName, argKeep}, 0},
 	OpBackupRestore: {"backup_restore", []argKind{argName, argBackupID, argTarget}, optFlat | optRateLimit},
 
-	OpSyncWAL:        {"sync_wal", nil, 0},
-	OpLatestSequence: {"latest_sequence_number", nil, 0},
-	OpMerge:          {"merge", []argKind{argKey, argValue}, optCF | optSync | optDisableWAL},
+	OpSyncWAL:              {"sync_wal", nil, 0},
+	OpSetBackgroundThreads: {"set_background_threads", []argKind{argThreads, argPriority}, 0},
+	OpLatestSequence:       {"latest_sequence_number", nil, 0},
+	OpMerge:                {"merge", []argKind{argKey, argValue}, optCF | optSync | optDisableWAL},
 
 	OpApproximateSizes:         {"approximate_sizes", []argKind{argRanges, argSizeFlag}, optCF},
 	OpApproximateMemTableStats: {"approximate_memtable_stats", []argKind{argKey, argValue}, optCF},
