@@ -37,7 +37,12 @@ func (t *restTrimmer) check(requests uint64) bool {
 }
 
 func (s *Server) reaper() {
+	// A negative timeout never reaps: the ticker then only paces nothing.
+	reap := s.opt.IdleTimeout > 0
 	tick := time.NewTicker(max(s.opt.IdleTimeout/4, 50*time.Millisecond))
+	if !reap {
+		tick.Stop()
+	}
 	defer tick.Stop()
 	// Memory freed by RocksDB goes back to the OS when the sidecar is at
 	// rest, so its RSS then follows what is in use, not the high-water mark.

@@ -382,6 +382,35 @@ func TestIdleCursorsAndSnapshotsAreClosed(t *testing.T) {
 	assert.True(t, strings.Contains(s.Stderr.String(), "idle"))
 }
 
+// --idle-timeout 0 (what the :rocksdb app runs with) never reaps: its
+// handles live until they are closed, as the NIF's. The reaper would have
+// run many times in the wait (it ticks every 50 ms at least).
+func TestIdleTimeoutZeroNeverCloses(t *testing.T) {
+	s := start(t, "", "etf", "--idle-timeout", "0")
+	require.NoError(t, s.Put(ctx, []byte("a"), []byte("1")))
+	cur, err := s.IterOpen(ctx, nil, nil)
+	require.NoError(t, err)
+	snap, err := s.SnapshotOpen(ctx)
+	require.NoError(t, err)
+	time.Sleep(400 * time.Millisecond)
+	v, err := s.Get(ctx, []byte("a"), client.Opts{Snapshot: snap})
+	require.NoError(t, err)
+	assert.Equal(t, "1", string(v))
+	_, err = s.IterNext(ctx, cur)
+	require.NoError(t, err)
+	assert.NotContains(t, s.Stderr.String(), "idle")
+}
+
+func TestSnapshotLimit(t *testing.T) {
+	s := start(t, "", "etf", "--max-snapshots", "2")
+	for i := 0; i < 2; i++ {
+		_, err := s.SnapshotOpen(ctx)
+		require.NoError(t, err)
+	}
+	_, err := s.SnapshotOpen(ctx)
+	assert.Equal(t, "too_many_snapshots", kind(err))
+}
+
 func TestIteratorLimit(t *testing.T) {
 	s := start(t, "", "etf", "--max-iterators", "2")
 	_, err := s.IterOpen(ctx, nil, nil)

@@ -47,8 +47,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 	maxFrame := fs.Int("max-frame", wire.DefaultMaxFrame, "largest accepted packet in bytes")
 	codecName := fs.String("codec", "etf", "wire codec: etf or msgpack")
 	workers := fs.Int("workers", 4, "goroutines serving slow requests (scans, syncs, flush, compaction)")
-	maxIters := fs.Int("max-iterators", 1024, "most cursors open at once")
-	idle := fs.Duration("idle-timeout", 5*time.Minute, "close cursors and snapshots unused for this long")
+	maxIters := fs.Int("max-iterators", 1024, "most cursors (and transactions) open at once")
+	maxSnaps := fs.Int("max-snapshots", 1024, "most snapshots open at once")
+	idle := fs.Duration("idle-timeout", 5*time.Minute, "close cursors, snapshots and transactions unused for this long (0: never)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	spin := fs.Duration("spin", defaultSpin, "keep polling stdin this long before parking (0 parks at once); trades idle CPU for latency")
 	busySpin := fs.Duration("busy-spin", 0, "the spin after a burst of several requests (several callers), at most --spin: less sidecar CPU per request under load, at some cost in throughput (default: as --spin)")
@@ -143,8 +144,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup func(s
 		}
 	}
 	srvOpts := port.Options{
-		Codec: codec, MaxFrame: *maxFrame, Workers: *workers, MaxIterators: *maxIters,
-		IdleTimeout: *idle, CheckpointRoots: checkpointRoots, Log: logger,
+		Codec: codec, MaxFrame: *maxFrame, Workers: *workers, MaxIterators: *maxIters, MaxSnapshots: *maxSnaps,
+		IdleTimeout: idleTimeout(*idle), CheckpointRoots: checkpointRoots, Log: logger,
 	}
 	if *logFrames {
 		// The port's owner gets open failures in the id-0 error frame; a
@@ -277,4 +278,13 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
+}
+
+// idleTimeout maps the flag onto port.Options: on the command line 0
+// means never, where the library's zero value takes the default.
+func idleTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

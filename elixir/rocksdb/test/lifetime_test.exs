@@ -23,6 +23,25 @@ defmodule RocksdbLifetimeTest do
     receive do: ({:db, db} -> db)
   end
 
+  # The sidecar closes no handle for being idle and bounds them only
+  # against a runaway caller: its command line says so.
+  test "the sidecar never reaps idle handles", %{tmp_dir: dir} do
+    {:ok, db} = :rocksdb.open(String.to_charlist(Path.join(dir, "db")), create_if_missing: true)
+    {:ok, ctx} = Store.KV.Engine.Caller.lookup(elem(db, 1))
+    {:os_pid, pid} = Port.info(ctx.port, :os_pid)
+    args = "/proc/#{pid}/cmdline" |> File.read!() |> String.split(<<0>>)
+
+    assert ["--idle-timeout", "0"] ==
+             Enum.slice(args, Enum.find_index(args, &(&1 == "--idle-timeout")), 2)
+
+    for flag <- ["--max-iterators", "--max-snapshots"] do
+      i = Enum.find_index(args, &(&1 == flag))
+      assert String.to_integer(Enum.at(args, i + 1)) >= 1_048_576
+    end
+
+    :ok = :rocksdb.close(db)
+  end
+
   describe "an on_exit callback" do
     setup %{tmp_dir: dir} do
       {:ok, db} = :rocksdb.open(String.to_charlist(Path.join(dir, "db")), create_if_missing: true)

@@ -48,8 +48,10 @@ defmodule Store.KV.Engine do
       timeout applies to each batch, so it never times out while rows flow.
     * `:column_families` - families to open or create besides `"default"`;
       those already on disk are always opened.
-    * `:idle_timeout` - ms before the sidecar closes an unused cursor or
-      snapshot (300000).
+    * `:idle_timeout` - ms before the sidecar closes an unused cursor,
+      snapshot or transaction (300000); `:infinity` never does.
+    * `:max_handles` - the most cursors, and the most snapshots, the
+      sidecar keeps open at once (1024 of each).
     * `:max_frame` - the largest request in bytes (64 MiB).
     * `:lock_timeout` - how long to wait for a LOCK still held by a
       closing sidecar on the same path before failing (5000 ms).

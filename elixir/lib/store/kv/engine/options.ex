@@ -13,6 +13,7 @@ defmodule Store.KV.Engine.Options do
     timeout: 5_000,
     column_families: [],
     idle_timeout: nil,
+    max_handles: nil,
     max_frame: nil,
     lock_timeout: 5_000,
     # The one sidecar default restated here: the argument the sidecar gets
@@ -109,8 +110,15 @@ defmodule Store.KV.Engine.Options do
     check!(
       :idle_timeout,
       opts[:idle_timeout],
-      &(is_nil(&1) or (is_integer(&1) and &1 > 0)),
-      "a positive integer (ms)"
+      &(is_nil(&1) or &1 == :infinity or (is_integer(&1) and &1 > 0)),
+      "a positive integer (ms) or :infinity"
+    )
+
+    check!(
+      :max_handles,
+      opts[:max_handles],
+      &(is_nil(&1) or (is_integer(&1) and &1 > 0 and &1 <= 0x7FFFFFFF)),
+      "an integer in 1..2147483647"
     )
 
     check!(
@@ -225,12 +233,14 @@ defmodule Store.KV.Engine.Options do
       for {key, flag, unit} <- [
             {:max_frame, "--max-frame", ""},
             {:idle_timeout, "--idle-timeout", "ms"},
+            {:max_handles, "--max-iterators", ""},
+            {:max_handles, "--max-snapshots", ""},
             {:spin, "--spin", "us"},
             {:busy_spin, "--busy-spin", "us"}
           ],
           value <- [opts[key]],
           value != nil,
-          do: [flag, "#{value}#{unit}"]
+          do: [flag, if(value == :infinity, do: "0", else: "#{value}#{unit}")]
 
     read_only = if opts[:read_only], do: ["--read-only"], else: []
 

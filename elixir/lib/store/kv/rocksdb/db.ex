@@ -8,6 +8,10 @@ defmodule Store.KV.RocksDB.DB do
   alias Store.KV.Engine.Tool
   alias Store.KV.RocksDB.{Iterator, Options}
 
+  # The NIF bounds nothing; the sidecar's tables of iterators, snapshots
+  # and transactions are bounded only against a runaway caller.
+  @max_handles 1_048_576
+
   @doc "Opens (with `create_if_missing: true`, creates) the database in exactly `path`."
   @spec open(R.path(), list()) :: {:ok, R.db_handle()} | {:error, term()}
   def open(path, opts) do
@@ -143,6 +147,10 @@ defmodule Store.KV.RocksDB.DB do
         data_dir: abs,
         name: name,
         checkpoint_roots: ["/"],
+        # A NIF handle lives until it is released or collected, never
+        # closed for being idle.
+        idle_timeout: :infinity,
+        max_handles: @max_handles,
         column_families: Enum.reject(families, &(&1 == "default"))
       ] ++ engine_opts
 
@@ -302,6 +310,17 @@ defmodule Store.KV.RocksDB.DB do
       {:error, _} = error -> error
     end
   end
+
+  @doc """
+  Sizes the pool of compaction threads of the database's env (each
+  database's sidecar has its own).
+  """
+  @spec set_db_background_threads(R.db_handle(), non_neg_integer()) :: :ok
+  def set_db_background_threads(db, n), do: set_db_background_threads(db, n, :priority_low)
+
+  @doc "As `set_db_background_threads/2`, for one pool: `:priority_low` (compactions) or `:priority_high` (flushes)."
+  @spec set_db_background_threads(R.db_handle(), non_neg_integer(), atom()) :: :ok
+  def set_db_background_threads(db, n, pri), do: set_threads(engine!(db), n, pri)
 
   @doc "Compacts `[begin, end]` (`:undefined` for an open end) of the default column family."
   @spec compact_range(R.db_handle(), binary() | :undefined, binary() | :undefined, list()) ::
