@@ -54,7 +54,8 @@ defmodule RocksdbHostileArgsTest do
       "",
       "a\0b",
       :binary.copy("x", 5000),
-      ~c"chars",
+      # A charlist path, inside the test's directory: opens may succeed.
+      String.to_charlist(Path.join(dir, "chars")),
       [1 | 2],
       [:not, :a, :proplist],
       [{:sync, :maybe}],
