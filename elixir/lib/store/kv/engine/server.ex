@@ -159,10 +159,13 @@ defmodule Store.KV.Engine.Server do
   # Returning {:stop, reason} from init would send an exit signal with that
   # reason to the process that called start_link, killing it unless it
   # traps exits. OTP 25 has no init return that fails quietly, so ack the
-  # error to start_link and exit normally, which links ignore.
+  # error to start_link and exit normally, which links ignore. Not by
+  # exit/1: gen_server catches what init raises and would ack a second
+  # time, which the starter (a supervisor) logs as an unexpected message.
   defp fail(reason) do
     :proc_lib.init_ack({:error, reason})
-    exit(:normal)
+    Process.exit(self(), :normal)
+    Process.sleep(:infinity)
   end
 
   @impl true
