@@ -76,6 +76,25 @@ defmodule Store.KV.HostileTest do
     assert System.monotonic_time(:millisecond) - began < 10_000
   end
 
+  # gen_server used to ack the starter a second time ({:error, :normal})
+  # after the engine's own error ack: a supervisor logged it.
+  test "a failed start under a supervisor is acked once", %{tmp_dir: dir} do
+    File.mkdir_p!(Path.join([dir, "data", "LOCK"]))
+    {:ok, sup} = DynamicSupervisor.start_link(strategy: :one_for_one)
+    spec = {Engine, [path: dir, name: nil] ++ small_opts()}
+
+    log =
+      ExUnit.CaptureLog.capture_log(fn ->
+        assert {:error, {:open_failed, _}} = DynamicSupervisor.start_child(sup, spec)
+        # The second ack, when there was one, came right after the first.
+        :sys.get_state(sup)
+        Process.sleep(50)
+        :sys.get_state(sup)
+      end)
+
+    refute log =~ "unexpected message"
+  end
+
   test "concurrent callers each see their own writes in order", %{tmp_dir: dir} do
     e = start_engine(dir)
     :ok = Engine.create_column_family(e, "cf")
