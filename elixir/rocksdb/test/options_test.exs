@@ -57,6 +57,24 @@ defmodule RocksdbOptionsTest do
 
       :path, name ->
         Path.join(dir, name)
+
+      :compression, _ ->
+        :lz4
+
+      :fraction, _ ->
+        0.5
+
+      :prepopulate, _ ->
+        :flush_only
+    end
+
+    # How RocksDB writes each kind back.
+    text_of = fn
+      :path, value -> Path.expand(value)
+      :compression, :lz4 -> "kLZ4Compression"
+      :fraction, 0.5 -> "0.500000"
+      :prepopulate, :flush_only -> "kFlushOnly"
+      _, value -> to_string(value)
     end
 
     table = Store.KV.RocksDB.Options.passthrough()
@@ -80,8 +98,7 @@ defmodule RocksdbOptionsTest do
 
     for {nif, value} <- opts do
       {name, kind} = table[nif]
-      want = if kind == :path, do: Path.expand(value), else: to_string(value)
-      assert text =~ "#{name}=#{want}", "#{nif} (#{name}) did not reach RocksDB"
+      assert text =~ "#{name}=#{text_of.(kind, value)}", "#{nif} (#{name}) did not reach RocksDB"
     end
   end
 
@@ -177,5 +194,81 @@ defmodule RocksdbOptionsTest do
     :ok = :rocksdb.close(b)
     :ok = :rocksdb.release_write_buffer_manager(wbm)
     :ok = :rocksdb.release_sst_file_manager(sst)
+  end
+
+  # RocksDB starts a pool's threads when it is resized: the sidecar's
+  # thread count shows each call reached the database's env.
+  test "background threads: of a database, and of an env before and after open", %{
+    tmp_dir: dir
+  } do
+    {:ok, env} = :rocksdb.new_env()
+    :ok = :rocksdb.set_env_background_threads(env, 20, :priority_high)
+
+    {:ok, db} =
+      :rocksdb.open(String.to_charlist(Path.join(dir, "t")), create_if_missing: true, env: env)
+
+    opened = sidecar_threads(db)
+    assert opened >= 20
+
+    # The low pool had what max_background_jobs gave it (a few threads).
+    :ok = :rocksdb.set_env_background_threads(env, 30)
+    low30 = sidecar_threads(db)
+    assert low30 >= opened + 26
+    :ok = :rocksdb.set_db_background_threads(db, 40, :priority_high)
+    high40 = sidecar_threads(db)
+    assert high40 >= low30 + 20
+    :ok = :rocksdb.set_db_background_threads(db, 50)
+    assert sidecar_threads(db) >= high40 + 20
+
+    for bad <- [{db, -1, :priority_low}, {db, 2, :low}, {db, 2, :high}, {db, 1.5, :priority_low}],
+        do:
+          assert_raise(ArgumentError, fn ->
+            apply(:rocksdb, :set_db_background_threads, Tuple.to_list(bad))
+          end)
+
+    assert_raise ArgumentError, fn -> :rocksdb.set_env_background_threads(env, 2, :low) end
+    assert_raise ArgumentError, fn -> :rocksdb.set_db_background_threads(:nodb, 2) end
+    :ok = :rocksdb.close(db)
+  end
+
+  test "a snapshot's sequence number", %{tmp_dir: dir} do
+    {:ok, db} = :rocksdb.open(String.to_charlist(Path.join(dir, "s")), create_if_missing: true)
+    :ok = :rocksdb.put(db, "a", "1", [])
+    :ok = :rocksdb.put(db, "b", "2", [])
+    {:ok, snap} = :rocksdb.snapshot(db)
+    :ok = :rocksdb.put(db, "c", "3", [])
+    assert :rocksdb.get_snapshot_sequence(snap) == 2
+    assert :rocksdb.get_latest_sequence_number(db) == 3
+    :ok = :rocksdb.release_snapshot(snap)
+    assert_raise ArgumentError, fn -> :rocksdb.get_snapshot_sequence(snap) end
+    assert_raise ArgumentError, fn -> :rocksdb.get_snapshot_sequence(db) end
+    :ok = :rocksdb.close(db)
+  end
+
+  test "blob files hold large values", %{tmp_dir: dir} do
+    path = Path.join(dir, "blobs")
+
+    {:ok, db} =
+      :rocksdb.open(String.to_charlist(path),
+        create_if_missing: true,
+        enable_blob_files: true,
+        min_blob_size: 1024,
+        blob_compression_type: :lz4
+      )
+
+    big = :binary.copy("v", 4096)
+    :ok = :rocksdb.put(db, "big", big, [])
+    :ok = :rocksdb.put(db, "small", "s", [])
+    :ok = :rocksdb.flush(db, [])
+    assert [_ | _] = Path.wildcard(Path.join(path, "*.blob"))
+    assert {:ok, ^big} = :rocksdb.get(db, "big", [])
+    assert {:ok, "s"} = :rocksdb.get(db, "small", [])
+    :ok = :rocksdb.close(db)
+  end
+
+  defp sidecar_threads(db) do
+    {:ok, ctx} = Store.KV.Engine.Caller.lookup(elem(db, 1))
+    {:os_pid, pid} = Port.info(ctx.port, :os_pid)
+    length(File.ls!("/proc/#{pid}/task"))
   end
 end

@@ -27,6 +27,21 @@ defmodule Store.KV.RocksDB.Handles do
     end
   end
 
+  @doc "Sets a thread pool of engine `name`'s sidecar (see `threads!/2`)."
+  @spec set_threads(atom(), term(), term()) :: :ok | {:error, term()}
+  def set_threads(name, n, pri) do
+    threads!(n, pri)
+    checked(name, Store.KV.Engine.Caller.call(name, {:set_background_threads, n, pri}, nil))
+  end
+
+  @doc "A pool size the sidecar takes (0..1024) and `:priority_low` or `:priority_high`; badarg for anything else."
+  @spec threads!(term(), term()) :: :ok
+  def threads!(n, pri)
+      when is_integer(n) and n >= 0 and n <= 1024 and pri in [:priority_low, :priority_high],
+      do: :ok
+
+  def threads!(_n, _pri), do: :erlang.error(:badarg)
+
   @doc "The engine a database handle names; badarg for anything else."
   @spec engine!(term()) :: atom()
   def engine!({@db, name, _life}) when is_atom(name), do: name

@@ -85,7 +85,7 @@ defmodule Store.KV.RocksDB.Objects do
   @doc "As `new_env/0`, of the given kind."
   @spec new_env(:default | :memenv) :: {:ok, R.object_handle()}
   def new_env(kind) when kind in [:default, :memenv],
-    do: new_object(:env, %{mem: kind == :memenv, threads: %{}})
+    do: new_object(:env, %{mem: kind == :memenv, threads: %{}, users: []})
 
   @doc "The default (disk) env."
   @spec default_env() :: {:ok, R.object_handle()}
@@ -99,15 +99,21 @@ defmodule Store.KV.RocksDB.Objects do
   @spec destroy_env(R.object_handle()) :: :ok
   def destroy_env(env), do: release_object(env, :env)
 
-  @doc "Records the env's background thread count (each sidecar sizes its own pools)."
+  @doc """
+  Sizes the env's pool of compaction threads, in the sidecar of every
+  database opened with it, now and at each later open.
+  """
   @spec set_env_background_threads(R.object_handle(), non_neg_integer()) :: :ok
-  def set_env_background_threads(env, n), do: set_env_background_threads(env, n, :low)
+  def set_env_background_threads(env, n), do: set_env_background_threads(env, n, :priority_low)
 
-  @doc "As `set_env_background_threads/2`, for one priority (`:low`, `:high`)."
+  @doc "As `set_env_background_threads/2`, for one pool: `:priority_low` (compactions) or `:priority_high` (flushes)."
   @spec set_env_background_threads(R.object_handle(), non_neg_integer(), atom()) :: :ok
-  def set_env_background_threads(env, n, pri)
-      when is_integer(n) and n >= 0 and pri in [:low, :high, :bottom, :user],
-      do: update_object(env, :env, &put_in(&1, [:threads, pri], n))
+  def set_env_background_threads(env, n, pri) do
+    threads!(n, pri)
+    update_object(env, :env, &put_in(&1, [:threads, pri], n))
+    for name <- object!(env, :env).users, alive?(name), do: set_threads(name, n, pri)
+    :ok
+  end
 
   ## Managers. Each database is a sidecar of its own, so a manager handle
   ## shapes each database opened with it (its buffer size, its limits) and
@@ -223,11 +229,17 @@ defmodule Store.KV.RocksDB.Objects do
   @doc false
   @spec note_users(atom(), list()) :: :ok
   def note_users(name, opts) do
-    for {k, ref} when k in [:write_buffer_manager, :sst_file_manager] <- opts,
+    for {k, ref} when k in [:write_buffer_manager, :sst_file_manager, :env] <- opts,
         is_reference(ref),
         [{_, kind, _}] <- [:ets.lookup(Registry.objects(), ref)],
         kind == k,
         do: update_object(ref, kind, &%{&1 | users: Enum.uniq([name | &1.users])})
+
+    # The env's pools, as set before this open.
+    for {:env, ref} when is_reference(ref) <- opts,
+        [{_, :env, %{threads: threads}}] <- [:ets.lookup(Registry.objects(), ref)],
+        {pri, n} <- threads,
+        do: set_threads(name, n, pri)
 
     :ok
   end

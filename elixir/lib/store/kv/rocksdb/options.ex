@@ -65,7 +65,28 @@ defmodule Store.KV.RocksDB.Options do
     max_bytes_for_level_multiplier: {"max_bytes_for_level_multiplier", :uint},
     disable_auto_compactions: {"disable_auto_compactions", :bool},
     report_bg_io_stats: {"report_bg_io_stats", :bool},
-    num_levels: {"num_levels", :uint}
+    num_levels: {"num_levels", :uint},
+    enable_blob_files: {"enable_blob_files", :bool},
+    min_blob_size: {"min_blob_size", :uint},
+    blob_file_size: {"blob_file_size", :uint},
+    blob_compression_type: {"blob_compression_type", :compression},
+    enable_blob_garbage_collection: {"enable_blob_garbage_collection", :bool},
+    blob_garbage_collection_age_cutoff: {"blob_garbage_collection_age_cutoff", :fraction},
+    blob_garbage_collection_force_threshold:
+      {"blob_garbage_collection_force_threshold", :fraction},
+    blob_compaction_readahead_size: {"blob_compaction_readahead_size", :uint},
+    blob_file_starting_level: {"blob_file_starting_level", :uint},
+    prepopulate_blob_cache: {"prepopulate_blob_cache", :prepopulate}
+  }
+
+  # The option string's names of the NIF's compression types (those
+  # Debian's RocksDB is built with).
+  @compression_names %{
+    none: "kNoCompression",
+    snappy: "kSnappyCompression",
+    lz4: "kLZ4Compression",
+    lz4h: "kLZ4HCCompression",
+    zstd: "kZSTD"
   }
 
   @doc "The options passed through to RocksDB's own parser: `%{nif_name => {rocksdb_name, kind}}`."
@@ -255,6 +276,15 @@ defmodule Store.KV.RocksDB.Options do
   end
 
   defp passthrough_value(:bool, v) when is_boolean(v), do: {:ok, Atom.to_string(v)}
+
+  defp passthrough_value(:compression, v) when is_map_key(@compression_names, v),
+    do: {:ok, Map.fetch!(@compression_names, v)}
+
+  defp passthrough_value(:fraction, v) when is_number(v) and v >= 0 and v <= 1,
+    do: {:ok, :erlang.float_to_binary(v * 1.0, [:short])}
+
+  defp passthrough_value(:prepopulate, :disable), do: {:ok, "kDisable"}
+  defp passthrough_value(:prepopulate, :flush_only), do: {:ok, "kFlushOnly"}
 
   defp passthrough_value(:uint, v) when is_integer(v) and v >= 0 and v < 0x8000000000000000,
     do: {:ok, Integer.to_string(v)}

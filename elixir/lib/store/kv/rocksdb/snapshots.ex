@@ -24,4 +24,19 @@ defmodule Store.KV.RocksDB.Snapshots do
   end
 
   def release_snapshot(_), do: :erlang.error(:badarg)
+
+  @doc "The sequence number the snapshot sees: every write at or below it, none after."
+  @spec get_snapshot_sequence(R.snapshot_handle()) :: non_neg_integer()
+  def get_snapshot_sequence({@snap, name, _id, _life} = snap) when is_atom(name) do
+    # A released snapshot is no snapshot: badarg, as the NIF's.
+    case checked(
+           name,
+           Engine.Caller.call(name, {:snapshot_sequence, snapshot_id!(name, snap)}, nil)
+         ) do
+      {:ok, seq} -> seq
+      _ -> :erlang.error(:badarg)
+    end
+  end
+
+  def get_snapshot_sequence(_), do: :erlang.error(:badarg)
 end
