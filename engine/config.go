@@ -181,7 +181,7 @@ var Settings = []Setting{
 	uintSetting("SPIRE_ROCKSDB_MEMTABLE_BLOOM_PERCENT", "0 (no memtable filter)", "0 .. 25 (percent of the write buffer)",
 		"whole-key bloom filter in each memtable: faster gets under recent writes, slower writes", 0, 25,
 		func(c *Config, n uint64) { c.MemtableBloomPercent = int(n) }),
-	uintSetting("SPIRE_ROCKSDB_DB_WRITE_BUFFER_SIZE", "0 (auto: write buffer size x number, 512 MiB)", "0 .. 1099511627776 bytes",
+	uintSetting("SPIRE_ROCKSDB_DB_WRITE_BUFFER_SIZE", "0 (auto: write buffer size x number, at most half the block cache or two write buffers when memtables are charged to it: 256 MiB)", "0 .. 1099511627776 bytes",
 		"memtables of all column families together; past it the largest is flushed", 0, tib,
 		func(c *Config, n uint64) { c.DBWriteBufferSize = n }),
 	uintSetting("SPIRE_ROCKSDB_MIN_FREE_DISK_BYTES", "0 (auto: all memtables + 64 MiB)", "0 .. 1099511627776",

@@ -148,7 +148,7 @@ func (e *Engine) buildOptions() {
 	o.SetMaxWriteBufferNumber(cfg.MaxWriteBufferNumber)
 	// Per-family sizes do not add up to a bound: 14 families of 128 MiB x 4
 	// could hold 7 GiB of memtables. This caps their sum.
-	o.SetDbWriteBufferSize(cfg.TotalWriteBufferSize())
+	boundMemtables(o, cfg.TotalWriteBufferSize(), e.cache, t.MemtablesInBlockCache)
 	o.SetMaxBackgroundJobs(cfg.MaxBackgroundJobs)
 	if cfg.MemtableBloomPercent > 0 {
 		// Gets of keys not written recently skip the memtable search, at a
@@ -233,15 +233,6 @@ func dedupe(names []string) []string {
 		}
 	}
 	return out
-}
-
-// TotalWriteBufferSize is the bound on all memtables together:
-// DBWriteBufferSize, or what one family may hold when it is 0.
-func (c Config) TotalWriteBufferSize() uint64 {
-	if c.DBWriteBufferSize > 0 {
-		return c.DBWriteBufferSize
-	}
-	return c.WriteBufferSize * uint64(c.MaxWriteBufferNumber)
 }
 
 // Path is the directory the database lives in.

@@ -27,7 +27,11 @@ type Tuning struct {
 	// so that the block cache capacity bounds memory, as the seed's
 	// diagram promises.
 	CacheIndexAndFilterBlocks bool
-	FormatVersion             int
+	// MemtablesInBlockCache charges the memtables to the block cache
+	// (true here; RocksDB's default is false), so that the cache's
+	// capacity bounds both.
+	MemtablesInBlockCache bool
+	FormatVersion         int
 	// RowCacheSize is the capacity of RocksDB's row cache (0: none, as
 	// RocksDB's default): key-value pairs read from SST files, so a point
 	// read that hits skips the filter, index and data blocks. It is memory
@@ -53,6 +57,7 @@ func defaultTuning() Tuning {
 		EnableWriteThreadAdaptiveYield: true,
 		BlockSize:                      4 * kib,
 		CacheIndexAndFilterBlocks:      true,
+		MemtablesInBlockCache:          true,
 		FormatVersion:                  5,
 		MergeOperator:                  "none",
 		MergeBitsetBits:                1024,
@@ -156,6 +161,8 @@ var tuningSettings = []Setting{
 		"size of a data block in SST files", kib, 4*mib, func(c *Config, n uint64) { c.Tuning.BlockSize = n }),
 	boolSetting("SPIRE_ROCKSDB_CACHE_INDEX_AND_FILTER_BLOCKS", "true",
 		"index and filter blocks live in (and are bounded by) the block cache", func(c *Config, b bool) { c.Tuning.CacheIndexAndFilterBlocks = b }),
+	boolSetting("SPIRE_ROCKSDB_MEMTABLES_IN_BLOCK_CACHE", "true",
+		"memtables are charged to the block cache, whose capacity then bounds both", func(c *Config, b bool) { c.Tuning.MemtablesInBlockCache = b }),
 	uintSetting("SPIRE_ROCKSDB_FORMAT_VERSION", "5", "2 .. 5",
 		"SST format version", 2, 5, func(c *Config, n uint64) { c.Tuning.FormatVersion = int(n) }),
 	enumSetting("SPIRE_ROCKSDB_MERGE_OPERATOR", "none", "what merge writes combine with (erlang-rocksdb's merge operators)",

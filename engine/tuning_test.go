@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"bytes"
+	"fmt"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -121,4 +124,33 @@ func TestRowCacheIsOffByDefault(t *testing.T) {
 	assert.Equal(t, uint64(64<<20), cfg.Tuning.RowCacheSize)
 	_, err = LoadConfig(nil, map[string]string{"SPIRE_ROCKSDB_ROW_CACHE_SIZE": "-1"})
 	assert.Error(t, err)
+}
+
+// With the default, what the memtables hold is reserved in the block cache;
+// without, the cache holds no more than the blocks read.
+func TestMemtablesChargedToBlockCache(t *testing.T) {
+	for _, charge := range []bool{true, false} {
+		e := newTestEngine(t, func(c *Config) {
+			c.Tuning.MemtablesInBlockCache = charge
+			c.WriteBufferSize, c.BlockCacheSize = 64<<20, 64<<20
+		})
+		value := bytes.Repeat([]byte("v"), 1024)
+		var ops []BatchOp
+		for i := 0; i < 4096; i++ {
+			ops = append(ops, BatchOp{Kind: OpPut, Key: []byte(fmt.Sprintf("k%06d", i)), Value: value})
+		}
+		require.NoError(t, e.Write(ops, false))
+		info, err := e.CacheInfo()
+		require.NoError(t, err)
+		mem, _, err := e.Property("rocksdb.size-all-mem-tables", "")
+		require.NoError(t, err)
+		memBytes, err := strconv.ParseUint(mem, 10, 64)
+		require.NoError(t, err)
+		require.Greater(t, memBytes, uint64(4<<20))
+		if charge {
+			assert.GreaterOrEqual(t, info.Usage, memBytes, "the memtables are charged to the cache")
+		} else {
+			assert.Less(t, info.Usage, memBytes/2, "nothing read, nothing cached")
+		}
+	}
 }
