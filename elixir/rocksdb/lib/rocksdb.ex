@@ -15,12 +15,15 @@ defmodule :rocksdb do
   # as the NIF's does, also where Store.KV.RocksDB refused it with a guard,
   # a match or a protocol: code written against the NIF catches badarg.
   # What a caller's own fun raises (fold/4,5) goes through as it was.
+  # The arguments stay referenced until the call returns (Life.keep/1).
   for {mod, fun, arity} <- Store.KV.RocksDB.__api__(),
       {fun, arity} not in @not_api do
     args = Macro.generate_arguments(arity, __MODULE__)
     @doc "`#{inspect(mod)}.#{fun}/#{arity}`."
     def unquote(fun)(unquote_splicing(args)) do
-      unquote(mod).unquote(fun)(unquote_splicing(args))
+      result = unquote(mod).unquote(fun)(unquote_splicing(args))
+      unquote_splicing(for arg <- args, do: quote(do: Store.KV.RocksDB.Life.keep(unquote(arg))))
+      result
     catch
       :error, reason -> Store.KV.RocksDB.Args.reraise_raw(reason, __STACKTRACE__)
     end

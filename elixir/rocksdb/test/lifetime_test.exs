@@ -42,6 +42,35 @@ defmodule RocksdbLifetimeTest do
     :ok = :rocksdb.close(db)
   end
 
+  # A NIF call keeps its resource arguments alive until it returns. Here
+  # the handle's last use is the argument of a slow call, and the caller
+  # is collected again and again during it: the call must still succeed.
+  test "a handle passed to a call lives until the call returns", %{tmp_dir: dir} do
+    path = String.to_charlist(Path.join(dir, "db"))
+    {:ok, db} = :rocksdb.open(path, create_if_missing: true)
+    value = :binary.copy("v", 200)
+
+    for chunk <- Enum.chunk_every(1..60_000, 1000),
+        do: :ok = :rocksdb.write(db, for(i <- chunk, do: {:put, <<i::64>>, value}), [])
+
+    me = self()
+    collector = spawn_link(fn -> collect(me) end)
+    result = :rocksdb.compact_range(db, :undefined, :undefined, [])
+    send(collector, :stop)
+    assert result == :ok
+  end
+
+  defp collect(pid) do
+    receive do
+      :stop -> :ok
+    after
+      0 ->
+        :erlang.garbage_collect(pid)
+        Process.sleep(1)
+        collect(pid)
+    end
+  end
+
   describe "an on_exit callback" do
     setup %{tmp_dir: dir} do
       {:ok, db} = :rocksdb.open(String.to_charlist(Path.join(dir, "db")), create_if_missing: true)

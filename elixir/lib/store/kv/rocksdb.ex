@@ -98,9 +98,15 @@ defmodule Store.KV.RocksDB do
   @spec __api__() :: [{module(), atom(), arity()}]
   def __api__, do: @api
 
+  # Each delegate keeps its arguments referenced until the call returns
+  # (Store.KV.RocksDB.Life.keep/1), as a NIF call keeps its resources.
   for {mod, fun, arity} <- @api do
     args = Macro.generate_arguments(arity, __MODULE__)
     @doc "`#{inspect(mod)}.#{fun}/#{arity}`."
-    defdelegate unquote(fun)(unquote_splicing(args)), to: mod
+    def unquote(fun)(unquote_splicing(args)) do
+      result = unquote(mod).unquote(fun)(unquote_splicing(args))
+      unquote_splicing(for arg <- args, do: quote(do: Store.KV.RocksDB.Life.keep(unquote(arg))))
+      result
+    end
   end
 end

@@ -23,6 +23,16 @@ defmodule Store.KV.RocksDB.Life do
   @spec disarm(reference()) :: :ok | :already
   def disarm(_handle), do: :erlang.nif_error(:not_loaded)
 
+  @doc """
+  Does nothing, and is called after each API call with its arguments: a
+  handle passed to a call is then referenced until the call returns, as a
+  NIF's resource argument is. Without it, the compiler lets go of a handle
+  after its last use inside the call, and a collection during the call's
+  wait could close the database under it.
+  """
+  @spec keep(term()) :: :ok
+  def keep(_term), do: :ok
+
   @doc "Whether the handle's key is still open (not disarmed)."
   @spec armed?(reference()) :: boolean()
   def armed?(_handle), do: :erlang.nif_error(:not_loaded)
