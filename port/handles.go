@@ -41,6 +41,24 @@ func (h *handles[T]) add(v T, full error) (uint64, error) {
 	return id, nil
 }
 
+// addAs stores v under the id its caller chose; when that id is taken or
+// the table is full it closes v and returns taken or full.
+func (h *handles[T]) addAs(id uint64, v T, full, taken error) error {
+	h.mu.Lock()
+	_, exists := h.entries[id]
+	if exists || len(h.entries) >= h.max {
+		h.mu.Unlock()
+		h.close(v)
+		if exists {
+			return taken
+		}
+		return full
+	}
+	h.entries[id] = &handle[T]{v: v, used: time.Now()}
+	h.mu.Unlock()
+	return nil
+}
+
 // get returns the entry and marks it used.
 func (h *handles[T]) get(id uint64) (T, bool) {
 	h.mu.Lock()

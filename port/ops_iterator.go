@@ -26,6 +26,14 @@ func (s *Server) execIterator(scratch []byte, id uint64, r *wire.Request, ro eng
 		if err != nil {
 			return s.replyError(scratch, id, err)
 		}
+		if r.As != 0 {
+			// The caller chose the id, so its first move can follow this
+			// request without waiting for the reply.
+			if err := s.cursors.addAs(r.As, &cursor{it: it}, errTooManyIterators, wire.Badf("iterator: id %d is taken", r.As)); err != nil {
+				return s.replyError(scratch, id, err)
+			}
+			return s.replyID(scratch, id, r.As)
+		}
 		return replyAdded(s, scratch, id, s.cursors, &cursor{it: it}, errTooManyIterators)
 	case wire.OpIteratorMove, wire.OpIteratorRefresh:
 		cur, ok := s.cursors.get(r.ID)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spiredb/spire-port/etf"
 	"github.com/spiredb/spire-port/port/client"
+	"github.com/spiredb/spire-port/port/client/clienttest"
+	"github.com/spiredb/spire-port/port/wire/wiretest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -119,6 +121,34 @@ func TestIteratorOpsOnTheWire(t *testing.T) {
 	}
 	reply = roundTrip(t, s, 30, req("iterator", opts()))
 	assert.Equal(t, etf.Tuple{etf.Atom("error"), etf.Atom("too_many_iterators")}, reply, "iterators share the cursors' bound")
+}
+
+// An iterator whose id the caller chose: made by a request nobody waits
+// for (id 0), then moved at once; a taken or out-of-range id is refused,
+// and a move on an id whose creation failed finds no iterator.
+func TestIteratorWithAChosenID(t *testing.T) {
+	s := start(t, "", "etf", "--max-iterators", "2")
+	for i := 0; i < 5; i++ {
+		require.NoError(t, s.Put(ctx, []byte(fmt.Sprintf("k%d", i)), []byte("v")))
+	}
+	const chosen = int64(1)<<40 + 7
+	require.NoError(t, clienttest.WriteFrame(s.Client, wiretest.Frame(0, req("iterator", opts(opt("as", intArg(chosen)))))))
+	keys, more := moveRows(t, s, 1, chosen, keyed("seek", "k1"), opts(opt("ahead", intArg(1))))
+	assert.Equal(t, []string{"k1", "k2"}, keys)
+	assert.True(t, more)
+
+	reason, _ := reasonOf(roundTrip(t, s, 2, req("iterator", opts(opt("as", intArg(chosen))))))
+	assert.Equal(t, "badarg", reason, "a taken id")
+	for _, bad := range []int64{1, 1<<40 - 1, 1 << 58} {
+		reason, _ = reasonOf(roundTrip(t, s, 3, req("iterator", opts(opt("as", intArg(bad))))))
+		assert.Equal(t, "badarg", reason, "id %d", bad)
+	}
+	roundTrip(t, s, 4, req("iterator", opts())) // the second of two
+	require.NoError(t, clienttest.WriteFrame(s.Client, wiretest.Frame(0, req("iterator", opts(opt("as", intArg(chosen+1)))))))
+	reply := roundTrip(t, s, 5, req("iterator_move", intArg(chosen+1), atomArg("first"), opts()))
+	assert.Equal(t, etf.Tuple{etf.Atom("error"), etf.Tuple{etf.Atom("unknown_iterator"), chosen + 1}}, reply,
+		"the table was full: no iterator under that id")
+	assert.Equal(t, etf.Atom("ok"), roundTrip(t, s, 6, req("iterator_close", intArg(chosen))))
 }
 
 func TestDataDirAndListColumnFamilies(t *testing.T) {

@@ -113,6 +113,12 @@ func (p *termParser) option(r *Request, spec opSpec) error {
 			return Badf("%s: limit must be an integer 0 .. %d (0 = no limit), got %s", spec.name, int64(math.MaxInt64), p.describeInt(ok, n))
 		}
 		r.Limit = int(n)
+	case optAs:
+		n, ok := p.int()
+		if !ok || n < MinChosenID || n > MaxChosenID {
+			return Badf("%s: as must be an id in %d .. %d, got %s", spec.name, int64(MinChosenID), int64(MaxChosenID), p.describeInt(ok, n))
+		}
+		r.As = uint64(n)
 	case optTxn:
 		n, ok := p.int()
 		if !ok || n < 1 {

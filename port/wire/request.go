@@ -85,6 +85,7 @@ const (
 	optFlat
 	optDisableWAL
 	optTxn
+	optAs
 )
 
 // The smallest and largest backup and restore rate (bytes/s) and the
@@ -92,6 +93,14 @@ const (
 // limit and the default. MaxBackupRate is engine.MaxBackupRate (RocksDB
 // allocates a tenth of the rate as its copy buffer); wire builds without
 // cgo, so it keeps its own copy, which a test compares.
+// Ids a caller may choose for a new iterator ({as, Id}): above every id the
+// sidecar hands out itself (a counter from 1), and small integers on the
+// BEAM.
+const (
+	MinChosenID = 1 << 40
+	MaxChosenID = 1<<58 - 1
+)
+
 const (
 	MinBackupRate    = 1 << 20
 	MaxBackupRate    = 1 << 30
@@ -100,7 +109,7 @@ const (
 
 // iteratorReadOpts are the read options an iterator takes.
 const iteratorReadOpts = optCF | optSnapshot | optLowerBound | optUpperBound | optFillCache | optTotalOrder |
-	optPrefixSame | optReadahead | optTxn
+	optPrefixSame | optReadahead | optTxn | optAs
 
 // opSpec describes one op: its name, its positional arguments and the
 // options it takes.
@@ -238,7 +247,8 @@ type Request struct {
 	PrefixSameAsStart bool
 	Readahead         int // readahead_size, bytes
 	Move              kv.Move
-	Ahead             int // rows to read past the one a move lands on
+	Ahead             int    // rows to read past the one a move lands on
+	As                uint64 // the id the caller chose for a new iterator (0: the sidecar picks)
 
 	// Checkpoints and backups.
 	Target        string // backup_restore: where the database goes
@@ -264,7 +274,7 @@ var optionBits = map[string]int{"cf": optCF, "sync": optSync, "batch_size": optB
 	"iterate_upper_bound": optUpperBound, "fill_cache": optFillCache, "total_order_seek": optTotalOrder,
 	"prefix_same_as_start": optPrefixSame, "readahead_size": optReadahead, "ahead": optAhead,
 	"flush": optFlush, "rate_limit_bytes_per_sec": optRateLimit, "progress_every_bytes": optProgressEvery,
-	"flat": optFlat, "disable_wal": optDisableWAL, "txn": optTxn}
+	"flat": optFlat, "disable_wal": optDisableWAL, "txn": optTxn, "as": optAs}
 
 // String is the op's name on the wire.
 func (o Op) String() string {

@@ -212,10 +212,14 @@ defmodule Store.KV.Engine.Caller do
   @doc false
   @spec cast(Store.KV.Engine.engine(), tuple()) :: :ok | {:error, :engine_down}
   def cast(engine, request) do
-    with {:ok, ctx} <- lookup(engine) do
-      send(ctx.owner, {:"$spire", 0, nil, :erlang.term_to_binary(request)})
-      :ok
-    end
+    with {:ok, ctx} <- lookup(engine), do: cast_ctx(ctx, request)
+  end
+
+  @doc false
+  @spec cast_ctx(ctx(), tuple()) :: :ok
+  def cast_ctx(ctx, request) do
+    send(ctx.owner, {:"$spire", 0, nil, :erlang.term_to_binary(request)})
+    :ok
   end
 
   # A request answered by several frames goes to an alias: a caller that

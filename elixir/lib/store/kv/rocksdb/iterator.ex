@@ -41,12 +41,31 @@ defmodule Store.KV.RocksDB.Iterator do
   @doc "Makes an iterator on `name` with the wire options `wire` (cf, snapshot, bounds...)."
   @spec new(atom(), keyword()) :: {:ok, t()} | {:error, term()}
   def new(name, wire) do
-    with {:ok, epoch, sid} <- open_remote(name, wire) do
+    with {:ok, epoch, sid} <- open_pipelined(name, wire) do
       itr = :atomics.new(2, signed: true)
       :atomics.put(itr, @gen, 1)
       :ets.insert(Registry.iterators(), {itr, name, epoch, sid, wire})
       :ets.insert(Registry.buffers(), {itr, 1, {}, false, false, @first_ahead})
       {:ok, itr}
+    end
+  end
+
+  # Ids this side chooses sit above every id the sidecar picks itself
+  # (docs/protocol.md, {as, Id}).
+  @chosen_ids 0x10000000000
+
+  # The iterator is made by a request nobody waits for, under an id chosen
+  # here: the first move follows it down the same stream, so an iterator's
+  # life takes one round trip. The sidecar makes it in arrival order,
+  # before any later request of this process, so it sees what the NIF's
+  # would. Should it fail (too many iterators, a family dropped), the first
+  # move finds no iterator and makes it again in a call, whose error is
+  # the answer.
+  defp open_pipelined(name, wire) do
+    with {:ok, ctx} <- Caller.lookup(name) do
+      sid = @chosen_ids + :erlang.unique_integer([:positive])
+      :ok = Caller.cast_ctx(ctx, {:iterator, [{:as, sid} | wire]})
+      {:ok, ctx.owner, sid}
     end
   end
 
