@@ -83,4 +83,37 @@ defmodule RocksdbWritesTest do
     :ok = :rocksdb.close(src)
     :ok = :rocksdb.close(dst)
   end
+
+  # An iterator is made by a request nobody waits for; what it sees is
+  # still fixed at the call, and a failed creation answers on the move.
+  test "an iterator sees the database as of iterator/2", %{tmp_dir: dir} do
+    {:ok, db, [_, cf]} =
+      :rocksdb.open(
+        String.to_charlist(Path.join(dir, "itr")),
+        [create_if_missing: true, create_missing_column_families: true],
+        [
+          {~c"default", []},
+          {~c"other", []}
+        ]
+      )
+
+    :ok = :rocksdb.put(db, "a", "1", [])
+    {:ok, itr} = :rocksdb.iterator(db, [])
+    :ok = :rocksdb.put(db, "b", "2", [])
+    assert {:ok, "a", "1"} = :rocksdb.iterator_move(itr, :first)
+    assert {:error, :invalid_iterator} = :rocksdb.iterator_move(itr, :next)
+    :ok = :rocksdb.iterator_close(itr)
+
+    # Made in another process, moved in this one.
+    parent = self()
+    spawn(fn -> send(parent, {:itr, elem(:rocksdb.iterator(db, []), 1)}) end)
+    itr2 = receive do: ({:itr, i} -> i)
+    assert {:ok, "b", "2"} = :rocksdb.iterator_move(itr2, {:seek, "b"})
+    :ok = :rocksdb.iterator_close(itr2)
+
+    :ok = :rocksdb.drop_column_family(db, cf)
+    {:ok, itr3} = :rocksdb.iterator(db, cf, [])
+    assert {:error, _} = :rocksdb.iterator_move(itr3, :first)
+    :ok = :rocksdb.close(db)
+  end
 end
