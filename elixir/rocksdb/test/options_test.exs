@@ -50,7 +50,8 @@ defmodule RocksdbOptionsTest do
     sample = fn
       :bool, name ->
         name not in ~w(allow_mmap_writes use_direct_reads use_direct_io_for_flush_and_compaction
-                                      unordered_write enable_pipelined_write manual_wal_flush disable_auto_compactions)
+                                      unordered_write enable_pipelined_write manual_wal_flush disable_auto_compactions
+                                      inplace_update_support)
 
       :uint, _ ->
         7
@@ -66,6 +67,9 @@ defmodule RocksdbOptionsTest do
 
       :prepopulate, _ ->
         :flush_only
+
+      :compaction_pri, _ ->
+        :oldest_smallest_seq_first
     end
 
     # How RocksDB writes each kind back.
@@ -74,6 +78,7 @@ defmodule RocksdbOptionsTest do
       :compression, :lz4 -> "kLZ4Compression"
       :fraction, 0.5 -> "0.500000"
       :prepopulate, :flush_only -> "kFlushOnly"
+      :compaction_pri, :oldest_smallest_seq_first -> "kOldestSmallestSeqFirst"
       _, value -> to_string(value)
     end
 
@@ -263,6 +268,19 @@ defmodule RocksdbOptionsTest do
     assert [_ | _] = Path.wildcard(Path.join(path, "*.blob"))
     assert {:ok, ^big} = :rocksdb.get(db, "big", [])
     assert {:ok, "s"} = :rocksdb.get(db, "small", [])
+    :ok = :rocksdb.close(db)
+  end
+
+  test "error_if_exists refuses an existing database, as the NIF's", %{tmp_dir: dir} do
+    path = String.to_charlist(Path.join(dir, "e"))
+    {:ok, db} = :rocksdb.open(path, create_if_missing: true, error_if_exists: true)
+    :ok = :rocksdb.close(db)
+
+    assert {:error, {:db_open, msg}} =
+             :rocksdb.open(path, create_if_missing: true, error_if_exists: true)
+
+    assert to_string(msg) =~ "exists (error_if_exists is true)"
+    {:ok, db} = :rocksdb.open(path, error_if_exists: false)
     :ok = :rocksdb.close(db)
   end
 

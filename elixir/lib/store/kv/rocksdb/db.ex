@@ -82,6 +82,11 @@ defmodule Store.KV.RocksDB.DB do
           alive?(engine_name(abs)) ->
         {:error, {:db_open, ~c"IO error: lock hold by current process: #{abs}/LOCK"}}
 
+      # Checked here, not by RocksDB: the sidecar reopens the database
+      # after a restart, which error_if_exists would refuse.
+      not read_only? and error_if_exists?(opts) and File.exists?(Path.join(abs, "CURRENT")) ->
+        {:error, {:db_open, ~c"Invalid argument: #{abs}: exists (error_if_exists is true)"}}
+
       # An in-memory database is made at open, as the NIF's memenv does.
       (read_only? or not create?) and engine_opts[:in_memory] != true and
           not File.exists?(Path.join(abs, "CURRENT")) ->
@@ -105,6 +110,8 @@ defmodule Store.KV.RocksDB.DB do
   end
 
   defp open_db(_path, _opts, _cfds, _read_only?), do: :erlang.error(:badarg)
+
+  defp error_if_exists?(opts), do: {:error_if_exists, true} in opts or :error_if_exists in opts
 
   # A handle this process dropped (a failed test before this one, in the
   # same process) is still on its heap until it is collected.

@@ -17,7 +17,10 @@ defmodule Store.KV.RocksDB.Options do
              db_write_buffer_size)a
 
   # Accepted with nothing to do: the sidecar always behaves so.
-  @implied ~w(create_missing_column_families statistics total_threads)a
+  # (block_cache_size_mb_for_point_lookup: the NIF ignores it too;
+  # error_if_exists: checked by the open itself.)
+  @implied ~w(create_missing_column_families statistics total_threads
+              block_cache_size_mb_for_point_lookup error_if_exists)a
 
   @compressions %{none: :none, snappy: :snappy, lz4: :lz4, lz4h: :lz4, zstd: :zstd}
 
@@ -76,7 +79,20 @@ defmodule Store.KV.RocksDB.Options do
       {"blob_garbage_collection_force_threshold", :fraction},
     blob_compaction_readahead_size: {"blob_compaction_readahead_size", :uint},
     blob_file_starting_level: {"blob_file_starting_level", :uint},
-    prepopulate_blob_cache: {"prepopulate_blob_cache", :prepopulate}
+    prepopulate_blob_cache: {"prepopulate_blob_cache", :prepopulate},
+    arena_block_size: {"arena_block_size", :uint},
+    max_compaction_bytes: {"max_compaction_bytes", :uint},
+    max_sequential_skip_in_iterations: {"max_sequential_skip_in_iterations", :uint},
+    inplace_update_support: {"inplace_update_support", :bool},
+    inplace_update_num_locks: {"inplace_update_num_locks", :uint},
+    target_file_size_multiplier: {"target_file_size_multiplier", :uint},
+    compaction_pri: {"compaction_pri", :compaction_pri}
+  }
+
+  @compaction_pris %{
+    compensated_size: "kByCompensatedSize",
+    oldest_largest_seq_first: "kOldestLargestSeqFirst",
+    oldest_smallest_seq_first: "kOldestSmallestSeqFirst"
   }
 
   # The option string's names of the NIF's compression types (those
@@ -130,6 +146,7 @@ defmodule Store.KV.RocksDB.Options do
 
   defp option(:create_if_missing, v), do: {:create_if_missing, v == true}
   defp option(k, _v) when k in @implied, do: :implied
+  defp option(:comparator, :bytewise_comparator), do: :implied
   defp option(k, v) when k in @direct, do: [{k, v}]
 
   defp option(k, v) when k in [:compression, :bottommost_compression] do
@@ -282,6 +299,9 @@ defmodule Store.KV.RocksDB.Options do
 
   defp passthrough_value(:fraction, v) when is_number(v) and v >= 0 and v <= 1,
     do: {:ok, :erlang.float_to_binary(v * 1.0, [:short])}
+
+  defp passthrough_value(:compaction_pri, v) when is_map_key(@compaction_pris, v),
+    do: {:ok, Map.fetch!(@compaction_pris, v)}
 
   defp passthrough_value(:prepopulate, :disable), do: {:ok, "kDisable"}
   defp passthrough_value(:prepopulate, :flush_only), do: {:ok, "kFlushOnly"}
