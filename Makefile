@@ -61,21 +61,24 @@ demo: build
 	cd elixir && mix run --no-start scripts/demo.exs
 
 # Go benchmarks (in-process engine, the sidecar's own CPU, the binary through
-# the Go client), then the Elixir bench, which writes docs/benchmarks.md and
-# docs/benchmarks-latency.svg, then spire-port beside erlang-rocksdb's NIF in
-# one BEAM (docs/benchmarks-nif.md) when a NIF build is in NIF (default
-# var/nif; `make bench NIF=DIR`).
+# the Go client); spire-port beside erlang-rocksdb's NIF in one BEAM
+# (docs/benchmarks-nif.md) when a NIF build is in NIF (default var/nif;
+# `make bench NIF=DIR`); then the Elixir bench, which writes
+# docs/benchmarks.md (with the side-by-side table, or why it is missing)
+# and docs/benchmarks-latency.svg.
 NIF ?= var/nif
 bench: build
 	mkdir -p var
 	$(GO) test ./engine ./port ./port/client -run '^$$' -bench . -benchtime 2s | tee var/bench-go.txt
-	cd elixir && MIX_ENV=prod mix run --no-start bench/bench.exs --out ../docs/benchmarks.md --go ../var/bench-go.txt
-	cd elixir && MIX_ENV=prod mix run --no-start bench/backup.exs --out ../docs/benchmarks-backup.md
 	@if [ -d "$(NIF)/rocksdb/ebin" ]; then \
-	  cd elixir && ERL_LIBS=$(abspath $(NIF)) MIX_ENV=prod mix run --no-start bench/nif_ab.exs --out ../docs/benchmarks-nif.md; \
+	  cd elixir && ERL_LIBS=$(abspath $(NIF)) MIX_ENV=prod mix run --no-start bench/nif_ab.exs --out ../docs/benchmarks-nif.md && \
+	  MIX_ENV=prod mix run --no-start bench/bench.exs --out ../docs/benchmarks.md --go ../var/bench-go.txt --nif ../docs/benchmarks-nif.md; \
 	else \
 	  echo "bench: no erlang-rocksdb NIF in $(NIF): the side-by-side rows are skipped (../shared/anchors/erlang-rocksdb/build.sh $(NIF) builds it)"; \
+	  cd elixir && MIX_ENV=prod mix run --no-start bench/bench.exs --out ../docs/benchmarks.md --go ../var/bench-go.txt; \
 	fi
+	cd elixir && MIX_ENV=prod mix run --no-start bench/backup.exs --out ../docs/benchmarks-backup.md
+	cd elixir && MIX_ENV=prod mix run --no-start bench/memory.exs --out ../docs/benchmarks-memory.md
 
 clean:
 	rm -rf bin var elixir/_build elixir/tmp elixir/data

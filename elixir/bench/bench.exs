@@ -17,6 +17,7 @@ alias Store.KV.Engine
       quick: :boolean,
       out: :string,
       go: :string,
+      nif: :string,
       only: :string,
       secs: :float,
       spin: :integer,
@@ -377,6 +378,14 @@ row_cache_results =
 results = results ++ cache_results ++ row_cache_results
 
 if out = opts[:out] do
-  Bench.Report.write(out, results, opts[:go], secs, String.trim(rss) <> "; " <> owner_line)
+  Bench.Report.write(
+    out,
+    results,
+    opts[:go],
+    secs,
+    String.trim(rss) <> "; " <> owner_line,
+    opts[:nif]
+  )
+
   IO.puts("wrote #{out}")
 end

@@ -152,4 +152,16 @@ line =
     "block cache in use #{mib.(r.at_peak[:cache])} MiB"
 
 IO.puts(line)
-if opts[:out], do: File.write!(opts[:out], line <> "\n")
+
+if out = opts[:out] do
+  File.write!(out, """
+  # The sidecar's memory under a write load over many column families
+
+  `MIX_ENV=prod mix run --no-start bench/memory.exs` (elixir/, run by `make bench`), #{Date.utc_today()},
+  #{System.schedulers_online()} schedulers, :rocksdb's default options (the memtables charged to the
+  512 MiB block cache, their sum bounded at 256 MiB; docs/spiredb.md, "Memory with many column
+  families"). Each family has a writer of its own and a reader of what it wrote so far.
+
+  #{line}
+  """)
+end

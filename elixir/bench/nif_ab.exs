@@ -52,7 +52,14 @@ defmodule NifAB do
       if keep, do: length(acc), else: n
     else
       {:ok, v} = mod.get(db, key(:rand.uniform(@n_keys) - 1), [])
-      acc = if keep, do: [v | acc], else: acc
+
+      acc =
+        case keep do
+          true -> [v | acc]
+          :size -> [byte_size(v) | acc]
+          false -> acc
+        end
+
       loop(mod, db, deadline, keep, n + 1, acc)
     end
   end
@@ -135,6 +142,8 @@ shapes = [
    fn m, db -> NifAB.gets(m, db, 16, secs, false) end},
   {"16 callers, each keeping its values (gets/s)", :higher,
    fn m, db -> NifAB.gets(m, db, 16, secs, true) end},
+  {"16 callers, each keeping each value's size (gets/s)", :higher,
+   fn m, db -> NifAB.gets(m, db, 16, secs, :size) end},
   {"1 caller, get p50 (µs)", :lower, fn m, db -> NifAB.p50(m, db, 20_000) end},
   {"iterator + seek + 2 next + close, p50 (µs)", :lower,
    fn m, db -> NifAB.iterator_life(m, db, 5_000) end},

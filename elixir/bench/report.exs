@@ -4,7 +4,7 @@ defmodule Bench.Report do
   # with their ratios to the in-process engine, the Elixir table, and an SVG
   # of the latency distributions beside it.
 
-  def write(path, results, go_file, secs, rss) do
+  def write(path, results, go_file, secs, rss, nif_file) do
     svg = Path.rootname(path) <> "-latency.svg"
     File.write!(svg, svg(results))
 
@@ -24,51 +24,32 @@ defmodule Bench.Report do
       "| workload | ops/s | p50 µs | p99 µs | mean µs | mean/ping | BEAM CPU µs/op | sidecar CPU µs/op |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
       table(results),
       "\nSidecar RSS at rest (6 s after the last request): #{rss}.\n\n",
-      nif_section(results),
+      nif_section(nif_file),
       "![latency distribution](#{Path.basename(svg)})\n"
     ])
   end
 
-  # The NIF cannot be built here (no hex.pm): its figures are those issues
-  # 14 and 16 measured on this machine type, with the same data and the
-  # same harness (callers that build their keys), beside this run's.
-  @nif [
-    {"app get, 16 callers (build their keys)", "83-98k/s", :ops},
-    {"app get, 1 caller (builds its key)", "p50 8.9-28 µs", :p50},
-    {"app get, 1 caller, read cache (warm)", "p50 8.9-28 µs", :p50},
-    {"app get, 16 callers, row cache (warm)", "83-98k/s", :ops},
-    {"app get, 1 caller, row cache (warm)", "p50 8.9-28 µs", :p50},
-    {"app get missing, 1 caller (builds its key)", "42-150k/s", :ops},
-    {"app put, 1 caller (builds its key)", "33-88k/s", :ops},
-    {"app put, 16 callers (build their keys)", "64-79k/s", :ops},
-    {"write_batch of 1000 (rows/s)", "332-387k rows/s", :ops},
-    {"scan_range 200k rows, batch 1000 (rows/s)", "97-128k rows/s", :ops},
-    {"100-row scans, 1 caller (scans/s)", "0.5-1.6k/s", :ops},
-    {"rocksdb: iterator walk of 1000 rows (rows/s)", "56-81k rows/s", :ops},
-    {"rocksdb: seek + 2 next, held iterator (walks/s)", "56-91 µs a walk", :p50}
-  ]
+  # The side-by-side table bench/nif_ab.exs wrote in this `make bench`
+  # (both backends in one BEAM, alternated rounds), or why there is none.
+  defp nif_section(nil) do
+    [
+      "## Beside the erlang-rocksdb NIF\n\n",
+      "Skipped: no NIF build was found (`../shared/anchors/erlang-rocksdb/build.sh var/nif` builds it; ",
+      "`make bench NIF=DIR` names another).\n\n"
+    ]
+  end
 
-  defp nif_section(results) do
-    by_name = Map.new(results, fn {name, _callers, r, _lat} -> {name, r} end)
-
+  defp nif_section(file) do
     rows =
-      for {name, nif, what} <- @nif, r = by_name[name] do
-        ours =
-          case what do
-            :ops -> Bench.fmt(r.ops) <> "/s"
-            :p50 -> "p50 #{Bench.fmt(r.p50)} µs"
-          end
-
-        "| #{name} | #{ours} | #{nif} | #{Bench.fmt(r.cpu_beam + r.cpu_sidecar)} µs |\n"
-      end
+      file |> File.read!() |> String.split("\n") |> Enum.filter(&String.starts_with?(&1, "|"))
 
     [
       "## Beside the erlang-rocksdb NIF\n\n",
-      "The NIF's figures are those of issues 14 and 16, measured on this machine type with the same data and ",
-      "harness (the NIF is not buildable here: no hex.pm). Its CPU per get under 16 callers was 20-24 µs of the ",
-      "BEAM's (busy waiting included); the last column is this run's BEAM plus sidecar CPU per call.\n\n",
-      "| workload | spire-port (this run) | NIF | CPU per call |\n|---|---:|---:|---:|\n",
-      rows,
+      "Both in one BEAM, the same data and options, medians of alternated rounds ",
+      "(`bench/nif_ab.exs`, run by this `make bench` before the rows above were measured; ",
+      "[benchmarks-nif.md](benchmarks-nif.md) has its command). Callers build their keys; ",
+      "\"keeping\" callers hold what they read until the round ends.\n\n",
+      Enum.map(rows, &[&1, "\n"]),
       "\n"
     ]
   end
