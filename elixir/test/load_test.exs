@@ -121,7 +121,7 @@ defmodule Store.KV.LoadTest do
 
   test "the sidecar opens no network socket: its one socket is the engine's Unix socket",
        %{tmp_dir: dir} do
-    e = start_engine(dir)
+    e = start_engine(dir, reply_socket: true)
     {:ok, os_pid} = Engine.os_pid(e)
     :ok = Engine.put(e, "k", "v")
 
@@ -142,8 +142,8 @@ defmodule Store.KV.LoadTest do
 
     assert Enum.all?(sockets, &(&1 in unix_inodes)), inspect({sockets, links})
 
-    # Without the reply socket it holds none at all.
-    e2 = start_engine(Path.join(dir, "plain"), reply_socket: false)
+    # Without the reply socket (the default) it holds none at all.
+    e2 = start_engine(Path.join(dir, "plain"))
     {:ok, os_pid2} = Engine.os_pid(e2)
 
     links2 = fd_links(os_pid2)

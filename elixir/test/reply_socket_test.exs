@@ -63,14 +63,14 @@ defmodule Store.KV.ReplySocketTest do
     assert %{replies: %{armed: nil}} = :sys.get_state(e)
   end
 
-  test "the sidecar holds a Unix socket by default, none when told not to", %{tmp_dir: dir} do
-    e = start_engine(Path.join(dir, "a"))
+  test "the sidecar holds a Unix socket when asked, none by default", %{tmp_dir: dir} do
+    e = start_engine(Path.join(dir, "a"), reply_socket: true)
     {:ok, os_pid} = Engine.os_pid(e)
     assert Enum.any?(fd_links(os_pid), &String.starts_with?(&1, "socket:"))
     # The socket's path is unlinked once the sidecar connected.
     %{replies: %{dir: nil, listener: nil}} = :sys.get_state(e)
 
-    e2 = start_engine(Path.join(dir, "b"), reply_socket: false)
+    e2 = start_engine(Path.join(dir, "b"))
     assert %{replies: nil} = :sys.get_state(e2)
   end
 

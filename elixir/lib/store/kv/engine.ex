@@ -67,10 +67,9 @@ defmodule Store.KV.Engine do
       directory only this OS user can enter, unlinked once the sidecar
       connects) and asks for a lone caller's small replies there (gets,
       puts, deletes, short iterator moves), polling for them instead of
-      waiting for the BEAM's poll thread: several µs less per read with one
-      caller, the same under load (README, Performance). `true` by
-      default; `false` keeps every reply on the port and the sidecar
-      without any socket.
+      waiting for the BEAM's poll thread. `false` by default: on a 2-vCPU
+      host the polling competes with the sidecar for the CPU, and a lone
+      get took longer with it than on the port (docs/performance.md).
     * `:reply_spin` - µs the engine process polls the reply socket after
       writing such a request, while no other process wants to run (50,
       as the sidecar's `:spin`: long enough for a seek that reads a block;

@@ -20,7 +20,7 @@ defmodule Store.KV.Engine.Options do
     # is visible (and tested) in its command line.
     spin: 50,
     busy_spin: nil,
-    reply_socket: true,
+    reply_socket: false,
     reply_spin: 50,
     data_dir: nil,
     checkpoint_roots: nil,
