@@ -64,6 +64,27 @@ defmodule NifAB do
     end
   end
 
+  # CPU per get (µs) of 16 callers dropping their results: the BEAM's
+  # and, for spire-port, its sidecar's, from /proc over the round.
+  def cpu_per_get(mod, db, callers, secs) do
+    side = sidecar_pid(mod, db)
+    t0 = Bench.ProcCPU.micros("self") + side_micros(side)
+    rate = gets(mod, db, callers, secs, false)
+    t1 = Bench.ProcCPU.micros("self") + side_micros(side)
+    (t1 - t0) / (rate * secs)
+  end
+
+  defp sidecar_pid(:rocksdb, _db), do: nil
+
+  defp sidecar_pid(_mod, db) do
+    {:ok, ctx} = Store.KV.Engine.Caller.lookup(elem(db, 1))
+    {:os_pid, pid} = Port.info(ctx.port, :os_pid)
+    pid
+  end
+
+  defp side_micros(nil), do: 0
+  defp side_micros(pid), do: Bench.ProcCPU.micros(pid)
+
   # p50 (µs) of one caller's gets.
   def p50(mod, db, n) do
     times =
@@ -144,6 +165,8 @@ shapes = [
    fn m, db -> NifAB.gets(m, db, 16, secs, true) end},
   {"16 callers, each keeping each value's size (gets/s)", :higher,
    fn m, db -> NifAB.gets(m, db, 16, secs, :size) end},
+  {"CPU per get, 16 callers dropping results (BEAM + sidecar, µs)", :lower,
+   fn m, db -> NifAB.cpu_per_get(m, db, 16, secs) end},
   {"1 caller, get p50 (µs)", :lower, fn m, db -> NifAB.p50(m, db, 20_000) end},
   {"iterator + seek + 2 next + close, p50 (µs)", :lower,
    fn m, db -> NifAB.iterator_life(m, db, 5_000) end},
