@@ -116,4 +116,22 @@ defmodule RocksdbWritesTest do
     assert {:error, _} = :rocksdb.iterator_move(itr3, :first)
     :ok = :rocksdb.close(db)
   end
+
+  # A move that finds no iterator under its id (its making failed, or has
+  # not arrived) makes it again and answers; no iterator is left behind.
+  test "an iterator whose pipelined making is gone is made again", %{tmp_dir: dir} do
+    {:ok, db} =
+      :rocksdb.open(String.to_charlist(Path.join(dir, "remade")), create_if_missing: true)
+
+    :ok = :rocksdb.put(db, "a", "1", [])
+    {:ok, itr} = :rocksdb.iterator(db, [])
+    ref = elem(itr, 1)
+    [{^ref, name, _epoch, sid, _wire}] = :ets.lookup(Store.KV.RocksDB.Registry.iterators(), ref)
+    :ok = Store.KV.Engine.Caller.cast(name, {:iterator_close, sid})
+    assert {:ok, "a", "1"} = :rocksdb.iterator_move(itr, :first)
+    {:ok, stats} = Store.KV.Engine.get_stats(name)
+    assert stats.sidecar.open_iterators == 1
+    :ok = :rocksdb.iterator_close(itr)
+    :ok = :rocksdb.close(db)
+  end
 end

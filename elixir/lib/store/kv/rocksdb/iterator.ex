@@ -184,8 +184,12 @@ defmodule Store.KV.RocksDB.Iterator do
           land(itr, List.to_tuple(Wire.unpack(packed, [])), reverse?(move), more, ahead)
 
         {:error, {:unknown_iterator, _}} when retries > 0 ->
-          # Reaped while idle, or its sidecar restarted: make it again and
-          # go on from the key it was on (a keyed move needs nothing else).
+          # Its sidecar restarted, or its pipelined making failed or has
+          # not arrived yet (a move from another process than the one that
+          # made it): make it again and go on from the key it was on (a
+          # keyed move needs nothing else). A making still on its way is
+          # closed behind it.
+          if sid >= @chosen_ids, do: Caller.cast_ctx(ctx, {:iterator_close, sid})
           remote(itr, name, nil, sid, wire, move, ahead, retries - 1)
 
         {:error, _} = error ->
