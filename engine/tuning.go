@@ -102,6 +102,21 @@ func enumSetting(env, def, help string, choices []string, apply func(*Config, st
 		Kind: "enum", Choices: choices, apply: apply}
 }
 
+// oneOfSetting is an enum setting whose value is one of choices as it is
+// (spaces trimmed), handed to set once checked.
+func oneOfSetting(env, def, help string, choices []string, set func(*Config, string)) Setting {
+	return enumSetting(env, def, help, choices, func(c *Config, v string) error {
+		v = strings.TrimSpace(v)
+		for _, choice := range choices {
+			if v == choice {
+				set(c, v)
+				return nil
+			}
+		}
+		return fmt.Errorf("want %s or %s", strings.Join(choices[:len(choices)-1], ", "), choices[len(choices)-1])
+	})
+}
+
 // mergeOperators are the merge operators a database may be opened with.
 var mergeOperators = []string{"none", "erlang", "counter", "bitset"}
 
@@ -137,16 +152,9 @@ var tuningSettings = []Setting{
 		"size levels from the last one up", func(c *Config, b bool) { c.Tuning.LevelCompactionDynamicLevels = b }),
 	uintSetting("SPIRE_ROCKSDB_MAX_TOTAL_WAL_SIZE", "0 (auto)", "0 .. 1099511627776",
 		"WAL size that forces the oldest memtables to flush", 0, tib, func(c *Config, n uint64) { c.Tuning.MaxTotalWALSize = n }),
-	enumSetting("SPIRE_ROCKSDB_WAL_RECOVERY_MODE", "point_in_time_recovery", "what opening does with a damaged WAL",
+	oneOfSetting("SPIRE_ROCKSDB_WAL_RECOVERY_MODE", "point_in_time_recovery", "what opening does with a damaged WAL",
 		[]string{"tolerate_corrupted_tail_records", "absolute_consistency", "point_in_time_recovery", "skip_any_corrupted_records"},
-		func(c *Config, v string) error {
-			v = strings.TrimSpace(v)
-			if _, ok := walRecoveryModes[v]; !ok {
-				return fmt.Errorf("want tolerate_corrupted_tail_records, absolute_consistency, point_in_time_recovery or skip_any_corrupted_records")
-			}
-			c.Tuning.WALRecoveryMode = v
-			return nil
-		}),
+		func(c *Config, v string) { c.Tuning.WALRecoveryMode = v }),
 	uintSetting("SPIRE_ROCKSDB_RECYCLE_LOG_FILE_NUM", "0", "0 .. 64",
 		"WAL files kept for reuse", 0, 64, func(c *Config, n uint64) { c.Tuning.RecycleLogFileNum = int(n) }),
 	uintSetting("SPIRE_ROCKSDB_WAL_BYTES_PER_SYNC", "0 (off)", "0 .. 1073741824",
@@ -165,17 +173,8 @@ var tuningSettings = []Setting{
 		"memtables are charged to the block cache, whose capacity then bounds both", func(c *Config, b bool) { c.Tuning.MemtablesInBlockCache = b }),
 	uintSetting("SPIRE_ROCKSDB_FORMAT_VERSION", "5", "2 .. 5",
 		"SST format version", 2, 5, func(c *Config, n uint64) { c.Tuning.FormatVersion = int(n) }),
-	enumSetting("SPIRE_ROCKSDB_MERGE_OPERATOR", "none", "what merge writes combine with (erlang-rocksdb's merge operators)",
-		mergeOperators, func(c *Config, v string) error {
-			v = strings.TrimSpace(v)
-			for _, m := range mergeOperators {
-				if v == m {
-					c.Tuning.MergeOperator = v
-					return nil
-				}
-			}
-			return fmt.Errorf("want %s", strings.Join(mergeOperators, ", "))
-		}),
+	oneOfSetting("SPIRE_ROCKSDB_MERGE_OPERATOR", "none", "what merge writes combine with (erlang-rocksdb's merge operators)",
+		mergeOperators, func(c *Config, v string) { c.Tuning.MergeOperator = v }),
 	uintSetting("SPIRE_ROCKSDB_MERGE_BITSET_BITS", "1024", "8 .. 2147483648 (a multiple of 8)",
 		"bits in a value of the bitset merge operator", 8, 1<<31, func(c *Config, n uint64) { c.Tuning.MergeBitsetBits = n }),
 	uintSetting("SPIRE_ROCKSDB_ROW_CACHE_SIZE", "0 (off)", "0 .. 1099511627776 bytes (0 disables it)",

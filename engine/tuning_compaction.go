@@ -97,15 +97,8 @@ func compressionOptSettings(kind string, opts func(*Config) *[4]int) []Setting {
 }
 
 var compactionSettings = append(append([]Setting{
-	enumSetting("SPIRE_ROCKSDB_COMPACTION_STYLE", "level", "how SST files are compacted (erlang-rocksdb's compaction_style)",
-		[]string{"level", "universal", "fifo"}, func(c *Config, v string) error {
-			v = strings.TrimSpace(v)
-			if _, ok := compactionStyles[v]; !ok {
-				return fmt.Errorf("want level, universal or fifo")
-			}
-			c.Compaction.Style = v
-			return nil
-		}),
+	oneOfSetting("SPIRE_ROCKSDB_COMPACTION_STYLE", "level", "how SST files are compacted (erlang-rocksdb's compaction_style)",
+		[]string{"level", "universal", "fifo"}, func(c *Config, v string) { c.Compaction.Style = v }),
 	uintSetting("SPIRE_ROCKSDB_FIFO_MAX_TABLE_FILES_SIZE", "1073741824 (1 GiB)", "1 .. 1099511627776",
 		"with fifo: the SST bytes kept before the oldest file goes", 1, tib, func(c *Config, n uint64) { c.Compaction.FIFOMaxTableFilesSize = n }),
 	boolSetting("SPIRE_ROCKSDB_FIFO_ALLOW_COMPACTION", "false",
