@@ -37,13 +37,13 @@ func (t *restTrimmer) check(requests uint64) bool {
 }
 
 func (s *Server) reaper() {
-	// A negative timeout never reaps: the ticker then only paces nothing.
-	reap := s.opt.IdleTimeout > 0
-	tick := time.NewTicker(max(s.opt.IdleTimeout/4, 50*time.Millisecond))
-	if !reap {
-		tick.Stop()
+	// A negative timeout never reaps: a nil channel never fires.
+	var idle <-chan time.Time
+	if s.opt.IdleTimeout > 0 {
+		tick := time.NewTicker(max(s.opt.IdleTimeout/4, 50*time.Millisecond))
+		defer tick.Stop()
+		idle = tick.C
 	}
-	defer tick.Stop()
 	// Memory freed by RocksDB goes back to the OS when the sidecar is at
 	// rest, so its RSS then follows what is in use, not the high-water mark.
 	trim := time.NewTicker(restCheck)
@@ -57,7 +57,7 @@ func (s *Server) reaper() {
 			if rest.check(s.requests.Load()) {
 				engine.TrimMemory()
 			}
-		case now := <-tick.C:
+		case now := <-idle:
 			cutoff := now.Add(-s.opt.IdleTimeout)
 			if n := s.cursors.reap(cutoff) + s.snapshots.reap(cutoff) + s.txns.reap(cutoff); n > 0 {
 				s.opt.Log.Printf("closed %d idle cursors and snapshots", n)
