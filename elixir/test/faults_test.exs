@@ -155,26 +155,12 @@ defmodule Store.KV.FaultsTest do
     wait_until(fn -> exited?(os_pid) end)
   end
 
-  # SIGSTOP: the sidecar keeps its pipes open and answers nothing.
-  defp stop_sidecar(engine) do
-    {:ok, os_pid} = Engine.os_pid(engine)
-    System.cmd("kill", ["-STOP", "#{os_pid}"])
-    wait_until(fn -> process_state(os_pid) == "T" end)
-    os_pid
-  end
-
   # Gone, or a zombie its parent has not reaped yet.
   defp exited?(os_pid) do
     case File.read("/proc/#{os_pid}/stat") do
       {:ok, stat} -> stat |> String.split(") ", parts: 2) |> List.last() |> String.first() == "Z"
       {:error, _} -> true
     end
-  end
-
-  defp process_state(os_pid) do
-    # /proc/PID/stat: "pid (comm) state ..."; comm may hold spaces.
-    [_, after_comm] = String.split(File.read!("/proc/#{os_pid}/stat"), ") ", parts: 2)
-    String.first(after_comm)
   end
 
   test "calls on a dead engine return :engine_down, never hang or raise", %{tmp_dir: dir} do

@@ -39,6 +39,20 @@ defmodule Store.KV.EngineCase do
         do: link
   end
 
+  @doc "SIGSTOPs the engine's sidecar: it keeps its pipes open and answers nothing."
+  def stop_sidecar(engine) do
+    {:ok, os_pid} = Engine.os_pid(engine)
+    System.cmd("kill", ["-STOP", "#{os_pid}"])
+    wait_until(fn -> process_state(os_pid) == "T" end)
+    os_pid
+  end
+
+  defp process_state(os_pid) do
+    # /proc/PID/stat: "pid (comm) state ..."; comm may hold spaces.
+    [_, after_comm] = String.split(File.read!("/proc/#{os_pid}/stat"), ") ", parts: 2)
+    String.first(after_comm)
+  end
+
   @doc "Polls fun every 20 ms until it returns true; flunks after tries."
   def wait_until(fun, tries \\ 250) do
     cond do

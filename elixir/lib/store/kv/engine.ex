@@ -178,11 +178,10 @@ defmodule Store.KV.Engine do
   def get(engine, key, opts \\ [])
 
   def get(engine, key, []) when is_binary(key) do
-    with {:ok, ctx} <- Caller.lookup(engine) do
-      case ctx.cache do
-        nil -> Caller.call_ctx(ctx, {:get, key, []}, nil)
-        cache -> ReadCache.get(cache, key, fn -> Caller.call_ctx(ctx, {:get, key, []}, nil) end)
-      end
+    case Caller.ctx(engine) do
+      %{cache: nil} = ctx -> Caller.get_ctx(ctx, key)
+      nil -> {:error, :engine_down}
+      ctx -> ReadCache.get(ctx.cache, key, fn -> Caller.get_ctx(ctx, key) end)
     end
   end
 

@@ -57,17 +57,31 @@ defmodule Store.KV.Engine.Caller do
   @doc false
   @spec lookup(Store.KV.Engine.engine()) :: {:ok, ctx()} | {:error, :engine_down}
   def lookup(engine) do
-    case GenServer.whereis(engine) do
-      pid when is_pid(pid) ->
-        case :persistent_term.get({Store.KV.Engine, pid}, nil) do
-          nil -> {:error, :engine_down}
-          ctx -> {:ok, ctx}
-        end
-
-      _ ->
-        {:error, :engine_down}
+    case ctx(engine) do
+      nil -> {:error, :engine_down}
+      ctx -> {:ok, ctx}
     end
   end
+
+  # An engine's context is kept in :persistent_term under its process's
+  # pid, a key no other owner can have, and one built without allocating
+  # (a tuple key would be garbage on every call).
+  @doc false
+  @spec ctx(Store.KV.Engine.engine()) :: ctx() | nil
+  def ctx(engine) do
+    case GenServer.whereis(engine) do
+      pid when is_pid(pid) -> :persistent_term.get(pid, nil)
+      _ -> nil
+    end
+  end
+
+  @doc false
+  @spec publish(ctx()) :: :ok
+  def publish(ctx), do: :persistent_term.put(ctx.owner, ctx)
+
+  @doc false
+  @spec unpublish() :: boolean()
+  def unpublish, do: :persistent_term.erase(self())
 
   # Sends a request and waits for its one reply.
   @doc false
@@ -76,17 +90,88 @@ defmodule Store.KV.Engine.Caller do
     with {:ok, ctx} <- lookup(engine), do: call_ctx(ctx, request, timeout)
   end
 
+  # How long a caller waits before it starts watching the engine process.
+  # Monitoring it on every call would cost the engine process two signals
+  # per request; a reply almost always comes sooner than this.
+  @watch_after 100
+
   @doc false
   @spec call_ctx(ctx(), tuple(), timeout() | nil) :: term()
   def call_ctx(ctx, request, timeout) do
-    # The reply comes to {pid, ref}, not to an alias: an alias is several
-    # times dearer to make, send to and retire than a plain reference, on
-    # the path of every call. What an alias gave for free, that no late
-    # reply lands in the mailbox after a timeout, cancel/4 does.
+    case Process.info(self(), :message_queue_len) do
+      {:message_queue_len, 0} -> call_by_id(ctx, request, timeout || ctx.timeout)
+      _ -> call_by_ref(ctx, request, timeout || ctx.timeout)
+    end
+  end
+
+  # A plain get ({:get, key, []}), the commonest call: by id, the key
+  # alone goes to the engine process, which frames it.
+  @doc false
+  @spec get_ctx(ctx(), binary()) :: term()
+  def get_ctx(ctx, key) do
+    case Process.info(self(), :message_queue_len) do
+      {:message_queue_len, 0} ->
+        id = (:erlang.unique_integer([:positive]) &&& @worthy_bit - 1) ||| @worthy_bit
+        send(ctx.owner, {:"$spire_get", id, self(), key})
+        await_id(ctx, id, ctx.timeout)
+
+      _ ->
+        call_by_ref(ctx, {:get, key, []}, ctx.timeout)
+    end
+  end
+
+  # The usual call: the reply comes to this pid as {:"$spire_reply", id,
+  # reply}, a value already as the {:ok, value} to return (the engine
+  # process builds it). A reference, the {pid, ref} it travels in and a
+  # reply to decode would be garbage on every call, and a caller that
+  # keeps what it reads collects its whole heap as often as garbage fills
+  # it. Matching on the id scans only the messages that arrive during the
+  # wait: the mailbox was empty when the request went.
+  defp call_by_id(ctx, request, timeout) do
+    await_id(ctx, submit(ctx, self(), request), timeout)
+  end
+
+  defp await_id(ctx, id, timeout) do
+    receive do
+      {:"$spire_reply", ^id, reply} -> reply(reply)
+    after
+      min(timeout, @watch_after) ->
+        if timeout == :infinity or timeout > @watch_after,
+          do: await_id_watching(ctx, id, sub(timeout, @watch_after)),
+          else: cancel(ctx, id, nil, {:error, :timeout})
+    end
+  end
+
+  defp await_id_watching(ctx, id, timeout) do
+    mref = Process.monitor(ctx.owner)
+
+    result =
+      receive do
+        {:"$spire_reply", ^id, reply} -> reply(reply)
+        {:DOWN, ^mref, _, _, _} -> {:error, :engine_down}
+      after
+        timeout -> :timeout
+      end
+
+    Process.demonitor(mref, [:flush])
+    if result == :timeout, do: cancel(ctx, id, nil, {:error, :timeout}), else: result
+  end
+
+  defp reply(body) when is_binary(body), do: Wire.decode(body)
+  defp reply(:engine_down), do: {:error, :engine_down}
+  defp reply(decoded), do: decoded
+
+  # With messages already waiting, a reference made now lets the receive
+  # skip them all (OTP's receive marker), where an id would scan them on
+  # every call. The reply comes to {pid, ref}, not to an alias: an alias
+  # is several times dearer to make, send to and retire than a plain
+  # reference. What an alias gave for free, that no late reply lands in
+  # the mailbox after a timeout, cancel/4 does.
+  defp call_by_ref(ctx, request, timeout) do
     ref = make_ref()
     id = submit(ctx, {self(), ref}, request)
 
-    case await(ctx, ref, timeout || ctx.timeout) do
+    case await(ctx, ref, timeout) do
       {:ok, body} -> Wire.decode(body)
       {:error, :timeout} = error -> cancel(ctx, id, ref, error)
       error -> error
@@ -100,25 +185,34 @@ defmodule Store.KV.Engine.Caller do
   # still land in the mailbox, as it did before OTP's aliases.
   @cancel_wait 1_000
 
-  # The engine process drops the request's entry and answers
-  # {ref, :cancelled} after whatever reply it already routed (messages
-  # between two processes keep their order), so once that answer is in, or
-  # the engine process is gone, no reply can follow and the mailbox is
-  # flushed of any that came.
+  # The engine process drops the request's entry and answers that it did
+  # (to the id, or to ref) after whatever reply it already routed
+  # (messages between two processes keep their order), so once that
+  # answer is in, or the engine process is gone, no reply can follow and
+  # the mailbox is flushed of any that came.
   defp cancel(ctx, id, ref, result) do
     mref = Process.monitor(ctx.owner)
     send(ctx.owner, {:"$spire_cancel", id, self(), ref})
 
     receive do
-      {^ref, :cancelled} -> :ok
+      {^ref, :cancelled} when ref != nil -> :ok
+      {:"$spire_reply", ^id, :cancelled} when ref == nil -> :ok
       {:DOWN, ^mref, _, _, _} -> :ok
     after
       @cancel_wait -> :ok
     end
 
     Process.demonitor(mref, [:flush])
-    flush_replies(ref)
+    if ref, do: flush_replies(ref), else: flush_id(id)
     result
+  end
+
+  defp flush_id(id) do
+    receive do
+      {:"$spire_reply", ^id, _} -> flush_id(id)
+    after
+      0 -> :ok
+    end
   end
 
   # A write tells the read cache, once it is answered (also with an error
@@ -256,11 +350,6 @@ defmodule Store.KV.Engine.Caller do
   defp socket_worthy?({:put, _, _, _}), do: true
   defp socket_worthy?({:iterator_move, _, _, [{:ahead, ahead} | _]}), do: ahead <= 24
   defp socket_worthy?(_request), do: false
-
-  # How long a caller waits before it starts watching the engine process.
-  # Monitoring it on every call would cost the engine process two signals
-  # per request; a reply almost always comes sooner than this.
-  @watch_after 100
 
   @doc false
   @spec await(ctx(), reference(), timeout()) ::

@@ -9,7 +9,7 @@ defmodule Store.KV.Engine.Server do
   import Bitwise
   require Logger
 
-  alias Store.KV.Engine.{Options, ReadCache, ReplySocket, Wire}
+  alias Store.KV.Engine.{Caller, Options, ReadCache, ReplySocket, Wire}
 
   @telemetry? Code.ensure_loaded?(:telemetry)
   # The most requests one write carries.
@@ -18,15 +18,26 @@ defmodule Store.KV.Engine.Server do
   @worthy_bit Wire.worthy_bit()
 
   # A request as Caller sends it: an id below 2^59 (bit 58 its mark) and
-  # where the reply goes, or id 0 and nowhere (cast/2). Anything else sent
-  # to this process is ignored rather than allowed to crash it later.
+  # where the reply goes (a pid, an alias or {pid, ref}), or id 0 and
+  # nowhere (cast/2). Anything else sent to this process is ignored rather
+  # than allowed to crash it later.
   defguardp request?(id, to, term)
             when is_binary(term) and is_integer(id) and
                    ((id == 0 and to == nil) or
                       (id > 0 and id < @worthy_bit * 2 and
-                         (is_reference(to) or
+                         (is_pid(to) or is_reference(to) or
                             (is_tuple(to) and tuple_size(to) == 2 and is_pid(elem(to, 0)) and
                                is_reference(elem(to, 1))))))
+
+  # A plain get as Caller sends it when it waits by id: the key alone, so
+  # the caller builds no request term (the engine process frames it).
+  defguardp get?(id, pid, key)
+            when is_integer(id) and id > 0 and id < @worthy_bit * 2 and is_pid(pid) and
+                   is_binary(key)
+
+  # Values up to this size are copied out of their frame before they go to
+  # a caller that waits by id (see deliver/3).
+  @own_copy_limit 4096
 
   @impl true
   def init(opts) do
@@ -119,7 +130,7 @@ defmodule Store.KV.Engine.Server do
               cache: ReadCache.new(opts[:read_cache_size])
             }
 
-            :persistent_term.put({Store.KV.Engine, self()}, ctx)
+            Caller.publish(ctx)
             {:os_pid, os_pid} = Port.info(port, :os_pid)
             emit([:start], %{}, %{path: opts[:path], os_pid: os_pid, version: info[:version]})
 
@@ -177,12 +188,19 @@ defmodule Store.KV.Engine.Server do
     {:noreply, if(side == 0, do: state, else: after_write(state))}
   end
 
+  def handle_info({:"$spire_get", id, pid, key}, state) when get?(id, pid, key) do
+    side = side_channel(state)
+    drain(state, [Wire.get_entry(register(side_id(id, side), pid, state.counted), key)], 1, side)
+    {:noreply, if(side == 0, do: state, else: after_write(state))}
+  end
+
   # A caller that timed out (Caller): its reply, if it comes, goes nowhere,
   # and the caller learns that after any reply already sent to it.
-  def handle_info({:"$spire_cancel", id, pid, ref}, state) when is_integer(id) and is_pid(pid) do
+  def handle_info({:"$spire_cancel", id, pid, ref}, state)
+      when is_integer(id) and is_pid(pid) and (is_reference(ref) or ref == nil) do
     take(id, state.counted)
     take(id ||| @side_bit, state.counted)
-    send(pid, {ref, :cancelled})
+    cancelled(pid, id, ref)
     {:noreply, state}
   end
 
@@ -306,19 +324,39 @@ defmodule Store.KV.Engine.Server do
   defp route(0, id, body, counted) do
     case take(id, counted) do
       nil -> :ok
-      to -> deliver(to, body)
+      to -> deliver(to, id, body)
     end
   end
 
   defp route(_more, id, body, _counted) do
     case Process.get(id) do
       nil -> :ok
-      to -> deliver(to, body)
+      to -> deliver(to, id, body)
     end
   end
 
-  defp deliver({pid, ref}, msg), do: send(pid, {ref, msg})
-  defp deliver(ref, msg), do: send(ref, {ref, msg})
+  # A caller waiting by id (a pid, Caller's usual way) gets
+  # {:"$spire_reply", id, reply} with its own id, and a value reply as the
+  # {:ok, value} it returns, the value in a binary of its own: a caller
+  # that keeps what it reads then holds one off-heap binary per value, not
+  # a sub-binary and the frame under it, and decodes nothing. The others
+  # (an alias, {pid, ref}) get {ref, body} to decode.
+  defp deliver(pid, id, msg) when is_pid(pid),
+    do: send(pid, {:"$spire_reply", id &&& @side_bit - 1, own(msg)})
+
+  defp deliver({pid, ref}, _id, msg), do: send(pid, {ref, msg})
+  defp deliver(ref, _id, msg), do: send(ref, {ref, msg})
+
+  defp own(<<131, 104, 2, 119, 2, "ok", 109, len::32, value::binary-size(len)>>) do
+    if len <= @own_copy_limit or :binary.referenced_byte_size(value) > 2 * len + 64,
+      do: {:ok, :binary.copy(value)},
+      else: {:ok, value}
+  end
+
+  defp own(msg), do: msg
+
+  defp cancelled(pid, id, nil), do: send(pid, {:"$spire_reply", id, :cancelled})
+  defp cancelled(pid, _id, ref), do: send(pid, {ref, :cancelled})
 
   defp take(id, false), do: Process.delete(id)
 
@@ -374,6 +412,10 @@ defmodule Store.KV.Engine.Server do
       {:"$spire", id, to, term} when request?(id, to, term) ->
         id = if id != 0, do: register(side_id(id, side), to, state.counted), else: 0
         drain(state, [Wire.entry(id, term) | acc], n + 1, side)
+
+      {:"$spire_get", id, pid, key} when get?(id, pid, key) ->
+        id = register(side_id(id, side), pid, state.counted)
+        drain(state, [Wire.get_entry(id, key) | acc], n + 1, side)
     after
       0 -> command(state.port, Wire.frames(acc))
     end
@@ -400,7 +442,7 @@ defmodule Store.KV.Engine.Server do
 
   @impl true
   def terminate(_reason, state) do
-    :persistent_term.erase({Store.KV.Engine, self()})
+    Caller.unpublish()
     answer_pending()
 
     if state.port do
@@ -423,7 +465,7 @@ defmodule Store.KV.Engine.Server do
   defp answer_pending do
     for {id, to} when is_integer(id) <- Process.get() do
       Process.delete(id)
-      deliver(to, :engine_down)
+      deliver(to, id, :engine_down)
     end
 
     answer_mailbox()
@@ -434,12 +476,16 @@ defmodule Store.KV.Engine.Server do
       {:"$spire", _id, nil, _term} ->
         answer_mailbox()
 
-      {:"$spire", _id, to, _term} ->
-        deliver(to, :engine_down)
+      {:"$spire", id, to, _term} ->
+        deliver(to, id, :engine_down)
         answer_mailbox()
 
-      {:"$spire_cancel", _id, pid, ref} ->
-        send(pid, {ref, :cancelled})
+      {:"$spire_get", id, pid, _key} ->
+        deliver(pid, id, :engine_down)
+        answer_mailbox()
+
+      {:"$spire_cancel", id, pid, ref} ->
+        cancelled(pid, id, ref)
         answer_mailbox()
     after
       0 -> :ok

@@ -46,6 +46,20 @@ defmodule Store.KV.Engine.Wire do
   def entry(id, term), do: [<<byte_size(term) + 8::32, id::64>> | term]
 
   @doc """
+  The entry of a plain get, `{:get, key, []}` in the external term format,
+  framed around the key without encoding a term.
+  """
+  @spec get_entry(non_neg_integer(), binary()) :: iolist()
+  def get_entry(id, key) do
+    size = byte_size(key)
+
+    [
+      <<size + 22::32, id::64>>
+      | [<<131, 104, 3, 119, 3, "get", 109, size::32>>, key | [106]]
+    ]
+  end
+
+  @doc """
   What goes to the port for these entries (newest first): one entry alone
   as a plain frame (the port adds its length), several as a batch frame.
   """
