@@ -111,7 +111,7 @@ defmodule Store.KV.Engine.Caller do
   def get_ctx(ctx, key) do
     case Process.info(self(), :message_queue_len) do
       {:message_queue_len, 0} ->
-        id = (:erlang.unique_integer([:positive]) &&& @worthy_bit - 1) ||| @worthy_bit
+        id = new_id(true)
         send(ctx.owner, {:"$spire_get", id, self(), key})
         await_id(ctx, id, ctx.timeout)
 
@@ -145,16 +145,18 @@ defmodule Store.KV.Engine.Caller do
   defp await_id_watching(ctx, id, timeout) do
     mref = Process.monitor(ctx.owner)
 
-    result =
-      receive do
-        {:"$spire_reply", ^id, reply} -> reply(reply)
-        {:DOWN, ^mref, _, _, _} -> {:error, :engine_down}
-      after
-        timeout -> :timeout
-      end
+    receive do
+      {:"$spire_reply", ^id, reply} ->
+        Process.demonitor(mref, [:flush])
+        reply(reply)
 
-    Process.demonitor(mref, [:flush])
-    if result == :timeout, do: cancel(ctx, id, nil, {:error, :timeout}), else: result
+      {:DOWN, ^mref, _, _, _} ->
+        {:error, :engine_down}
+    after
+      timeout ->
+        Process.demonitor(mref, [:flush])
+        cancel(ctx, id, nil, {:error, :timeout})
+    end
   end
 
   defp reply(body) when is_binary(body), do: Wire.decode(body)
@@ -335,10 +337,14 @@ defmodule Store.KV.Engine.Caller do
   # it (below 2^59 an id is still a small integer, not a bignum). Returns
   # the id.
   defp submit(ctx, to, request) do
-    id = :erlang.unique_integer([:positive]) &&& @worthy_bit - 1
-    id = if socket_worthy?(request), do: id ||| @worthy_bit, else: id
+    id = new_id(socket_worthy?(request))
     send(ctx.owner, {:"$spire", id, to, :erlang.term_to_binary(request)})
     id
+  end
+
+  defp new_id(worthy?) do
+    id = :erlang.unique_integer([:positive]) &&& @worthy_bit - 1
+    if worthy?, do: id ||| @worthy_bit, else: id
   end
 
   # The reply socket pays for requests RocksDB serves with a small reply:
