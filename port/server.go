@@ -224,13 +224,33 @@ func (s *Server) Serve(r io.Reader) error {
 				return nil
 			}
 		}
-		id, body, nb, err := wire.ReadFrame(br, buf, s.opt.MaxFrame)
+		id, body, nb, err := wire.ReadRequestFrame(br, buf, s.opt.MaxFrame)
 		buf = nb
+		var big *wire.BatchTooLarge
 		switch {
+		case errors.As(err, &big):
+			scratch, err = s.serveLargeBatch(scratch, br, big)
+			switch {
+			case err == nil:
+				continue
+			case errors.Is(err, ErrCloseRequested):
+				return err
+			case errors.Is(err, errServeStopped):
+				return nil
+			}
+			s.serving.Lock()
+			s.runGroup(scratch) // its replies go out with the flush in Stop
+			s.serving.Unlock()
+			s.opt.Log.Printf("input ended in the middle of a frame; shutting down")
+			s.Stop()
+			return nil
 		case errors.Is(err, wire.ErrFrameTooLarge):
 			s.badFrames.Add(1)
 			s.opt.Log.Printf("frame %d: %v", id, err)
-			scratch = s.replyError(scratch, id, &wire.BadArg{Msg: err.Error()})
+			// An id with the top bit set names no request: nothing to answer.
+			if id&wire.MoreFlag == 0 {
+				scratch = s.replyError(scratch, id, &wire.BadArg{Msg: err.Error()})
+			}
 			continue
 		case errors.Is(err, wire.ErrShortPacket):
 			s.badFrames.Add(1)
@@ -247,8 +267,7 @@ func (s *Server) Serve(r io.Reader) error {
 			return nil
 		}
 		if id&wire.MoreFlag != 0 && id != wire.BatchID {
-			s.badFrames.Add(1)
-			scratch = s.replyError(scratch, id&^wire.MoreFlag, wire.Badf("request id %d: ids must be below 2^63", id))
+			scratch = s.refuseHighID(scratch, id, "")
 			continue
 		}
 		s.serving.Lock()
@@ -284,8 +303,7 @@ func (s *Server) dispatchBatch(scratch []byte, body []byte) ([]byte, bool) {
 		}
 		id := binary.BigEndian.Uint64(entry)
 		if id&wire.MoreFlag != 0 {
-			s.badFrames.Add(1)
-			scratch = s.replyError(scratch, id&^wire.MoreFlag, wire.Badf("request id %d in a batch: ids must be below 2^63", id))
+			scratch = s.refuseHighID(scratch, id, " in a batch")
 			return true
 		}
 		scratch, closing = s.dispatch(scratch, id, entry[wire.IDSize:])
@@ -296,6 +314,13 @@ func (s *Server) dispatchBatch(scratch []byte, body []byte) ([]byte, bool) {
 		s.opt.Log.Printf("%v; the rest of the batch dropped", err)
 	}
 	return scratch, closing
+}
+
+// refuseHighID answers a request whose id has the top bit set, which a
+// reply uses as its "more" flag: ids must be below 2^63.
+func (s *Server) refuseHighID(scratch []byte, id uint64, where string) []byte {
+	s.badFrames.Add(1)
+	return s.replyError(scratch, id&^wire.MoreFlag, wire.Badf("request id %d%s: ids must be below 2^63", id, where))
 }
 
 // dispatch decodes one request and runs it here or hands it to a worker.

@@ -3,6 +3,7 @@ package test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -314,4 +315,71 @@ func TestSyncWritesShareFsyncs(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "v", string(v))
 	}
+}
+
+// A port owner batches whatever its callers have waiting, so one request
+// over --max-frame can make the whole batch frame too large. Every other
+// request in it is still answered, in order; only the oversized one is
+// refused, and the sidecar keeps serving.
+func TestAnOversizedBatchAnswersEveryRequestInIt(t *testing.T) {
+	s := start(t, "", "etf", "--max-frame", "4096")
+	require.NoError(t, s.Put(ctx, []byte("k"), []byte("v")))
+	huge := string(make([]byte, 8192))
+	frames := [][]byte{
+		wiretest.Frame(11, req("get", binArg("k"), nilArg)),
+		wiretest.Frame(12, req("get", binArg(huge), nilArg)),
+		wiretest.Frame(13, req("put", binArg("k2"), binArg("v2"), nilArg)),
+		wiretest.Frame(14, req("get", binArg("k2"), nilArg)),
+	}
+	batch := wiretest.BatchFrame(frames...)
+	require.Greater(t, len(batch), 4096)
+	var replies []<-chan []byte
+	for id := uint64(11); id <= 14; id++ {
+		ch, done := clienttest.Register(s.Client, id)
+		defer done()
+		replies = append(replies, ch)
+	}
+	require.NoError(t, clienttest.WriteFrame(s.Client, batch))
+	wait, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got := make([]any, len(replies))
+	for i, ch := range replies {
+		var err error
+		got[i], err = clienttest.Await(wait, s.Client, ch)
+		require.NoError(t, err, "reply %d", 11+i)
+	}
+	assert.Equal(t, etf.Tuple{etf.Atom("ok"), []byte("v")}, got[0])
+	reason, msg := reasonOf(got[1])
+	assert.Equal(t, "badarg", reason)
+	assert.Contains(t, msg, "exceeds the limit of 4096")
+	assert.Equal(t, etf.Atom("ok"), got[2])
+	assert.Equal(t, etf.Tuple{etf.Atom("ok"), []byte("v2")}, got[3])
+	v, err := s.Get(ctx, []byte("k2"))
+	require.NoError(t, err)
+	assert.Equal(t, []byte("v2"), v)
+}
+
+// An oversized batch whose entries lie about their lengths loses only what
+// follows the lie: the stream stays in step and the next frame is served.
+func TestAnOversizedBatchWithABadEntryKeepsTheStreamInStep(t *testing.T) {
+	s := start(t, "", "etf", "--max-frame", "4096")
+	require.NoError(t, s.Put(ctx, []byte("k"), []byte("v")))
+	first := wiretest.Frame(21, req("get", binArg("k"), nilArg))
+	liar := wiretest.Frame(22, req("get", binArg(string(make([]byte, 6000))), nilArg))
+	binary.BigEndian.PutUint32(liar, 1<<20) // more than the batch holds
+	batch := wiretest.BatchFrame(first, liar)
+	firstReply, done1 := clienttest.Register(s.Client, 21)
+	defer done1()
+	pong, done2 := clienttest.Register(s.Client, 23)
+	defer done2()
+	require.NoError(t, clienttest.WriteFrame(s.Client, append(batch, wiretest.Frame(23, req("ping"))...)))
+	wait, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got, err := clienttest.Await(wait, s.Client, firstReply)
+	require.NoError(t, err)
+	assert.Equal(t, etf.Tuple{etf.Atom("ok"), []byte("v")}, got)
+	got, err = clienttest.Await(wait, s.Client, pong)
+	require.NoError(t, err)
+	assert.Equal(t, etf.Atom("ok"), got)
+	assert.Contains(t, s.Stderr.String(), "the rest of the batch dropped")
 }

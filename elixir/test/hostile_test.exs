@@ -174,4 +174,45 @@ defmodule Store.KV.HostileTest do
     assert :ok = Engine.put(e, "small", "fits")
     assert {:ok, "fits"} = Engine.get(e, "small")
   end
+
+  test "a request over max_frame sent in one batch with others costs only itself", %{
+    tmp_dir: dir
+  } do
+    e = start_engine(dir, max_frame: 4096)
+    :ok = Engine.put(e, "k", "v")
+    huge = :binary.copy("x", 8192)
+    # Held in the engine process's mailbox, the requests go out in one
+    # batch frame when it resumes: one too large for the sidecar to take.
+    :sys.suspend(e)
+    small = for _ <- 1..5, do: Task.async(fn -> Engine.get(e, "k") end)
+    big = Task.async(fn -> Engine.get(e, huge) end)
+    puts = Task.async(fn -> Engine.put(e, "k2", "v2") end)
+    wait_until(fn -> Process.info(e, :message_queue_len) == {:message_queue_len, 7} end)
+    :sys.resume(e)
+
+    for t <- small, do: assert({:ok, "v"} = Task.await(t, 10_000))
+    assert {:error, {:badarg, msg}} = Task.await(big, 10_000)
+    assert msg =~ "exceeds the limit of 4096"
+    assert :ok = Task.await(puts, 10_000)
+    assert {:ok, "v2"} = Engine.get(e, "k2")
+  end
+
+  test "a malformed batch frame costs the engine process nothing but its own bytes", %{
+    tmp_dir: dir
+  } do
+    e = start_engine(dir)
+    :ok = Engine.put(e, "k", "v")
+    %{port: port} = Store.KV.Engine.Caller.ctx(e)
+
+    log =
+      ExUnit.CaptureLog.capture_log(fn ->
+        # An entry that claims more bytes than the frame holds.
+        send(e, {port, {:data, <<-1::64, 500::32, 7::64, "short">>}})
+        _ = :sys.get_state(e)
+      end)
+
+    assert log =~ "malformed batch frame"
+    assert Process.alive?(e)
+    assert {:ok, "v"} = Engine.get(e, "k")
+  end
 end

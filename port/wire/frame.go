@@ -42,6 +42,59 @@ var (
 // had one) and the rest of the packet has been discarded. Any other error
 // (io.EOF, io.ErrUnexpectedEOF) means the stream is over.
 func ReadFrame(r *bufio.Reader, buf []byte, maxFrame int) (id uint64, body, newBuf []byte, err error) {
+	return readFrame(r, buf, maxFrame, false)
+}
+
+// BatchTooLarge is what ReadRequestFrame returns for a batch frame longer
+// than the limit: its Remaining bytes (the entries) are left unread, to be
+// taken one at a time with ReadBatchEntry, so that every request in it is
+// answered and only one larger than the limit is refused.
+type BatchTooLarge struct {
+	Size, Limit, Remaining int64
+}
+
+func (e *BatchTooLarge) Error() string {
+	return fmt.Sprintf("port: batch frame of %d bytes exceeds the limit of %d (--max-frame)", e.Size, e.Limit)
+}
+
+// ReadRequestFrame is ReadFrame for the sidecar's requests: an oversized
+// batch frame returns a *BatchTooLarge with its entries still unread.
+func ReadRequestFrame(r *bufio.Reader, buf []byte, maxFrame int) (id uint64, body, newBuf []byte, err error) {
+	return readFrame(r, buf, maxFrame, true)
+}
+
+// ReadBatchEntry reads the next <<length:32, id:64, term>> entry of an
+// oversized batch from r, which is limited to the batch's remaining bytes.
+// An entry longer than maxFrame is skipped and reported with its id and
+// ErrFrameTooLarge; a malformed one ends the batch with ErrBatchTrailing
+// or ErrBatchOverrun (the caller discards what is left).
+func ReadBatchEntry(r *io.LimitedReader, maxFrame int) (id uint64, body []byte, err error) {
+	var hdr [HeaderSize + IDSize]byte
+	if r.N < HeaderSize+IDSize {
+		return 0, nil, fmt.Errorf("%w (%d bytes)", ErrBatchTrailing, r.N)
+	}
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, nil, io.ErrUnexpectedEOF
+	}
+	n := int64(binary.BigEndian.Uint32(hdr[:HeaderSize]))
+	id = binary.BigEndian.Uint64(hdr[HeaderSize:])
+	if n < IDSize || n-IDSize > r.N {
+		return 0, nil, fmt.Errorf("%w (%d bytes, %d left)", ErrBatchOverrun, n, r.N+IDSize)
+	}
+	if n > int64(maxFrame) {
+		if _, err := io.CopyN(io.Discard, r, n-IDSize); err != nil {
+			return 0, nil, io.ErrUnexpectedEOF
+		}
+		return id, nil, fmt.Errorf("%w: %d bytes exceeds the limit of %d (--max-frame)", ErrFrameTooLarge, n, maxFrame)
+	}
+	body = make([]byte, n-IDSize)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return 0, nil, io.ErrUnexpectedEOF
+	}
+	return id, body, nil
+}
+
+func readFrame(r *bufio.Reader, buf []byte, maxFrame int, keepBatch bool) (id uint64, body, newBuf []byte, err error) {
 	var hdr [HeaderSize]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return 0, nil, buf, err
@@ -57,6 +110,9 @@ func ReadFrame(r *bufio.Reader, buf []byte, maxFrame int) (id uint64, body, newB
 		var idb [IDSize]byte
 		if _, err := io.ReadFull(r, idb[:]); err != nil {
 			return 0, nil, buf, io.ErrUnexpectedEOF
+		}
+		if id := binary.BigEndian.Uint64(idb[:]); keepBatch && id == BatchID {
+			return id, nil, buf, &BatchTooLarge{Size: n, Limit: int64(maxFrame), Remaining: n - IDSize}
 		}
 		if _, err := io.CopyN(io.Discard, r, n-IDSize); err != nil {
 			return 0, nil, buf, io.ErrUnexpectedEOF

@@ -268,8 +268,16 @@ defmodule Store.KV.Engine.Server do
 
   # Several replies ready at once arrive as one batch frame: a run of
   # <<length::32, id::64, term>> entries behind the id 2^64-1.
-  defp frame(<<0xFFFFFFFFFFFFFFFF::64, entries::binary>>, %{counted: counted}),
-    do: Wire.each_entry(entries, &route(&1, &2, &3, counted))
+  # A batch that stops making sense (the sidecar never sends one) costs
+  # the replies in its rest, which time out; never the engine process.
+  defp frame(<<0xFFFFFFFFFFFFFFFF::64, entries::binary>>, %{counted: counted} = state) do
+    with {:error, {:malformed_batch, left}} <-
+           Wire.each_entry(entries, &route(&1, &2, &3, counted)) do
+      Logger.error(
+        "spire-port (os pid #{state.os_pid}) sent a malformed batch frame; its last #{left} bytes dropped"
+      )
+    end
+  end
 
   defp frame(<<more::1, id::63, body::binary>>, state), do: route(more, id, body, state.counted)
   # The sidecar never sends a frame without an id; if one came, it is noise.

@@ -69,10 +69,13 @@ defmodule Store.KV.Engine.Wire do
 
   @doc """
   Calls `fun.(more, id, body)` for every entry of a batch reply's payload:
-  `more` is 1 on every frame of a multi-frame reply but its last.
+  `more` is 1 on every frame of a multi-frame reply but its last. A
+  payload that stops making sense ends the walk with the bytes left.
   """
-  @spec each_entry(binary(), (0 | 1, non_neg_integer(), binary() -> any())) :: :ok
-  def each_entry(<<len::32, more::1, id::63, rest::binary>>, fun) do
+  @spec each_entry(binary(), (0 | 1, non_neg_integer(), binary() -> any())) ::
+          :ok | {:error, {:malformed_batch, non_neg_integer()}}
+  def each_entry(<<len::32, more::1, id::63, rest::binary>>, fun)
+      when len >= 8 and byte_size(rest) >= len - 8 do
     size = len - 8
     <<body::binary-size(size), rest::binary>> = rest
     fun.(more, id, body)
@@ -80,6 +83,7 @@ defmodule Store.KV.Engine.Wire do
   end
 
   def each_entry(<<>>, _fun), do: :ok
+  def each_entry(rest, _fun), do: {:error, {:malformed_batch, byte_size(rest)}}
 
   @doc "The tag (`\"rows\"` or `\"done\"`) and row count of a packed batch, or nil."
   @spec packed_count(binary()) :: {binary(), non_neg_integer()} | nil
