@@ -45,6 +45,47 @@ func TestReadFrame(t *testing.T) {
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
 }
 
+// An oversized batch frame is skipped whole by ReadFrame (a client's
+// reader) but left for ReadBatchEntry by ReadRequestFrame (the sidecar's),
+// which takes each entry within the limit and skips only one over it.
+func TestAnOversizedBatchIsReadEntryByEntry(t *testing.T) {
+	batch := wiretest.BatchFrame(
+		wiretest.Frame(1, []byte{131, 106}),
+		wiretest.Frame(2, make([]byte, 100)),
+		wiretest.Frame(3, []byte{131, 106}),
+	)
+	after := wiretest.Frame(4, []byte{131, 106})
+
+	r := bufio.NewReader(bytes.NewReader(append(append([]byte(nil), batch...), after...)))
+	_, _, _, err := wire.ReadFrame(r, nil, 64)
+	assert.ErrorIs(t, err, wire.ErrFrameTooLarge)
+	id, _, _, err := wire.ReadFrame(r, nil, 64)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(4), id)
+
+	r = bufio.NewReader(bytes.NewReader(append(append([]byte(nil), batch...), after...)))
+	id, _, _, err = wire.ReadRequestFrame(r, nil, 64)
+	var big *wire.BatchTooLarge
+	require.ErrorAs(t, err, &big)
+	assert.Equal(t, wire.BatchID, id)
+	lr := &io.LimitedReader{R: r, N: big.Remaining}
+	var got []uint64
+	for lr.N > 0 {
+		id, body, err := wire.ReadBatchEntry(lr, 64)
+		if err != nil {
+			assert.ErrorIs(t, err, wire.ErrFrameTooLarge)
+			assert.Equal(t, uint64(2), id)
+			continue
+		}
+		assert.Equal(t, []byte{131, 106}, body)
+		got = append(got, id)
+	}
+	assert.Equal(t, []uint64{1, 3}, got)
+	id, _, _, err = wire.ReadRequestFrame(r, nil, 64)
+	require.NoError(t, err, "the stream is in step after the batch")
+	assert.Equal(t, uint64(4), id)
+}
+
 // Replies in the msgpack codec must be valid msgpack that any decoder reads.
 func TestMsgpackRepliesDecodeWithTheLibrary(t *testing.T) {
 	c := wire.Msgpack
