@@ -187,7 +187,7 @@ defmodule Store.KV.HostileTest do
     small = for _ <- 1..5, do: Task.async(fn -> Engine.get(e, "k") end)
     big = Task.async(fn -> Engine.get(e, huge) end)
     puts = Task.async(fn -> Engine.put(e, "k2", "v2") end)
-    wait_until(fn -> Process.info(e, :message_queue_len) == {:message_queue_len, 7} end)
+    wait_until(fn -> elem(Process.info(e, :message_queue_len), 1) >= 7 end)
     :sys.resume(e)
 
     for t <- small, do: assert({:ok, "v"} = Task.await(t, 10_000))
