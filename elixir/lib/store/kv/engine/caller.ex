@@ -98,10 +98,9 @@ defmodule Store.KV.Engine.Caller do
   @doc false
   @spec call_ctx(ctx(), tuple(), timeout() | nil) :: term()
   def call_ctx(ctx, request, timeout) do
-    case Process.info(self(), :message_queue_len) do
-      {:message_queue_len, 0} -> call_by_id(ctx, request, timeout || ctx.timeout)
-      _ -> call_by_ref(ctx, request, timeout || ctx.timeout)
-    end
+    if mailbox_empty?(),
+      do: call_by_id(ctx, request, timeout || ctx.timeout),
+      else: call_by_ref(ctx, request, timeout || ctx.timeout)
   end
 
   # A plain get ({:get, key, []}), the commonest call: by id, the key
@@ -109,16 +108,17 @@ defmodule Store.KV.Engine.Caller do
   @doc false
   @spec get_ctx(ctx(), binary()) :: term()
   def get_ctx(ctx, key) do
-    case Process.info(self(), :message_queue_len) do
-      {:message_queue_len, 0} ->
-        id = new_id(true)
-        send(ctx.owner, {:"$spire_get", id, self(), key})
-        await_id(ctx, id, ctx.timeout)
-
-      _ ->
-        call_by_ref(ctx, {:get, key, []}, ctx.timeout)
+    if mailbox_empty?() do
+      id = new_id(true)
+      send(ctx.owner, {:"$spire_get", id, self(), key})
+      await_id(ctx, id, ctx.timeout)
+    else
+      call_by_ref(ctx, {:get, key, []}, ctx.timeout)
     end
   end
+
+  # Whether a reply can be waited for by id (see call_by_id/3).
+  defp mailbox_empty?, do: Process.info(self(), :message_queue_len) == {:message_queue_len, 0}
 
   # The usual call: the reply comes to this pid as {:"$spire_reply", id,
   # reply}, a value already as the {:ok, value} to return (the engine

@@ -180,19 +180,11 @@ defmodule Store.KV.Engine.Server do
   end
 
   @impl true
-  def handle_info({:"$spire", id, to, term}, state) when request?(id, to, term) do
-    side = side_channel(state)
-    # Id 0 (cast/2) is never registered: its reply is dropped.
-    id = if id != 0, do: register(side_id(id, side), to, state.counted), else: 0
-    drain(state, [Wire.entry(id, term)], 1, side)
-    {:noreply, if(side == 0, do: state, else: after_write(state))}
-  end
+  def handle_info({:"$spire", id, to, term} = request, state) when request?(id, to, term),
+    do: write(request, state)
 
-  def handle_info({:"$spire_get", id, pid, key}, state) when get?(id, pid, key) do
-    side = side_channel(state)
-    drain(state, [Wire.get_entry(register(side_id(id, side), pid, state.counted), key)], 1, side)
-    {:noreply, if(side == 0, do: state, else: after_write(state))}
-  end
+  def handle_info({:"$spire_get", id, pid, key} = request, state) when get?(id, pid, key),
+    do: write(request, state)
 
   # A caller that timed out (Caller): its reply, if it comes, goes nowhere,
   # and the caller learns that after any reply already sent to it.
@@ -349,19 +341,14 @@ defmodule Store.KV.Engine.Server do
   # that keeps what it reads then holds one off-heap binary per value, not
   # a sub-binary and the frame under it, and decodes nothing. The others
   # (an alias, {pid, ref}) get {ref, body} to decode.
+  defp deliver(pid, id, msg) when is_binary(msg) and is_pid(pid),
+    do: send(pid, {:"$spire_reply", id &&& @side_bit - 1, Wire.own(msg, @own_copy_limit)})
+
   defp deliver(pid, id, msg) when is_pid(pid),
-    do: send(pid, {:"$spire_reply", id &&& @side_bit - 1, own(msg)})
+    do: send(pid, {:"$spire_reply", id &&& @side_bit - 1, msg})
 
   defp deliver({pid, ref}, _id, msg), do: send(pid, {ref, msg})
   defp deliver(ref, _id, msg), do: send(ref, {ref, msg})
-
-  defp own(<<131, 104, 2, 119, 2, "ok", 109, len::32, value::binary-size(len)>>) do
-    if len <= @own_copy_limit or :binary.referenced_byte_size(value) > 2 * len + 64,
-      do: {:ok, :binary.copy(value)},
-      else: {:ok, value}
-  end
-
-  defp own(msg), do: msg
 
   defp cancelled(pid, id, nil), do: send(pid, {:"$spire_reply", id, :cancelled})
   defp cancelled(pid, _id, ref), do: send(pid, {ref, :cancelled})
@@ -412,18 +399,33 @@ defmodule Store.KV.Engine.Server do
   defp side_id(id, side) when (id &&& @worthy_bit) != 0, do: id ||| side
   defp side_id(id, _side), do: id
 
+  defp write(request, state) do
+    side = side_channel(state)
+    drain(state, [entry(request, side, state.counted)], 1, side)
+    {:noreply, if(side == 0, do: state, else: after_write(state))}
+  end
+
+  # A request's entry, registered under its id (with the reply socket's
+  # bit when it takes it). Id 0 (cast/2) is never registered: its reply is
+  # dropped.
+  defp entry({:"$spire", 0, nil, term}, _side, _counted), do: Wire.entry(0, term)
+
+  defp entry({:"$spire", id, to, term}, side, counted),
+    do: Wire.entry(register(side_id(id, side), to, counted), term)
+
+  defp entry({:"$spire_get", id, pid, key}, side, counted),
+    do: Wire.get_entry(register(side_id(id, side), pid, counted), key)
+
   # Requests waiting in the mailbox go to the port together: one write and
   # one batch frame (<<length::32, id::64, term>> entries behind the id
   # 2^64-1, the mirror of a batch reply) instead of one of each per caller.
   defp drain(state, acc, n, side) when n < @max_batch do
     receive do
-      {:"$spire", id, to, term} when request?(id, to, term) ->
-        id = if id != 0, do: register(side_id(id, side), to, state.counted), else: 0
-        drain(state, [Wire.entry(id, term) | acc], n + 1, side)
+      {:"$spire", id, to, term} = request when request?(id, to, term) ->
+        drain(state, [entry(request, side, state.counted) | acc], n + 1, side)
 
-      {:"$spire_get", id, pid, key} when get?(id, pid, key) ->
-        id = register(side_id(id, side), pid, state.counted)
-        drain(state, [Wire.get_entry(id, key) | acc], n + 1, side)
+      {:"$spire_get", id, pid, key} = request when get?(id, pid, key) ->
+        drain(state, [entry(request, side, state.counted) | acc], n + 1, side)
     after
       0 -> command(state.port, Wire.frames(acc))
     end

@@ -124,18 +124,31 @@ defmodule Store.KV.Engine.Wire do
   # (SMALL_TUPLE, SMALL_ATOM_UTF8, BINARY), are matched here: cheaper than
   # binary_to_term/2, which is a good share of a get's cost in the BEAM.
   def decode(<<131, 104, 2, 119, 2, "ok", 109, len::32, value::binary-size(len)>>),
-    do: {:ok, detach(value)}
+    do: {:ok, detach(value, 0)}
 
   def decode(<<131, 119, 2, "ok">>), do: :ok
   def decode(<<131, 119, 9, "not_found">>), do: :not_found
   def decode(body), do: :erlang.binary_to_term(body, [:safe])
 
-  # A value is a sub-binary of its frame. Kept as it is when the frame is
-  # little more than the value (a reply of its own); copied out of a batch
-  # frame, which a caller keeping the value would otherwise hold in memory
-  # whole.
-  defp detach(value) do
-    if :binary.referenced_byte_size(value) > 2 * byte_size(value) + 64,
+  @doc """
+  A value reply (`{ok, Binary}`) as the `{:ok, value}` its caller returns,
+  the value copied into a binary of its own when it is at most
+  `copy_up_to` bytes; any other reply unchanged, to be decoded later.
+  """
+  @spec own(binary(), non_neg_integer()) :: {:ok, binary()} | binary()
+  def own(<<131, 104, 2, 119, 2, "ok", 109, len::32, value::binary-size(len)>>, copy_up_to),
+    do: {:ok, detach(value, copy_up_to)}
+
+  def own(body, _copy_up_to), do: body
+
+  # A value is a sub-binary of its frame. Copied when it is small enough
+  # (copy_up_to) or when its frame is a batch, which a caller keeping the
+  # value would otherwise hold in memory whole; kept as it is when the
+  # frame is little more than the value (a reply of its own).
+  defp detach(value, copy_up_to) do
+    size = byte_size(value)
+
+    if size <= copy_up_to or :binary.referenced_byte_size(value) > 2 * size + 64,
       do: :binary.copy(value),
       else: value
   end
