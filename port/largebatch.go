@@ -26,9 +26,7 @@ func (s *Server) serveLargeBatch(scratch []byte, r io.Reader, big *wire.BatchToo
 		id, body, err := wire.ReadBatchEntry(lr, s.opt.MaxFrame)
 		switch {
 		case errors.Is(err, wire.ErrFrameTooLarge):
-			s.badFrames.Add(1)
-			s.opt.Log.Printf("batch entry %d: %v", id&^wire.MoreFlag, err)
-			scratch = s.replyError(scratch, id&^wire.MoreFlag, &wire.BadArg{Msg: err.Error()})
+			scratch = s.refuseTooLarge(scratch, "batch entry", id&^wire.MoreFlag, err)
 			continue
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return scratch, err

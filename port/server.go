@@ -238,33 +238,16 @@ func (s *Server) Serve(r io.Reader) error {
 			case errors.Is(err, errServeStopped):
 				return nil
 			}
-			s.serving.Lock()
-			s.runGroup(scratch) // its replies go out with the flush in Stop
-			s.serving.Unlock()
-			s.opt.Log.Printf("input ended in the middle of a frame; shutting down")
-			s.Stop()
-			return nil
+			return s.inputEnded(scratch, err)
 		case errors.Is(err, wire.ErrFrameTooLarge):
-			s.badFrames.Add(1)
-			s.opt.Log.Printf("frame %d: %v", id, err)
-			// An id with the top bit set names no request: nothing to answer.
-			if id&wire.MoreFlag == 0 {
-				scratch = s.replyError(scratch, id, &wire.BadArg{Msg: err.Error()})
-			}
+			scratch = s.refuseTooLarge(scratch, "frame", id, err)
 			continue
 		case errors.Is(err, wire.ErrShortPacket):
 			s.badFrames.Add(1)
 			s.opt.Log.Printf("skipped a frame: %v", err)
 			continue
 		case err != nil:
-			s.serving.Lock()
-			s.runGroup(scratch) // its replies go out with the flush in Stop
-			s.serving.Unlock()
-			if err == io.ErrUnexpectedEOF {
-				s.opt.Log.Printf("input ended in the middle of a frame; shutting down")
-			}
-			s.Stop()
-			return nil
+			return s.inputEnded(scratch, err)
 		}
 		if id&wire.MoreFlag != 0 && id != wire.BatchID {
 			scratch = s.refuseHighID(scratch, id, "")
@@ -314,6 +297,31 @@ func (s *Server) dispatchBatch(scratch []byte, body []byte) ([]byte, bool) {
 		s.opt.Log.Printf("%v; the rest of the batch dropped", err)
 	}
 	return scratch, closing
+}
+
+// inputEnded stops serving once the input is over (EOF, or a read error):
+// the pending group runs, and its replies go out with the flush in Stop.
+func (s *Server) inputEnded(scratch []byte, err error) error {
+	s.serving.Lock()
+	s.runGroup(scratch)
+	s.serving.Unlock()
+	if err == io.ErrUnexpectedEOF {
+		s.opt.Log.Printf("input ended in the middle of a frame; shutting down")
+	}
+	s.Stop()
+	return nil
+}
+
+// refuseTooLarge answers a frame or batch entry over --max-frame, whose
+// bytes were skipped. An id with the top bit set names no request: it is
+// logged, not answered.
+func (s *Server) refuseTooLarge(scratch []byte, what string, id uint64, err error) []byte {
+	s.badFrames.Add(1)
+	s.opt.Log.Printf("%s %d: %v", what, id, err)
+	if id&wire.MoreFlag != 0 {
+		return scratch
+	}
+	return s.replyError(scratch, id, &wire.BadArg{Msg: err.Error()})
 }
 
 // refuseHighID answers a request whose id has the top bit set, which a
